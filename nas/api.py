@@ -1,0 +1,204 @@
+"""The engine's Python API. The CLI only parses arguments, calls these functions and prints."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from search_spaces import SearchSpace, get_space, list_spaces
+from search_spaces.errors import InvalidInput
+
+from . import search as _search  # noqa: F401  (registers searchers)
+from .errors import RunDirectoryError
+from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_dynast
+from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
+from .search.assemble import SearchProblem, build_problem
+
+__all__ = ["SearchResult", "search", "space_info", "export", "load_run", "DEFAULT_BUDGET"]
+
+DEFAULT_BUDGET = 10_000
+
+
+@dataclass
+class SearchResult:
+    space: str
+    objectives: list[tuple[str, str]]
+    constraints: list[str]
+    results: pd.DataFrame
+    pareto: pd.DataFrame
+    best: dict
+    sources: dict[str, str]
+    searcher: str
+    stopped: str
+    generations: int
+    elapsed_s: float
+    run_dir: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def space_info(name: str | None = None) -> list[dict]:
+    """Registered spaces with their dimensions and sizes."""
+    names = [name] if name else list_spaces()
+    out = []
+    for n in names:
+        s = get_space(n)
+        out.append({
+            "name": s.name,
+            "description": s.description,
+            "size": s.size,
+            "genes": s.n_genes,
+            "choices": [{"key": c.key, "count": c.count, "options": list(c.options), "doc": c.doc} for c in s.choices],
+        })
+    return out
+
+
+def _default_searcher(constrained: bool) -> str:
+    if not constrained and "nsga2" in SEARCHERS:
+        return "nsga2"
+    return "evolution"
+
+
+def search(space: str = "ofa-mbv3", target: str = "macs", *, constraints: Iterable[str] = (),
+           searcher: str | None = None, searcher_options: Mapping[str, Any] | None = None, preset: str | None = None,
+           budget: int | None = None, generations: int | None = None, seed: int = 0, predictor: str | Path | None = None,
+           objectives: list[str] | None = None, out: str | Path | None = None, resume: str | Path | None = None,
+           on_generation: Callable[[int, Archive, SearchProblem], None] | None = None) -> SearchResult:
+    """Search ``space`` for the best subnets on ``target`` and (with ``out``) write a run directory.
+
+    ``resume`` continues the run in that directory from its last completed generation, with the
+    setup recorded there; with the same seed it ends exactly where an uninterrupted run ends.
+    """
+    if resume is not None:
+        run_dir = RunDirectory.open(resume)
+        cfg = run_dir.config
+        try:
+            space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
+            searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
+            seed, objectives, predictor = cfg["seed"], cfg["objectives"], cfg["predictor"] or "none"
+            generations = generations if generations is not None else cfg.get("generations")
+            budget = budget if budget is not None else cfg["budget"]
+        except KeyError as exc:
+            raise RunDirectoryError(f"{run_dir.file(run_dir.CONFIG)} lacks {exc}; it was not written by nas search")
+    budget = DEFAULT_BUDGET if budget is None else budget
+    if budget < 1:
+        raise InvalidInput(f"--budget must be a positive number of subnets, got {budget}")
+    constraints = list(constraints)
+    problem = build_problem(space, target, constraints, predictor, objectives)
+    space_obj: SearchSpace = problem.space
+    evaluator = problem.evaluator
+    searcher = searcher or _default_searcher(bool(problem.constraints))
+    config = {
+        "space": space_obj.name, "target": target, "constraints": constraints,
+        "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": dict(searcher_options or {}),
+        "preset": preset, "seed": seed, "budget": budget, "generations": generations,
+        "predictor": problem.predictor_ref, "metrics": evaluator.metric_names,
+        "sources": problem.sources, "layout": space_obj.layout_signature(),
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    strategy = create_searcher(
+        searcher, space_obj, n_objectives=len(evaluator.objectives), seed=seed, preset=preset,
+        is_feasible=evaluator.is_feasible if problem.constraints and evaluator.cheap_constraints else None,
+        **dict(searcher_options or {}))
+    archive = None
+    if resume is not None:
+        if cfg.get("layout") != space_obj.layout_signature():
+            raise RunDirectoryError(f"{resume} was made for another space than {space_obj.name}")
+        state = run_dir.load_state()
+        if state is not None:
+            archive = restore_archive(space_obj, evaluator, run_dir, state)
+            strategy.load_state_dict(state["searcher"])
+    elif out is not None:
+        run_dir = RunDirectory.create(out, config)
+    else:
+        run_dir = None
+    start = time.perf_counter()
+    outcome = run_search(space_obj, evaluator, strategy, budget=budget, max_generations=generations, run_dir=run_dir,
+                         archive=archive,
+                         on_generation=(lambda g, a: on_generation(g, a, problem)) if on_generation else None)
+    elapsed = time.perf_counter() - start
+    return _finish(problem, outcome.archive, strategy.name, outcome.stopped, outcome.generations, elapsed, run_dir)
+
+
+def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: str, generations: int, elapsed: float,
+            run_dir: RunDirectory | None) -> SearchResult:
+    from .results.tables import results_rows
+
+    space, evaluator = problem.space, problem.evaluator
+    G = evaluator.G(archive.values)
+    feasible = np.all(G <= 0, axis=1) if G.size else np.ones(len(archive), dtype=bool)
+    df = results_rows(space, archive.genomes, archive.values, 0, feasible)
+    df["generation"] = archive.generations
+    objectives = [(o.name, o.direction) for o in evaluator.objectives]
+    # the front users want to see is accuracy vs cost, even when only accuracy was optimized
+    front_axes = objectives if len(objectives) > 1 or "accuracy" not in evaluator.metrics else \
+        [("accuracy", "max"), (problem.target.metric, "min")]
+    front = pareto_table(df, front_axes)
+    best = best_subnets(df, objectives[0], problem.constraints)
+    best.update({"space": space.name, "target": problem.target.name, "sources": problem.sources,
+                 "evaluated": len(df), "pareto_size": len(front)})
+    result = SearchResult(space.name, objectives, [str(c) for c in problem.constraints], df, front, best,
+                          problem.sources, searcher, stopped, generations, elapsed, None, problem.notes)
+    if run_dir is not None:
+        from .io import atomic_path, write_json
+
+        result.run_dir = run_dir.path
+        write_json(run_dir.file(run_dir.BEST), best)
+        with atomic_path(run_dir.file(run_dir.PARETO)) as tmp:
+            front.to_csv(tmp, index=False)
+        with atomic_path(run_dir.file(run_dir.DYNAST)) as tmp:
+            to_dynast(df).to_csv(tmp, index=False)
+        if len(front_axes) >= 2:
+            (y, _), (x, _) = front_axes[0], front_axes[1]
+            plot_pareto(df, front, x, y, run_dir.file(run_dir.PLOT),
+                        title=f"{space.name} on {problem.target.name} ({searcher}, {len(df)} subnets)",
+                        constraints=problem.constraints)
+    return result
+
+
+def load_run(path: str | Path) -> dict:
+    """A finished run's config, best subnets and tables."""
+    run = RunDirectory.open(path)
+    if not run.file(run.BEST).is_file():
+        raise RunDirectoryError(f"{run.path} has no {run.BEST}: the search did not finish (resume it with --resume)")
+    from .io import read_json
+
+    return {"config": run.config, "best": read_json(run.file(run.BEST)), "results": run.read_results(),
+            "path": run.path}
+
+
+def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any] | None = None,
+           run: str | Path | None = None, checkpoint: str | Path | None = None, formats: Iterable[str] = ("torchscript",),
+           calibration: Iterable | None = None, calibration_images: int = 2000):
+    """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files."""
+    from supernets import create_supernet
+    from supernets.checkpoint import load_supernet
+
+    from .export import export_subnet
+
+    meta: dict[str, Any] = {}
+    if run is not None:
+        info = load_run(run)
+        best = info["best"].get("best")
+        if best is None:
+            raise InvalidInput(f"search run {run} found no subnet that satisfies its constraints; nothing to export")
+        space = space or info["config"]["space"]
+        arch = best["arch"]
+        meta.update({"run": str(Path(run).resolve()), "predicted": best["values"]})
+    if space is None or arch is None:
+        raise InvalidInput("export needs --space and --arch, or --run RUN")
+    space_obj = get_space(space)
+    if checkpoint is not None:
+        supernet, ckpt_meta = load_supernet(checkpoint, space_obj.name.split("[", 1)[0])
+        meta["checkpoint"] = str(Path(checkpoint).resolve())
+    else:
+        supernet = create_supernet(space_obj.name.split("[", 1)[0])
+        meta["checkpoint"] = None
+        meta["warning"] = "no checkpoint: weights are randomly initialized (structure-only export)"
+    return export_subnet(supernet, arch, out, formats=formats, calibration=calibration,
+                         calibration_images=calibration_images, metadata=meta)

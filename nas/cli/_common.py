@@ -1,0 +1,79 @@
+"""Shared CLI plumbing: the app, one-line errors with exit code 2, JSON output, rich consoles."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from typing import Any, Callable
+
+import typer
+from rich.console import Console
+
+from search_spaces.errors import NasError
+
+__all__ = ["app", "console", "err_console", "user_errors", "print_json", "parse_options"]
+
+app = typer.Typer(
+    name="nas",
+    help="Hardware-aware neural architecture search: search one supernet for the best subnet per device.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def user_errors(fn: Callable) -> Callable:
+    """User mistakes (any ``NasError``) become one line on stderr and exit code 2, without a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any):
+        try:
+            return fn(*args, **kwargs)
+        except NasError as exc:
+            message = " ".join(str(exc).split())  # always one line
+            typer.echo(f"error: {message}", err=True)
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def print_json(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, indent=2, default=_default) + "\n")
+
+
+def _default(obj: Any) -> Any:
+    import numpy as np
+    from pathlib import Path
+
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (np.ndarray,)):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, int) and obj.bit_length() > 53:
+        return str(obj)
+    raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def parse_options(items: list[str] | None) -> dict[str, Any]:
+    """``key=value`` pairs (values parsed as JSON when possible) for searcher options."""
+    from search_spaces.errors import InvalidInput
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"option {item!r} must look like key=value (e.g. population=50)")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out

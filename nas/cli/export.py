@@ -1,0 +1,74 @@
+"""``nas export`` and ``nas arch``: deployable subnets, and reading/validating architectures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from search_spaces import get_space
+
+from .. import api
+from ..export import FORMATS, arch_to_net_config, read_arch_file
+from ..search import format_value
+from ._common import app, console, print_json, user_errors
+
+
+@app.command("export")
+@user_errors
+def export(
+    out: Path = typer.Option(..., "--out", help="Output file, e.g. subnet.pt (JSON and net.config go beside it)."),
+    space: str = typer.Option(None, "--space", "-s", help="Search space of the arch."),
+    arch: Path = typer.Option(None, "--arch", help="Arch JSON, exported JSON, best.json or once-for-all net.config."),
+    run: Path = typer.Option(None, "--run", help="Export the best subnet of this search run."),
+    checkpoint: Path = typer.Option(None, "--checkpoint", help="Supernet checkpoint (ours or once-for-all's)."),
+    resolution: int = typer.Option(None, "--resolution", help="Input resolution when the arch file has none."),
+    fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
+) -> None:
+    """Export a subnet as TorchScript (+ torch.export .pt2), its arch JSON and once-for-all net.config."""
+    arch_dict = None
+    if arch is not None:
+        if space is None:
+            raise typer.BadParameter("--arch needs --space")
+        arch_dict = read_arch_file(arch, get_space(space), resolution)
+    result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt)
+    if json_out:
+        print_json({"files": {k: str(v) for k, v in result.files.items()}, **result.metadata})
+        return
+    meta = result.metadata
+    console.print(f"exported {meta['space']} subnet ({format_value('params', meta['params'])} params, "
+                  f"{format_value('macs', meta['macs'])} MACs, input {meta['input_shape']}); "
+                  f"max |scripted - eager| = {result.max_abs_error:.1e}")
+    for kind, path in result.files.items():
+        console.print(f"  {kind}: {path}")
+    if meta.get("warning"):
+        console.print(f"[yellow]warning:[/yellow] {meta['warning']}")
+
+
+@app.command("arch")
+@user_errors
+def arch(
+    path: Path = typer.Argument(..., help="Arch JSON, exported JSON, best.json, or once-for-all net.config."),
+    space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space to validate against."),
+    resolution: int = typer.Option(None, "--resolution", help="Input resolution when the file has none."),
+    net_config: Path = typer.Option(None, "--net-config", help="Also write once-for-all's net.config here."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
+) -> None:
+    """Validate an architecture and show its id, params and MACs (reads once-for-all net.config too)."""
+    space_obj = get_space(space)
+    arch_dict = read_arch_file(path, space_obj, resolution)
+    counts = space_obj.count(space_obj.encode(arch_dict)[None, :])
+    info = {"space": space_obj.name, "arch": arch_dict, "arch_id": space_obj.arch_id(arch_dict),
+            "params": int(counts["params"][0]), "macs": int(counts["macs"][0])}
+    if net_config is not None:
+        from ..io import write_json
+
+        write_json(net_config, arch_to_net_config(space_obj, arch_dict))
+        info["net_config"] = str(net_config)
+    if json_out:
+        print_json(info)
+        return
+    console.print(f"{info['space']}: {info['arch_id']}")
+    console.print(f"  params {format_value('params', info['params'])}, MACs {format_value('macs', info['macs'])}")
+    console.print_json(data=info["arch"])

@@ -1,0 +1,74 @@
+"""``nas search``: find the best subnets of a space for a target device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from .. import api
+from ..search import format_value
+from ._common import app, console, parse_options, print_json, user_errors
+from ._progress import SearchProgress
+
+
+@app.command("search")
+@user_errors
+def search(
+    space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space (see `nas spaces`)."),
+    target: str = typer.Option("macs", "--target", "-t", help="Hardware target (see `nas targets`) or a latency table file."),
+    constraint: list[str] = typer.Option(None, "--constraint", "-c",
+                                         help="e.g. latency<=20ms, params<=5M, macs<=300M, accuracy>=75% (repeatable)."),
+    searcher: str = typer.Option(None, "--searcher", help="Searcher (default: evolution with constraints, else a multi-objective one)."),
+    option: list[str] = typer.Option(None, "--option", "-o", help="Searcher option key=value (repeatable)."),
+    preset: str = typer.Option(None, "--preset", help="Searcher preset, e.g. once-for-all or vit-resnas for evolution."),
+    budget: int = typer.Option(None, "--budget", "-n", help=f"Unique subnets to evaluate [default: {api.DEFAULT_BUDGET}]."),
+    generations: int = typer.Option(None, "--generations", help="Stop after this many generations."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    predictor: str = typer.Option(None, "--predictor", help="Accuracy predictor file (default: the shipped one for the space)."),
+    objective: list[str] = typer.Option(None, "--objective", help="Objectives to optimize (default: accuracy [+ target cost])."),
+    out: Path = typer.Option(None, "--out", help="Run directory (default: runs/<space>-<target>-<seed>)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the search run in this directory."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Search for the best subnets under constraints; writes results.csv, pareto.csv/png and best.json."""
+    if out is None and resume is None:
+        out = Path("runs") / f"{space}-{Path(target).stem}-seed{seed}"
+    with SearchProgress(budget or api.DEFAULT_BUDGET, enabled=not (json_out or no_progress)) as progress:
+        result = api.search(space, target, constraints=constraint or (), searcher=searcher,
+                            searcher_options=parse_options(option), preset=preset, budget=budget,
+                            generations=generations, seed=seed, predictor=predictor, objectives=objective or None,
+                            out=out, resume=resume, on_generation=progress)
+    if json_out:
+        print_json({"run_dir": result.run_dir, "space": result.space, "searcher": result.searcher,
+                    "evaluated": len(result.results), "generations": result.generations, "stopped": result.stopped,
+                    "elapsed_s": round(result.elapsed_s, 3), "notes": result.notes, **result.best})
+        return
+    _print_summary(result)
+
+
+def _print_summary(result: api.SearchResult) -> None:
+    for note in result.notes:
+        console.print(f"[yellow]note:[/yellow] {note}")
+    console.print(f"[bold]{result.space}[/bold]: {len(result.results)} subnets evaluated by {result.searcher} "
+                  f"in {result.elapsed_s:.1f} s ({result.generations} generations, stopped: {result.stopped})")
+    for metric, source in result.sources.items():
+        console.print(f"  {metric}: {source}")
+    best = result.best.get("best")
+    if best is None:
+        console.print("[red]no evaluated subnet satisfies the constraints[/red]")
+    else:
+        table = Table(title=f"best subnet ({result.best['objective']}"
+                            + (f" s.t. {', '.join(result.constraints)}" if result.constraints else "") + ")")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for metric, value in best["values"].items():
+            table.add_row(metric, format_value(metric, value))
+        console.print(table)
+        console.print(f"  arch: {best['arch_id']}")
+    console.print(f"Pareto front: {len(result.pareto)} subnets")
+    if result.run_dir is not None:
+        console.print(f"run directory: {result.run_dir} (results.csv, pareto.csv, pareto.png, best.json); "
+                      f"export with: nas export --run {result.run_dir} --out subnet.pt")

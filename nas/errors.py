@@ -1,0 +1,28 @@
+"""Every error the engine raises for user mistakes, in one hierarchy rooted at ``NasError``.
+
+The root types live in ``search_spaces.errors`` (the lowest package, so every package shares them);
+this module gathers them with the engine-level ones for users to catch.
+"""
+
+from search_spaces.errors import DuplicateName, InvalidArchitecture, InvalidInput, NasError, NotSupported, UnknownName
+from supernets.compat.ofa import CheckpointError
+
+__all__ = [
+    "NasError",
+    "InvalidArchitecture",
+    "InvalidInput",
+    "UnknownName",
+    "DuplicateName",
+    "NotSupported",
+    "CheckpointError",
+    "InvalidConstraint",
+    "RunDirectoryError",
+]
+
+
+class InvalidConstraint(InvalidInput):
+    """A constraint string such as ``latency<=20ms`` that cannot be parsed or applied."""
+
+
+class RunDirectoryError(InvalidInput):
+    """A run directory that is missing, incomplete, or was made for another space or setup."""

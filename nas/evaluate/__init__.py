@@ -1,0 +1,5 @@
+"""Measuring subnets: BN recalibration, accuracy, and datasets for predictors."""
+
+from .bn_recalibration import recalibrate_bn
+
+__all__ = ["recalibrate_bn"]

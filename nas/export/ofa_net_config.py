@@ -1,0 +1,127 @@
+"""once-for-all ``net.config`` files: write one for a subnet, and read one back into an arch.
+
+We write the layout of the published specialized subnets (``MobileInvertedResidualBlock`` /
+``mobile_inverted_conv`` / ``MBInvertedConvLayer``), which every once-for-all version loads; we read
+both that and the newer ``ResidualBlock`` / ``conv`` / ``MBConvLayer`` names.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from search_spaces import Arch
+from search_spaces.errors import InvalidInput
+from search_spaces.mobilenet_v3_layout import ConvSpec, MBConvSpec
+from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
+
+__all__ = ["arch_to_net_config", "net_config_to_arch", "read_net_config"]
+
+def _conv(spec: ConvSpec) -> dict:
+    return {
+        "name": "ConvLayer", "kernel_size": spec.kernel_size, "stride": spec.stride, "dilation": 1, "groups": 1,
+        "bias": False, "has_shuffle": False, "in_channels": spec.in_channels, "out_channels": spec.out_channels,
+        "use_bn": spec.use_bn, "act_func": spec.act, "dropout_rate": 0, "ops_order": "weight_bn_act",
+    }
+
+
+def _block(spec: MBConvSpec) -> dict:
+    conv = {
+        "name": "MBInvertedConvLayer", "in_channels": spec.in_channels, "out_channels": spec.out_channels,
+        "kernel_size": spec.kernel_size, "stride": spec.stride, "expand_ratio": spec.expand_ratio,
+        "mid_channels": spec.mid_channels if spec.has_expand else None, "act_func": spec.act,
+        "use_se": spec.use_se,
+    }
+    shortcut = None
+    if spec.residual:
+        shortcut = {"name": "IdentityLayer", "in_channels": [spec.in_channels], "out_channels": [spec.out_channels],
+                    "use_bn": False, "act_func": None, "dropout_rate": 0, "ops_order": "weight_bn_act"}
+    return {"name": "MobileInvertedResidualBlock", "mobile_inverted_conv": conv, "shortcut": shortcut}
+
+
+def arch_to_net_config(space: OFAMobileNetV3Space, arch: Mapping[str, Any]) -> dict:
+    """once-for-all's ``MobileNetV3`` config of the subnet ``arch`` (resolution goes to ``run.config``)."""
+    layout = space.layout(arch)
+    c = layout.classifier
+    return {
+        "name": "MobileNetV3",
+        "bn": {"momentum": layout.bn_momentum, "eps": layout.bn_eps},
+        "first_conv": _conv(layout.stem),
+        "blocks": [_block(b) for b in layout.blocks],
+        "final_expand_layer": _conv(layout.final_expand),
+        "feature_mix_layer": _conv(layout.feature_mix),
+        "classifier": {"name": "LinearLayer", "in_features": c.in_features, "out_features": c.out_features,
+                       "bias": True, "use_bn": False, "act_func": None, "dropout_rate": c.dropout,
+                       "ops_order": "weight_bn_act"},
+    }
+
+
+def read_net_config(path: str | Path) -> tuple[dict, int | None]:
+    """Load ``net.config`` and, when a ``run.config`` sits beside it, its ``image_size``."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"cannot read net.config {path}: {exc}") from None
+    run = path.with_name("run.config")
+    image_size = None
+    if run.is_file():
+        try:
+            image_size = json.loads(run.read_text()).get("image_size")
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"cannot read {run}: {exc}") from None
+        if isinstance(image_size, list):
+            image_size = image_size[0]
+    return config, image_size
+
+
+def net_config_to_arch(space: OFAMobileNetV3Space, config: Mapping[str, Any], resolution: int) -> Arch:
+    """Recover the arch of a once-for-all ``MobileNetV3`` net.config; every layer is checked against the space."""
+    if config.get("name") != "MobileNetV3":
+        raise InvalidInput(f"net.config describes a {config.get('name')!r}; space {space.name} holds MobileNetV3 subnets")
+    blocks = config.get("blocks") or []
+    macro = space.macro
+    stage_of_width = {w: s for s, w in enumerate(macro.stage_widths)}
+    ks = [space.choice("ks").options[0]] * macro.n_blocks
+    e = [space.choice("e").options[0]] * macro.n_blocks
+    depth = [0] * macro.n_stages
+    for i, block in enumerate(blocks[1:], start=1):
+        conv = block.get("mobile_inverted_conv") or block.get("conv") or {}
+        stage = stage_of_width.get(conv.get("out_channels"))
+        if stage is None:
+            raise InvalidInput(
+                f"net.config block {i} has {conv.get('out_channels')} output channels; space {space.name} "
+                f"has stage widths {list(macro.stage_widths)} (is it for another width multiplier?)"
+            )
+        if depth[stage] >= macro.max_depth:
+            raise InvalidInput(f"net.config has more than {macro.max_depth} blocks in stage {stage + 1}")
+        pos = stage * macro.max_depth + depth[stage]
+        ks[pos], e[pos] = conv.get("kernel_size"), conv.get("expand_ratio")
+        depth[stage] += 1
+    arch = space.validate({"ks": ks, "e": e, "d": depth, "r": resolution})
+    expected = arch_to_net_config(space, arch)
+    _compare(expected, config, space)
+    return arch
+
+
+def _compare(expected: Mapping, actual: Mapping, space: OFAMobileNetV3Space) -> None:
+    """Raise naming the first field where ``actual`` differs from what ``space`` would build."""
+    checks = [("first_conv", expected["first_conv"], actual.get("first_conv", {})),
+              ("final_expand_layer", expected["final_expand_layer"], actual.get("final_expand_layer", {})),
+              ("feature_mix_layer", expected["feature_mix_layer"], actual.get("feature_mix_layer", {}))]
+    for i, (exp, act) in enumerate(zip(expected["blocks"], actual.get("blocks", []))):
+        conv = act.get("mobile_inverted_conv") or act.get("conv") or {}
+        checks.append((f"blocks[{i}]", exp["mobile_inverted_conv"], conv))
+        if (exp["shortcut"] is None) != (act.get("shortcut") is None):
+            raise InvalidInput(f"net.config blocks[{i}] shortcut does not match space {space.name}")
+    fields = ("in_channels", "out_channels", "kernel_size", "stride", "expand_ratio", "mid_channels", "act_func",
+              "use_se", "use_bn")
+    for where, exp, act in checks:
+        for f in fields:
+            if f in exp and f in act and exp[f] != act[f]:
+                raise InvalidInput(f"net.config {where}.{f}={act[f]!r} but space {space.name} builds {exp[f]!r}")
+    cls, exp_cls = actual.get("classifier", {}), expected["classifier"]
+    for f in ("in_features", "out_features"):
+        if cls.get(f) != exp_cls[f]:
+            raise InvalidInput(f"net.config classifier.{f}={cls.get(f)!r} but space {space.name} builds {exp_cls[f]!r}")

@@ -1,0 +1,31 @@
+"""The device-independent targets: MACs and parameter count, computed from the arch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from search_spaces import SearchSpace
+
+from ._target import CostModel, register_target
+
+_PROVENANCE = {
+    "kind": "analytic",
+    "source": "computed from the arch (conv and linear multiply-accumulates; once-for-all's convention)",
+    "measured_error": "exact: equals the MACs and params DyNAS-T measured on its OFA-MobileNetV3 w1.0 subnets",
+}
+
+
+def _check_countable(space: SearchSpace) -> None:
+    space.count(np.zeros((1, space.n_genes), dtype=np.int64))  # raises NotSupported early
+
+
+@register_target("macs")
+def macs_target(space: SearchSpace) -> CostModel:
+    _check_countable(space)
+    return CostModel("macs", "macs", "MACs", space, lambda g: space.count(g)["macs"], dict(_PROVENANCE))
+
+
+@register_target("params")
+def params_target(space: SearchSpace) -> CostModel:
+    _check_countable(space)
+    return CostModel("params", "params", "params", space, lambda g: space.count(g)["params"], dict(_PROVENANCE))

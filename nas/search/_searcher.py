@@ -1,0 +1,124 @@
+"""The Searcher contract (ask / tell / state_dict / load_state_dict) and the searcher registry."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar
+
+import numpy as np
+
+from search_spaces import Registry, SearchSpace
+from search_spaces.errors import InvalidInput, NasError
+
+from .archive import Archive
+
+__all__ = ["Searcher", "SEARCHERS", "register_searcher", "create_searcher", "list_searchers", "NoFeasibleSubnet",
+           "sample_feasible"]
+
+
+class NoFeasibleSubnet(NasError):
+    """The constraints rule out every subnet the searcher could find."""
+
+
+class Searcher(ABC):
+    """Proposes genomes (``ask``) and learns from their objective values (``tell``).
+
+    ``F`` is ``[n, n_objectives]`` (minimized), ``G`` is ``[n, n_constraints]`` (<= 0 feasible).
+    ``state_dict`` must be JSON-able and capture everything (RNG included) so that a run resumed
+    from it ends exactly where an uninterrupted run ends. ``archive`` (shared, read-only here) holds
+    every subnet evaluated so far; ``is_feasible`` (optional) checks cheap constraints before asking.
+    """
+
+    name: ClassVar[str] = ""
+    #: documented default options; ``presets`` map a name to overrides (e.g. a paper's settings)
+    defaults: ClassVar[dict[str, Any]] = {}
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, space: SearchSpace, *, n_objectives: int, seed: int = 0, archive: Archive | None = None,
+                 is_feasible: Callable[[np.ndarray], np.ndarray] | None = None, preset: str | None = None,
+                 **options: Any):
+        self.space = space
+        self.n_objectives = n_objectives
+        self.seed = seed
+        self.archive = archive
+        self.is_feasible = is_feasible
+        self.rng = np.random.default_rng(seed)
+        self.generation = 0
+        if preset is not None and preset not in self.presets:
+            known = ", ".join(self.presets) or "none"
+            raise InvalidInput(f"unknown preset {preset!r} for searcher {self.name}; known presets: {known}")
+        merged = {**self.defaults, **(self.presets.get(preset, {}) if preset else {})}
+        unknown = [k for k in options if k not in self.defaults]
+        if unknown:
+            raise InvalidInput(
+                f"unknown option {unknown[0]!r} for searcher {self.name}; known options: "
+                f"{', '.join(self.defaults) or 'none'}"
+            )
+        merged.update(options)
+        self.options = merged
+
+    @abstractmethod
+    def ask(self) -> np.ndarray:
+        """Genomes to evaluate next: ``[k, n_genes]``."""
+
+    @abstractmethod
+    def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
+        """Objective values of (a subset of) the last asked genomes."""
+
+    def state_dict(self) -> dict:
+        return {"searcher": self.name, "generation": self.generation, "rng": self.rng.bit_generator.state,
+                "options": self.options, **self._extra_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("searcher") != self.name:
+            raise InvalidInput(f"searcher state is for {state.get('searcher')!r}, not {self.name!r}")
+        self.generation = int(state["generation"])
+        self.rng.bit_generator.state = state["rng"]
+        self._load_extra_state(state)
+
+    def _extra_state(self) -> dict:
+        return {}
+
+    def _load_extra_state(self, state: dict) -> None:
+        pass
+
+
+def sample_feasible(space: SearchSpace, n: int, rng: np.random.Generator,
+                    is_feasible: Callable[[np.ndarray], np.ndarray] | None,
+                    propose: Callable[[int], np.ndarray] | None = None, max_rounds: int = 200) -> np.ndarray:
+    """``n`` genomes from ``propose`` (default: uniform samples) that pass ``is_feasible`` (rejection)."""
+    propose = propose or (lambda k: space.sample(k, rng))
+    if is_feasible is None:
+        return propose(n)
+    kept: list[np.ndarray] = []
+    total, tried = 0, 0
+    for _ in range(max_rounds):
+        batch = propose(max(2 * (n - total), 16))
+        tried += len(batch)
+        ok = batch[is_feasible(batch)]
+        kept.append(ok)
+        total += len(ok)
+        if total >= n:
+            return np.concatenate(kept)[:n]
+    if total:
+        return np.concatenate(kept)
+    raise NoFeasibleSubnet(f"no subnet among {tried} candidates satisfies the constraints; loosen them")
+
+
+SEARCHERS: Registry[type[Searcher]] = Registry("searcher", entry_point_group="nas.searchers")
+
+
+def register_searcher(name: str):
+    def deco(cls: type[Searcher]) -> type[Searcher]:
+        cls.name = name
+        return SEARCHERS.register(name, cls)
+
+    return deco
+
+
+def create_searcher(name: str, space: SearchSpace, **kwargs: Any) -> Searcher:
+    return SEARCHERS.get(name)(space, **kwargs)
+
+
+def list_searchers() -> list[str]:
+    return SEARCHERS.names()

@@ -1,0 +1,85 @@
+"""Metric units and constraint strings such as ``latency<=20ms``, ``params<=5M``, ``accuracy>=75%``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InvalidConstraint
+
+__all__ = ["METRICS", "Constraint", "parse_constraint", "format_value"]
+
+#: metric -> (canonical unit shown to users, {accepted unit suffix: factor to the canonical unit})
+METRICS: dict[str, tuple[str, dict[str, float]]] = {
+    "accuracy": ("%", {"": 1.0, "%": 1.0}),
+    "latency": ("ms", {"": 1.0, "ms": 1.0, "us": 1e-3, "s": 1e3}),
+    "macs": ("MACs", {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}),
+    "params": ("params", {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9}),
+    "size": ("MB", {"": 1.0, "mb": 1.0, "kb": 1e-3, "gb": 1e3}),
+}
+_ALIASES = {"top1": "accuracy", "acc": "accuracy", "flops": "macs", "lat": "latency", "model_size": "size"}
+_PATTERN = re.compile(r"^\s*([a-zA-Z_0-9]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z%]*)\s*$")
+
+
+@dataclass(frozen=True)
+class Constraint:
+    metric: str
+    op: str  # "<=" or ">=" (strict forms are treated as their closed forms)
+    bound: float  # in the metric's canonical unit
+    text: str
+
+    def violation(self, values: np.ndarray) -> np.ndarray:
+        """<= 0 when satisfied; otherwise the relative distance to the bound (pymoo's convention)."""
+        scale = abs(self.bound) if self.bound else 1.0
+        diff = values - self.bound if self.op == "<=" else self.bound - values
+        return diff / scale
+
+    def satisfied(self, values: np.ndarray) -> np.ndarray:
+        return self.violation(values) <= 0
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_constraint(text: str) -> Constraint:
+    """Parse ``<metric><op><number><unit>``; raise ``InvalidConstraint`` naming what is allowed."""
+    m = _PATTERN.match(text)
+    allowed = ", ".join(METRICS)
+    if not m:
+        raise InvalidConstraint(
+            f"cannot parse constraint {text!r}; expected METRIC<=VALUE[UNIT] such as latency<=20ms, "
+            f"params<=5M, macs<=300M, accuracy>=75% (metrics: {allowed})"
+        )
+    name, op, number, unit = m.groups()
+    metric = _ALIASES.get(name.lower(), name.lower())
+    if metric not in METRICS:
+        raise InvalidConstraint(f"unknown metric {name!r} in constraint {text!r}; known metrics: {allowed}")
+    canonical_unit, factors = METRICS[metric]
+    key = unit.lower()
+    if key == canonical_unit.lower():
+        key = ""
+    if key not in factors:
+        units = ", ".join(u for u in factors if u) or canonical_unit
+        raise InvalidConstraint(f"unknown unit {unit!r} for {metric} in {text!r}; allowed units: {units}")
+    bound = float(number) * factors[key]
+    return Constraint(metric, "<=" if op.startswith("<") else ">=", bound, text.strip())
+
+
+def format_value(metric: str, value: float) -> str:
+    """Human-readable value in the metric's usual unit (e.g. ``219.3M`` MACs, ``12.41 ms``)."""
+    if not np.isfinite(value):
+        return str(value)
+    if metric in ("macs", "params"):
+        for factor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "K")):
+            if abs(value) >= factor:
+                return f"{value / factor:.2f}{suffix}"
+        return f"{value:.0f}"
+    if metric == "latency":
+        return f"{value:.3g} ms" if value < 10 else f"{value:.1f} ms"
+    if metric == "accuracy":
+        return f"{value:.2f}%"
+    if metric == "size":
+        return f"{value:.2f} MB"
+    return f"{value:.4g}"

@@ -1,0 +1,63 @@
+"""Objectives: vectorized functions from a batch of genomes to one float per genome."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from search_spaces import SearchSpace
+
+from ..hardware import CostModel
+
+__all__ = ["Objective", "cost_objective", "count_objective", "size_objective"]
+
+
+@dataclass
+class Objective:
+    """One named metric of a subnet: ``fn(genomes [n, n_genes]) -> [n]`` in canonical units.
+
+    ``direction`` says what "better" means; ``expensive`` marks objectives (such as a supernet
+    evaluation) that searchers like LINAS should call sparingly and model with cheap predictors.
+    """
+
+    name: str
+    fn: Callable[[np.ndarray], np.ndarray]
+    direction: str = "min"  # "min" or "max"
+    unit: str = ""
+    expensive: bool = False
+    source: str = ""
+    metadata: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.direction not in ("min", "max"):
+            raise ValueError(f"objective direction must be 'min' or 'max', got {self.direction!r}")
+
+    def __call__(self, genomes: np.ndarray) -> np.ndarray:
+        values = np.asarray(self.fn(genomes), dtype=np.float64).reshape(-1)
+        if values.shape[0] != len(genomes):
+            raise ValueError(f"objective {self.name} returned {values.shape[0]} values for {len(genomes)} genomes")
+        return values
+
+    def to_minimize(self, values: np.ndarray) -> np.ndarray:
+        return -values if self.direction == "max" else values
+
+
+def cost_objective(model: CostModel) -> Objective:
+    """A hardware target's cost (latency, MACs, params) as a minimized objective."""
+    kind = model.metadata.get("kind", "")
+    return Objective(model.metric, model.predict, "min", model.unit,
+                     source=f"target {model.name}" + (f" ({kind})" if kind else ""), metadata=dict(model.metadata))
+
+
+def count_objective(space: SearchSpace, metric: str) -> Objective:
+    """MACs or params computed from the arch (exact), e.g. for constraints beside a latency target."""
+    return Objective(metric, lambda g: space.count(g)[metric], "min", "MACs" if metric == "macs" else "params",
+                     source="computed from the arch")
+
+
+def size_objective(space: SearchSpace, bytes_per_param: float = 4.0) -> Objective:
+    """Model size in MB (fp32 weights unless a quantized space says otherwise)."""
+    return Objective("size", lambda g: space.count(g)["params"] * bytes_per_param / 1e6, "min", "MB",
+                     source=f"params x {bytes_per_param:g} bytes")

@@ -1,0 +1,3 @@
+"""Built-in searchers (each registers itself)."""
+
+from . import evolution, random  # noqa: F401

@@ -1,0 +1,93 @@
+"""Constrained evolution: once-for-all's evolution finder, with ViT-ResNAS's settings as a preset.
+
+Each generation keeps the best ``parents`` subnets seen so far (feasible first, then by Pareto rank,
+then by the first objective) and breeds mutants and uniform crossovers from them. Constraints that
+are cheap to check are enforced by rejection when children are drawn, as in once-for-all.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..pareto import pareto_ranks
+from .._searcher import Searcher, register_searcher, sample_feasible
+
+
+def rank_order(F: np.ndarray, G: np.ndarray) -> np.ndarray:
+    """Indices from best to worst: total violation, then Pareto rank, then the first objective."""
+    violation = np.clip(G, 0, None).sum(axis=1) if G.size else np.zeros(len(F))
+    ranks = pareto_ranks(F) if len(F) else np.empty(0, dtype=np.int64)
+    return np.lexsort((F[:, 0], ranks, violation))
+
+
+@register_searcher("evolution")
+class EvolutionSearcher(Searcher):
+    # once-for-all: population 100, parent ratio 0.25, mutation ratio 0.5, mutation probability 0.1
+    defaults = {"population": 100, "parent_ratio": 0.25, "mutation_ratio": 0.5, "mutation_prob": 0.1,
+                "initial_population": None, "novel_only": False}
+    presets = {
+        "once-for-all": {},
+        # ViT-ResNAS (after HAT): 500 random subnets, then 75 parents -> 75 mutants (p=0.3) + 75 crossovers,
+        # children never repeat an evaluated subnet
+        "vit-resnas": {"population": 225, "parent_ratio": 1 / 3, "mutation_ratio": 1 / 3, "mutation_prob": 0.3,
+                       "initial_population": 500, "novel_only": True},
+    }
+
+    def __init__(self, space, **kwargs):
+        super().__init__(space, **kwargs)
+        o = self.options
+        self.n_parents = max(1, int(round(o["population"] * o["parent_ratio"])))
+        self.n_mutations = int(round(o["population"] * o["mutation_ratio"]))
+        self.n_crossovers = max(0, int(o["population"]) - self.n_parents - self.n_mutations)
+        self.parents = np.empty((0, space.n_genes), dtype=np.int64)
+        self.parents_F = np.empty((0, self.n_objectives))
+        self.parents_G = np.empty((0, 0))
+
+    def _novel(self, genomes: np.ndarray) -> np.ndarray:
+        if self.options["novel_only"] and self.archive is not None:
+            return genomes[self.archive.new_mask(genomes)]
+        return genomes
+
+    def ask(self) -> np.ndarray:
+        if len(self.parents) == 0:
+            n = self.options["initial_population"] or self.options["population"]
+            return sample_feasible(self.space, int(n), self.rng, self.is_feasible,
+                                   lambda k: self._novel(self.space.sample(k, self.rng)))
+        p = self.parents
+
+        def mutants(k: int) -> np.ndarray:
+            picks = p[self.rng.integers(len(p), size=k)]
+            return self._novel(self.space.mutate(picks, self.rng, self.options["mutation_prob"]))
+
+        def crossovers(k: int) -> np.ndarray:
+            a, b = p[self.rng.integers(len(p), size=k)], p[self.rng.integers(len(p), size=k)]
+            return self._novel(self.space.crossover(a, b, self.rng))
+
+        children = [sample_feasible(self.space, self.n_mutations, self.rng, self.is_feasible, mutants)]
+        if self.n_crossovers:
+            children.append(sample_feasible(self.space, self.n_crossovers, self.rng, self.is_feasible, crossovers))
+        return np.concatenate(children)
+
+    def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
+        G = G.reshape(len(genomes), -1)
+        if len(self.parents):
+            genomes = np.concatenate([self.parents, genomes])
+            F = np.concatenate([self.parents_F, F])
+            G = np.concatenate([self.parents_G.reshape(len(self.parents), -1), G])
+        # parents are the best *distinct* subnets seen so far (children may repeat a parent)
+        _, first = np.unique(self.space.keys_of(genomes), return_index=True)
+        first.sort()
+        genomes, F, G = genomes[first], F[first], G[first]
+        keep = rank_order(F, G)[: self.n_parents]
+        self.parents, self.parents_F, self.parents_G = genomes[keep], F[keep], G[keep]
+        self.generation += 1
+
+    def _extra_state(self) -> dict:
+        return {"parents": self.parents.tolist(), "parents_F": self.parents_F.tolist(),
+                "parents_G": self.parents_G.tolist()}
+
+    def _load_extra_state(self, state: dict) -> None:
+        n = len(state["parents"])
+        self.parents = np.asarray(state["parents"], dtype=np.int64).reshape(n, self.space.n_genes)
+        self.parents_F = np.asarray(state["parents_F"], dtype=np.float64).reshape(n, self.n_objectives)
+        self.parents_G = np.asarray(state["parents_G"], dtype=np.float64).reshape(n, -1)

@@ -1,0 +1,102 @@
+"""Supernet checkpoints: our own format (with the space it was made for) and once-for-all's.
+
+Files are read with ``torch.load(weights_only=True)`` and written atomically (temp file + rename),
+so an interrupted save never leaves a half-written checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from search_spaces import SearchSpace, get_space
+
+from ._base import Supernet, create_supernet
+from .compat.ofa import CheckpointError, load_ofa_state_dict, looks_like_ofa
+
+__all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save"]
+
+FORMAT = "nas-supernet/1"
+
+
+def atomic_torch_save(obj: Any, path: str | Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(supernet: Supernet, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
+    """Save weights plus the space name and layout they belong to (and any JSON-able ``extra``)."""
+    payload = {
+        "format": FORMAT,
+        "space": supernet.space.name,
+        "layout": supernet.space.layout_signature(),
+        "state_dict": supernet.state_dict(),
+        "extra": dict(extra or {}),
+    }
+    atomic_torch_save(payload, path)
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint file safely; raise ``CheckpointError`` for missing, corrupt or foreign files."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({first_line[:160]})") from None
+    if not isinstance(obj, Mapping):
+        raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, expected a state dict")
+    return dict(obj)
+
+
+def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path) -> dict:
+    """Load weights (ours or once-for-all's) into ``supernet``; returns the checkpoint's metadata."""
+    ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else dict(checkpoint)
+    if ckpt.get("format") == FORMAT:
+        if ckpt["layout"] != supernet.space.layout_signature():
+            raise CheckpointError(
+                f"checkpoint was made for space {ckpt['space']}, not {supernet.space.name}"
+            )
+        try:
+            supernet.load_state_dict(ckpt["state_dict"])
+        except RuntimeError as exc:
+            raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: "
+                                  f"{str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc}") from None
+        return {k: v for k, v in ckpt.items() if k != "state_dict"}
+    state = ckpt.get("state_dict", ckpt)
+    if isinstance(state, Mapping) and looks_like_ofa(state):
+        load_ofa_state_dict(supernet, state)
+        return {"format": "once-for-all", "space": supernet.space.name}
+    raise CheckpointError("checkpoint is neither a nas-supernet checkpoint nor a once-for-all OFAMobileNetV3 state dict")
+
+
+def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> tuple[Supernet, dict]:
+    """Build the supernet a checkpoint was made for (or ``space``, required for once-for-all files)."""
+    ckpt = read_checkpoint(path)
+    if ckpt.get("format") == FORMAT:
+        expected = space if isinstance(space, str) else (space.name if space is not None else None)
+        if expected is not None and expected != ckpt["space"]:
+            raise CheckpointError(f"checkpoint {path} was made for space {ckpt['space']}, not {expected}")
+        supernet = create_supernet(space if isinstance(space, SearchSpace) else get_space(ckpt["space"]))
+    elif space is None:
+        raise CheckpointError(f"checkpoint {path} does not say which space it is for; pass the space explicitly")
+    else:
+        supernet = create_supernet(space)
+    meta = load_weights(supernet, ckpt)
+    return supernet, meta

@@ -1,0 +1,108 @@
+"""once-for-all's OFA-MobileNetV3 supernet: elastic kernel, expand ratio, depth and resolution."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from search_spaces import Arch
+from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
+
+from ._base import Supernet, register_supernet
+from .ops.elastic_mbconv import ElasticMBConv
+from .static.layers import MBConv
+from .static.mobilenet_v3 import MobileNetV3Net, conv_from_spec, mbconv_from_spec
+
+__all__ = ["OFAMobileNetV3Supernet"]
+
+
+class OFAMobileNetV3Supernet(Supernet):
+    """Fixed stem, first block and head around 5 stages of up to 4 elastic inverted-residual blocks."""
+
+    def __init__(self, space: OFAMobileNetV3Space):
+        super().__init__(space)
+        macro = space.macro
+        r = max(space.choice("r").options)
+        stem, first, final_expand, feature_mix, classifier = macro.fixed_specs(r)
+        ks, e = space.choice("ks").options, space.choice("e").options
+        self.stem = conv_from_spec(stem)
+        self.first_block = mbconv_from_spec(first)
+        self.blocks = nn.ModuleList()
+        for pos in range(macro.n_blocks):
+            spec = macro.block_spec(pos, max(ks), max(e), r)
+            self.blocks.append(ElasticMBConv(spec.in_channels, spec.out_channels, ks, e, spec.stride, spec.act,
+                                             spec.use_se))
+        self.final_expand = conv_from_spec(final_expand)
+        self.feature_mix = conv_from_spec(feature_mix)
+        self.dropout = nn.Dropout(classifier.dropout)
+        self.classifier = nn.Linear(classifier.in_features, classifier.out_features)
+        self.max_depth = macro.max_depth
+        self.active_depth = [macro.max_depth] * macro.n_stages
+        self.set_active(self.active_arch)
+
+    def _apply_arch(self, arch: Arch) -> None:
+        for block, k, e in zip(self.blocks, arch["ks"], arch["e"]):
+            block.set_active(k, e)
+        self.active_depth = list(arch["d"])
+
+    def active_blocks(self) -> list[ElasticMBConv]:
+        return [self.blocks[s * self.max_depth + i] for s, d in enumerate(self.active_depth) for i in range(d)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.first_block(self.stem(x))
+        for block in self.active_blocks():
+            x = block(x)
+        x = self.final_expand(x)
+        x = self.feature_mix(x.mean((2, 3), keepdim=True))
+        return self.classifier(self.dropout(torch.flatten(x, 1)))
+
+    @torch.no_grad()
+    def extract(self, arch=None) -> MobileNetV3Net:
+        previous = self.active_arch
+        arch = self.set_active(previous if arch is None else arch)
+        try:
+            net = MobileNetV3Net(self.space.layout(arch))
+            net.stem.load_state_dict(self.stem.state_dict())
+            net.blocks[0].load_state_dict(self.first_block.state_dict())
+            for target, block in zip(net.blocks[1:], self.active_blocks()):
+                _copy_elastic_block(target, block)
+            net.final_expand.load_state_dict(self.final_expand.state_dict())
+            net.feature_mix.load_state_dict(self.feature_mix.state_dict())
+            net.classifier.linear.load_state_dict(self.classifier.state_dict())
+        finally:
+            self.set_active(previous)
+        net.train(self.training)
+        return net.to(next(self.parameters()).device)
+
+    def reorganize_channels(self, expand_stage: int = 0) -> None:
+        for block in self.blocks:
+            block.reorganize_channels(expand_stage)
+
+
+def _copy_elastic_block(target: MBConv, block: ElasticMBConv) -> None:
+    w_expand, w_dw, se_rw, se_rb, se_ew, se_eb, w_project = block.active_weights()
+    mid = w_dw.shape[0]
+    target.expand.conv.weight.copy_(w_expand)
+    _copy_bn(target.expand.bn, block.expand_bn, mid)
+    target.depthwise.conv.weight.copy_(w_dw)
+    _copy_bn(target.depthwise.bn, block.depthwise_bn, mid)
+    if se_rw is not None:
+        target.se.reduce.weight.copy_(se_rw)
+        target.se.reduce.bias.copy_(se_rb)
+        target.se.expand.weight.copy_(se_ew)
+        target.se.expand.bias.copy_(se_eb)
+    target.project.conv.weight.copy_(w_project)
+    _copy_bn(target.project.bn, block.project_bn, block.out_ch)
+
+
+def _copy_bn(target: nn.BatchNorm2d, source: nn.BatchNorm2d, c: int) -> None:
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        getattr(target, name).copy_(getattr(source, name)[:c])
+    target.num_batches_tracked.copy_(source.num_batches_tracked)
+    target.momentum, target.eps = source.momentum, source.eps
+
+
+@register_supernet("ofa-mbv3")
+@register_supernet("ofa-mbv3-w1.2")
+def _ofa_mbv3(space: OFAMobileNetV3Space) -> OFAMobileNetV3Supernet:
+    return OFAMobileNetV3Supernet(space)

@@ -1,0 +1,34 @@
+"""Batch norm over a prefix of its channels."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["ElasticBatchNorm2d"]
+
+
+class ElasticBatchNorm2d(nn.BatchNorm2d):
+    """Normalizes the first ``x.size(1)`` channels with the matching slice of weights and statistics.
+
+    In training mode the running statistics of that slice are updated in place, as in once-for-all.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c = x.size(1)
+        if c == self.num_features:
+            return super().forward(x)
+        return F.batch_norm(x, *self.active_params(c), self.training, self._momentum(), self.eps)
+
+    def active_params(self, c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """running mean, running var, weight, bias of the first ``c`` channels (views)."""
+        return self.running_mean[:c], self.running_var[:c], self.weight[:c], self.bias[:c]
+
+    def _momentum(self) -> float:
+        if not self.training:
+            return 0.0
+        self.num_batches_tracked.add_(1)
+        if self.momentum is None:  # cumulative moving average
+            return 1.0 / float(self.num_batches_tracked)
+        return self.momentum
