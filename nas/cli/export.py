@@ -34,7 +34,7 @@ def export(
         arch_dict = read_arch_file(arch, get_space(space), resolution)
     result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt)
     if json_out:
-        print_json({"files": {k: str(v) for k, v in result.files.items()}, **result.metadata})
+        print_json({**result.metadata, "files": {k: str(v) for k, v in result.files.items()}})
         return
     meta = result.metadata
     console.print(f"exported {meta['space']} subnet ({format_value('params', meta['params'])} params, "

@@ -95,7 +95,8 @@ def export_subnet(
             scripted.save(str(tmp))
         files["torchscript"] = paths["torchscript"]
     if "pt2" in formats:
-        program = torch.export.export(subnet, (example,))
+        batch = torch.export.Dim("batch", min=1, max=4096)
+        program = torch.export.export(subnet, (example,), dynamic_shapes=({0: batch},))
         with torch.no_grad():
             errors["pt2"] = float((program.module()(example) - eager_out).abs().max())
         _check(errors["pt2"], tolerance, "torch.export")
@@ -112,7 +113,6 @@ def export_subnet(
         "macs": int(counts["macs"][0]),
         "bn_recalibrated_images": recalibrated,
         "max_abs_error_vs_eager": errors,
-        "files": {k: v.name for k, v in files.items()},
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **dict(metadata or {}),
@@ -120,8 +120,9 @@ def export_subnet(
     if isinstance(space, OFAMobileNetV3Space):
         write_json(paths["net.config"], arch_to_net_config(space, arch))
         files["net.config"] = paths["net.config"]
-    write_json(paths["json"], info)
     files["json"] = paths["json"]
+    info["files"] = {k: v.name for k, v in files.items()}
+    write_json(paths["json"], info)
     return ExportResult(files, arch, info["arch_id"], max(errors.values(), default=0.0), info)
 
 

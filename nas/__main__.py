@@ -1,0 +1,5 @@
+"""``python -m nas`` runs the CLI."""
+
+from .cli import main
+
+main()

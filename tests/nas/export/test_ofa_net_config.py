@@ -1,0 +1,78 @@
+"""once-for-all net.config files: written in the published layout, read back (ours and published)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from nas.errors import InvalidArchitecture, InvalidInput
+from nas.export import arch_to_net_config, net_config_to_arch, read_arch_file, read_net_config
+from search_spaces import get_space
+from tests.conftest import shared_path
+
+
+@pytest.mark.parametrize("space_name", ["ofa-mbv3", "ofa-mbv3-w1.2"])
+def test_roundtrip(space_name, rng):
+    space = get_space(space_name)
+    for arch in space.decode_many(space.sample(20, rng)):
+        config = arch_to_net_config(space, arch)
+        assert config["blocks"][0]["mobile_inverted_conv"]["expand_ratio"] == 1
+        assert len(config["blocks"]) == sum(arch["d"]) + 1
+        assert net_config_to_arch(space, json.loads(json.dumps(config)), arch["r"]) == space.canonical_arch(arch)
+
+
+def test_layout_matches_published_config():
+    path = shared_path("accuracy", "ofa-specialized", "note10_lat-8ms_top1-71.4_finetune-25", "net.config")
+    published, image_size = read_net_config(path)
+    space = get_space("ofa-mbv3")
+    arch = net_config_to_arch(space, published, image_size)
+    assert arch["d"] == [2, 2, 3, 2, 2] and arch["r"] == 160
+    assert arch_to_net_config(space, arch) == published  # byte-for-byte the same structure
+
+
+def test_published_configs_read_or_explain():
+    folder = shared_path("accuracy", "ofa-specialized")
+    read, refused = 0, 0
+    for path in sorted(folder.glob("*/net.config")):
+        for space_name in ("ofa-mbv3", "ofa-mbv3-w1.2"):
+            try:
+                read_arch_file(path, get_space(space_name))
+                read += 1
+            except (InvalidInput, InvalidArchitecture) as exc:
+                assert "\n" not in str(exc)
+                refused += 1
+    assert read >= 25 and refused > 0
+
+
+def test_mismatches_are_named():
+    space = get_space("ofa-mbv3")
+    arch = space.decode(np.zeros(space.n_genes, dtype=np.int64))
+    config = arch_to_net_config(space, arch)
+    config["blocks"][3]["mobile_inverted_conv"]["mid_channels"] += 8
+    with pytest.raises(InvalidInput, match=r"blocks\[3\]\.mid_channels"):
+        net_config_to_arch(space, config, arch["r"])
+    w12 = arch_to_net_config(get_space("ofa-mbv3-w1.2"), get_space("ofa-mbv3-w1.2").decode(np.zeros(46, int)))
+    with pytest.raises(InvalidInput, match="another width multiplier"):
+        net_config_to_arch(space, w12, 224)
+    with pytest.raises(InvalidInput, match="ProxylessNASNets"):
+        net_config_to_arch(space, {"name": "ProxylessNASNets", "blocks": []}, 224)
+
+
+def test_arch_file_forms(tmp_path):
+    space = get_space("ofa-mbv3")
+    arch = space.decode(np.ones(space.n_genes, dtype=np.int64))
+    for i, content in enumerate([arch, {"arch": arch}, {"best": {"arch": arch}}]):
+        path = tmp_path / f"a{i}.json"
+        path.write_text(json.dumps(content))
+        assert read_arch_file(path, space) == arch
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InvalidInput, match="not JSON"):
+        read_arch_file(tmp_path / "bad.json", space)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        read_arch_file(tmp_path / "missing.json", space)
+    (tmp_path / "n.config").write_text(json.dumps(arch_to_net_config(space, arch)))
+    with pytest.raises(InvalidInput, match="--resolution"):
+        read_arch_file(tmp_path / "n.config", space)
+    assert read_arch_file(tmp_path / "n.config", space, resolution=arch["r"]) == space.canonical_arch(arch)

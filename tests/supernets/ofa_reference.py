@@ -1,0 +1,50 @@
+"""Helpers to compare with once-for-all's reference package (imported with a stub torchvision)."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+import torch
+
+from supernets import create_supernet
+from supernets.compat.ofa import to_ofa_state_dict
+
+
+def import_reference():
+    """once-for-all's OFAMobileNetV3 class, or None when the package is not installed."""
+    if "torchvision" not in sys.modules:
+        tv = types.ModuleType("torchvision")
+        tv.transforms = types.ModuleType("torchvision.transforms")
+        tv.datasets = types.ModuleType("torchvision.datasets")
+        tv.transforms.functional = types.ModuleType("torchvision.transforms.functional")
+
+        class _Unused:  # once-for-all subclasses these at import time only
+            pass
+
+        tv.transforms.RandomResizedCrop = tv.transforms.RandomCrop = _Unused
+        for name, module in (("torchvision", tv), ("torchvision.transforms", tv.transforms),
+                             ("torchvision.datasets", tv.datasets),
+                             ("torchvision.transforms.functional", tv.transforms.functional)):
+            sys.modules[name] = module
+    try:
+        from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3
+    except ImportError:
+        return None
+    return OFAMobileNetV3
+
+
+def seeded_ofa_state_dict(space: str, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A deterministic once-for-all-format state dict with non-trivial values (BN stats included)."""
+    shapes = {k: v.shape for k, v in to_ofa_state_dict(create_supernet(space)).items()}
+    gen = torch.Generator().manual_seed(seed)
+    out = {}
+    for key in sorted(shapes):
+        shape = shapes[key]
+        if key.endswith("num_batches_tracked"):
+            out[key] = torch.zeros(shape, dtype=torch.long)
+        elif key.endswith("running_var"):
+            out[key] = torch.rand(shape, generator=gen) + 0.5
+        else:
+            out[key] = torch.randn(shape, generator=gen) * 0.1
+    return out

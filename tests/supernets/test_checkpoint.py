@@ -1,0 +1,74 @@
+"""Supernet checkpoints: round trip, once-for-all files, and refusal of foreign or corrupt files."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from supernets import create_supernet
+from supernets.checkpoint import load_supernet, load_weights, save_checkpoint
+from supernets.compat.ofa import CheckpointError, to_ofa_state_dict
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(0)
+    return create_supernet("ofa-mbv3")
+
+
+def test_roundtrip(net, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(net, path, extra={"epoch": 3})
+    loaded, meta = load_supernet(path)
+    assert meta["space"] == "ofa-mbv3" and meta["extra"] == {"epoch": 3}
+    for key, value in net.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    assert not list(tmp_path.glob(".*tmp*"))  # no temp files left behind
+
+
+def test_once_for_all_file_loads_with_space(net, tmp_path):
+    path = tmp_path / "ofa.pth"
+    torch.save({"state_dict": to_ofa_state_dict(net)}, path)
+    loaded, meta = load_supernet(path, "ofa-mbv3")
+    assert meta["format"] == "once-for-all"
+    with pytest.raises(CheckpointError, match="does not say which space"):
+        load_supernet(path)
+
+
+def test_wrong_space_is_refused(net, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(net, path)
+    with pytest.raises(CheckpointError, match="made for space ofa-mbv3, not ofa-mbv3-w1.2"):
+        load_supernet(path, "ofa-mbv3-w1.2")
+    with pytest.raises(CheckpointError, match="made for space ofa-mbv3, not ofa-mbv3-w1.2"):
+        load_weights(create_supernet("ofa-mbv3-w1.2"), path)
+
+
+@pytest.mark.parametrize("content", [b"", b"not a torch file", b"PK\x03\x04garbage"])
+def test_corrupt_files_are_refused(tmp_path, content):
+    path = tmp_path / "bad.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_supernet(path, "ofa-mbv3")
+
+
+def test_missing_and_foreign_files(tmp_path):
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_supernet(tmp_path / "nope.pt", "ofa-mbv3")
+    path = tmp_path / "list.pt"
+    torch.save([1, 2, 3], path)
+    with pytest.raises(CheckpointError, match="holds a list"):
+        load_supernet(path, "ofa-mbv3")
+    path = tmp_path / "other.pt"
+    torch.save({"weight": torch.zeros(2)}, path)
+    with pytest.raises(CheckpointError, match="neither"):
+        load_supernet(path, "ofa-mbv3")
+
+
+def test_truncated_checkpoint_is_refused(net, tmp_path):
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(net, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_supernet(path)
