@@ -13,13 +13,24 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
     """Normalizes the first ``x.size(1)`` channels with the matching slice of weights and statistics.
 
     In training mode the running statistics of that slice are updated in place, as in once-for-all.
+    In inference (eval, no autograd) the slices are cached, keyed by the channel count and storage.
     """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._slices: tuple | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = x.size(1)
         if c == self.num_features:
             return super().forward(x)
-        return F.batch_norm(x, *self.active_params(c), self.training, self._momentum(), self.eps)
+        if self.training or torch.is_grad_enabled():
+            return F.batch_norm(x, *self.active_params(c), self.training, self._momentum(), self.eps)
+        key = (c, self.running_mean.data_ptr(), self.running_var.data_ptr(), self.weight.data_ptr(),
+               self.bias.data_ptr())
+        if self._slices is None or self._slices[0] != key:
+            self._slices = (key, self.active_params(c))
+        return F.batch_norm(x, *self._slices[1], False, 0.0, self.eps)
 
     def active_params(self, c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """running mean, running var, weight, bias of the first ``c`` channels (views)."""

@@ -62,9 +62,17 @@ class ElasticMBConv(nn.Module):
             self.project.active_weight(self.out_ch, mid),
         )
 
+    def _parameter_tensors(self) -> list[torch.Tensor]:
+        params = [self.expand.weight, self.depthwise.weight, *self.depthwise.kernel_transforms.values(),
+                  self.project.weight]
+        if self.se is not None:
+            params += [self.se.reduce_weight, self.se.reduce_bias, self.se.expand_weight, self.se.expand_bias]
+        return params
+
     def _cached_weights(self) -> tuple[torch.Tensor, ...]:
-        key = (self.active_kernel, self.active_expand,
-               *[(p._version, p.data_ptr()) for p in self.parameters(recurse=True)])
+        # in-place updates (optimizer steps, load_state_dict, channel sorting) bump _version; moved or
+        # replaced parameters (to(), load_state_dict(assign=True)) change data_ptr
+        key = (self.active_kernel, self.active_expand, *[(p._version, p.data_ptr()) for p in self._parameter_tensors()])
         if self._cache is None or self._cache[0] != key:
             self._cache = (key, tuple(w.contiguous() if w is not None else None for w in self.active_weights()))
         return self._cache[1]

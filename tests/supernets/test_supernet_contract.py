@@ -113,3 +113,22 @@ def test_training_step_reaches_only_active_weights(supernet, rng):
     finally:
         supernet.eval()
         supernet.zero_grad(set_to_none=True)
+
+
+def test_inference_cache_follows_weight_updates(rng):
+    """The no-grad weight cache must never serve stale weights (optimizer steps, assigned state dicts)."""
+    for name in SUPERNETS:
+        net = create_supernet(name).eval()
+        arch = _small_arch(net, rng)
+        net.set_active(arch)
+        x = net.dummy_input(1)
+        with torch.no_grad():
+            net(x)  # fill the cache
+        opt = torch.optim.SGD(net.parameters(), lr=0.5)
+        net(x).sum().backward()
+        opt.step()
+        with torch.no_grad():
+            np.testing.assert_allclose(net(x).numpy(), net.extract(arch).eval()(x).numpy(), atol=1e-5)
+        net.load_state_dict({k: v * 1.1 for k, v in net.state_dict().items()}, assign=True)
+        with torch.no_grad():
+            np.testing.assert_allclose(net(x).numpy(), net.extract(arch).eval()(x).numpy(), atol=1e-5)
