@@ -10,8 +10,8 @@ import difflib
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
-from .errors import DuplicateName, UnknownName
 from ._space import _fmt
+from .errors import DuplicateName, UnknownName
 
 T = TypeVar("T")
 

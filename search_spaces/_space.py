@@ -329,7 +329,9 @@ class SearchSpace:
                 new_choices.append(c)
         unknown = [k for k in options if k not in self._choice]
         if unknown:
-            raise InvalidArchitecture(f"unknown key {unknown[0]!r} for space {self.name}; expected: {', '.join(self.keys)}")
+            raise InvalidArchitecture(
+                f"unknown key {unknown[0]!r} for space {self.name}; expected: {', '.join(self.keys)}"
+            )
         clone = copy.copy(self)
         clone.choices = tuple(new_choices)
         suffix = ",".join(f"{k}={'/'.join(_fmt(v) for v in clone._choice_values(new_choices, k))}" for k in options)

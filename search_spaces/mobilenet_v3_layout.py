@@ -46,7 +46,8 @@ class ConvSpec:
 
     @property
     def params(self) -> int:
-        return self.in_channels * self.out_channels * self.kernel_size**2 + (2 * self.out_channels if self.use_bn else 0)
+        bn = 2 * self.out_channels if self.use_bn else 0
+        return self.in_channels * self.out_channels * self.kernel_size**2 + bn
 
 
 @dataclass(frozen=True)

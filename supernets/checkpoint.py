@@ -76,14 +76,16 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path)
         try:
             supernet.load_state_dict(ckpt["state_dict"])
         except RuntimeError as exc:
-            raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: "
-                                  f"{str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc}") from None
+            lines = str(exc).splitlines()
+            detail = lines[1].strip() if len(lines) > 1 else str(exc)
+            raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: {detail}") from None
         return {k: v for k, v in ckpt.items() if k != "state_dict"}
     state = ckpt.get("state_dict", ckpt)
     if isinstance(state, Mapping) and looks_like_ofa(state):
         load_ofa_state_dict(supernet, state)
         return {"format": "once-for-all", "space": supernet.space.name}
-    raise CheckpointError("checkpoint is neither a nas-supernet checkpoint nor a once-for-all OFAMobileNetV3 state dict")
+    raise CheckpointError(
+        "checkpoint is neither a nas-supernet checkpoint nor a once-for-all OFAMobileNetV3 state dict")
 
 
 def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> tuple[Supernet, dict]:

@@ -49,8 +49,9 @@ def print_json(obj: Any) -> None:
 
 
 def _default(obj: Any) -> Any:
-    import numpy as np
     from pathlib import Path
+
+    import numpy as np
 
     if isinstance(obj, np.generic):
         return obj.item()

@@ -22,9 +22,8 @@ def spaces(name: str = typer.Argument(None, help="Show one space only."),
     for col in ("name", "subnets", "genes", "dimensions", "description"):
         table.add_column(col)
     for s in info:
-        dims = "; ".join(
-            f"{c['key']}{'x' + str(c['count']) if c['count'] > 1 else ''} in {_options(c['options'])}" for c in s["choices"]
-        )
+        dims = "; ".join(f"{c['key']}{'x' + str(c['count']) if c['count'] > 1 else ''} in {_options(c['options'])}"
+                         for c in s["choices"])
         table.add_row(s["name"], f"{float(s['size']):.2e}", str(s["genes"]), dims, s["description"])
     console.print(table)
 

@@ -79,7 +79,8 @@ def read_net_config(path: str | Path) -> tuple[dict, int | None]:
 def net_config_to_arch(space: OFAMobileNetV3Space, config: Mapping[str, Any], resolution: int) -> Arch:
     """Recover the arch of a once-for-all ``MobileNetV3`` net.config; every layer is checked against the space."""
     if config.get("name") != "MobileNetV3":
-        raise InvalidInput(f"net.config describes a {config.get('name')!r}; space {space.name} holds MobileNetV3 subnets")
+        raise InvalidInput(f"net.config describes a {config.get('name')!r}; "
+                           f"space {space.name} holds MobileNetV3 subnets")
     blocks = config.get("blocks") or []
     macro = space.macro
     stage_of_width = {w: s for s, w in enumerate(macro.stage_widths)}

@@ -5,4 +5,5 @@ from .elastic_conv import ElasticDepthwiseConv, ElasticPointwiseConv
 from .elastic_mbconv import ElasticMBConv
 from .elastic_se import ElasticSqueezeExcite
 
-__all__ = ["ElasticBatchNorm2d", "ElasticDepthwiseConv", "ElasticPointwiseConv", "ElasticMBConv", "ElasticSqueezeExcite"]
+__all__ = ["ElasticBatchNorm2d", "ElasticDepthwiseConv", "ElasticPointwiseConv", "ElasticMBConv",
+           "ElasticSqueezeExcite"]
