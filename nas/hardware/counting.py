@@ -19,13 +19,13 @@ def _check_countable(space: SearchSpace) -> None:
     space.count(np.zeros((1, space.n_genes), dtype=np.int64))  # raises NotSupported early
 
 
-@register_target("macs")
+@register_target("macs", info=lambda: dict(_PROVENANCE, unit="MACs"))
 def macs_target(space: SearchSpace) -> CostModel:
     _check_countable(space)
     return CostModel("macs", "macs", "MACs", space, lambda g: space.count(g)["macs"], dict(_PROVENANCE))
 
 
-@register_target("params")
+@register_target("params", info=lambda: dict(_PROVENANCE, unit="params"))
 def params_target(space: SearchSpace) -> CostModel:
     _check_countable(space)
     return CostModel("params", "params", "params", space, lambda g: space.count(g)["params"], dict(_PROVENANCE))

@@ -1,0 +1,146 @@
+"""``nas latency profile|fit|import-ofa|validate``: latency tables for your own device."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ..hardware import latency_api
+from ._common import app, console, print_json, user_errors
+
+latency_app = typer.Typer(help="Build, fit, import and check latency tables.", no_args_is_help=True)
+app.add_typer(latency_app, name="latency")
+
+_SPACE = typer.Option("ofa-mbv3", "--space", "-s", help="Search space whose ops to cover (see `nas spaces`).")
+_JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+@latency_app.command("profile")
+@user_errors
+def profile(
+    space: str = _SPACE,
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
+    runtime: str = typer.Option("torchscript", "--runtime", help="eager or torchscript (scripted + frozen)."),
+    out: Path = typer.Option(None, "--out", help="Table CSV (default for cpu: the `cpu` target's cache)."),
+    batch: int = typer.Option(1, "--batch"),
+    threads: int = typer.Option(1, "--threads", help="CPU threads, fixed while measuring (0: torch's default)."),
+    warmup: int = typer.Option(10, "--warmup", help="Untimed calls per op."),
+    repeats: int = typer.Option(30, "--repeats", help="Timed calls per op (the table keeps median and IQR)."),
+    flush_mb: float = typer.Option(None, "--flush-mb",
+                                   help="Cache flush before each call [CPU: half the largest cache]."),
+    fusion: str = typer.Option("block", "--fusion", help="block (one entry per inverted-residual block) or layer."),
+    calibrate: int = typer.Option(20, "--calibrate", help="Subnets timed end to end to calibrate (0: skip)."),
+    emit_specs: Path = typer.Option(None, "--emit-specs",
+                                    help="Only write the op specs for opbench.py on another device."),
+    json_out: bool = _JSON,
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Measure every op the space can produce on this machine (resumes if interrupted)."""
+    result = latency_api.profile(space, out, device=device, runtime=runtime, batch=batch, threads=threads or None,
+                                 warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion,
+                                 calibrate=calibrate, emit=emit_specs, progress=not (json_out or no_progress))
+    if json_out:
+        print_json(result)
+        return
+    if "specs" in result:
+        console.print(f"wrote {result['ops']} op specs of {result['space']} to {result['specs']}; on the device run "
+                      f"(needs only torch; copy nas/hardware/opbench.py there):\n  {result['next']}\n"
+                      f"then search with: nas search --space {result['space']} --target table.csv")
+        return
+    console.print(f"{result['table']}: {result['ops']} ops ({result['measured_now']} measured now) on "
+                  f"{result['device']}, {result['runtime']}, {result['threads']} thread(s)")
+    cal = result.get("calibration")
+    if cal:
+        console.print(f"  end-to-end calibration on {cal['subnets']} subnets: scale {cal['scale']:.3f}, offset "
+                      f"{cal['offset_ms']:.3f} ms (before: {_pct(cal['before']['within_10pct'])} within +-10%)")
+    console.print(f"  check it: nas latency validate --target {result['table']} --space {result['space']}")
+
+
+@latency_app.command("fit")
+@user_errors
+def fit(
+    space: str = _SPACE,
+    measurements: Path = typer.Option(..., "--measurements", "-m", help="CSV of whole subnets and their latency."),
+    column: str = typer.Option(None, "--column", help="Latency column (ms) when the file has several."),
+    out: Path = typer.Option(None, "--out", help="Write the fitted table here (.csv or .parquet)."),
+    name: str = typer.Option(None, "--name", help="Also save it as a named target (--target NAME)."),
+    train: float = typer.Option(0.8, "--train", help="Share (<=1) or number of subnets to fit on; the rest checks it."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the train/test split."),
+    device: str = typer.Option(None, "--device-name", help="Device the timings come from (metadata)."),
+    json_out: bool = _JSON,
+) -> None:
+    """Fit a per-op table (NNLS) from end-to-end latencies of whole subnets."""
+    if out is None and name is None:
+        raise typer.BadParameter("give --out FILE and/or --name NAME")
+    result = latency_api.fit(space, measurements, column=column, out=out, name=name, train=train, seed=seed,
+                             device=device)
+    if json_out:
+        print_json(result)
+        return
+    console.print(f"fitted {result['ops']} op entries on {result['train']} of {result['subnets']} subnets "
+                  f"({result['column']})")
+    held = result["held_out"]
+    if held:
+        console.print(f"  held-out {held['n']} subnets: {_pct(held['within_10pct'])} within +-10%, "
+                      f"RMSE {held['rmse_ms']:.3f} ms ({held['rmse_pct']:.1f}%)")
+    for path in result["written"]:
+        console.print(f"  wrote {path}")
+
+
+@latency_app.command("import-ofa")
+@user_errors
+def import_ofa(
+    directory: Path = typer.Argument(..., help="Folder with once-for-all's {device}__{r}_lookup_table.yaml files."),
+    name: str = typer.Option(..., "--name", help="Target name to save it under, e.g. note10."),
+    out: Path = typer.Option(None, "--out", help="Write the table here instead of saving it by name."),
+    json_out: bool = _JSON,
+) -> None:
+    """Import once-for-all's YAML latency lookup tables as a latency table."""
+    result = latency_api.import_ofa(directory, name, out)
+    if json_out:
+        print_json(result)
+        return
+    rs = "/".join(map(str, result["resolutions"]))
+    console.print(f"imported {result['ops']} ops ({', '.join(result['spaces']) or 'no registered space'}, "
+                  f"r={rs}) -> {', '.join(result['written'])}")
+    for sp in result["spaces"]:
+        console.print(escape(f"  search with: nas search --space '{sp}[r={rs}]' --target {out or name}"))
+
+
+@latency_app.command("validate")
+@user_errors
+def validate(
+    target: str = typer.Option("cpu", "--target", "-t", help="Target name or table file."),
+    space: str = _SPACE,
+    samples: int = typer.Option(100, "--samples", "-n", help="Random subnets to time end to end."),
+    seed: int = typer.Option(0, "--seed"),
+    plot: Path = typer.Option(Path("latency_validation.png"), "--plot", help="Scatter plot of predicted vs measured."),
+    json_out: bool = _JSON,
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Time random subnets end to end on this machine and report the target's error."""
+    bar = Progress(TextColumn("[bold]timing subnets"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   disable=json_out or no_progress)
+    with bar:
+        task = bar.add_task("validate", total=samples)
+        result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot,
+                                      progress=lambda k: bar.advance(task, k))
+    if json_out:
+        print_json(result)
+        return
+    if result.get("note"):
+        console.print(f"[yellow]note:[/yellow] {result['note']}")
+    if result.get("warning"):
+        console.print(f"[yellow]warning:[/yellow] {result['warning']}")
+    console.print(f"{result['target']} on {result['space']}, {result['samples']} subnets: "
+                  f"{_pct(result['within_10pct'])} within +-10%, RMSE {result['rmse_ms']:.3f} ms "
+                  f"({result['rmse_pct']:.1f}%), median |error| {result['median_abs_pct']:.1f}%, "
+                  f"max {result['max_abs_pct']:.1f}%, mean {result['mean_pct']:+.1f}%")
+    console.print(f"  scatter plot: {result['plot']}")

@@ -1,0 +1,153 @@
+"""The latency workflows behind ``nas latency profile|fit|import-ofa|validate`` and ``nas targets``."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from search_spaces import SearchSpace, get_space
+from search_spaces.errors import InvalidInput
+
+from ._target import TARGETS, file_targets, resolve_target, target_info
+from .calibration import calibrate_table
+from .fit import error_report, fit_table
+from .local import CPU_SETTINGS, cpu_profile_path, save_named_table
+from .measurements import read_measurements
+from .ofa_import import import_ofa_tables
+from .profiling import emit_specs, profile_space
+from .validate import validate_target
+
+__all__ = ["profile", "fit", "import_ofa", "validate", "targets"]
+
+
+def _space(space: str | SearchSpace) -> SearchSpace:
+    return get_space(space) if isinstance(space, str) else space
+
+
+def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: str = "cpu",
+            runtime: str = "torchscript", batch: int = 1, dtype: str = "float32", threads: int | None = 1,
+            warmup: int = 10, repeats: int = 30, flush_mb: float | None = None, fusion: str = "block",
+            calibrate: int = 20, emit: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Measure every op spec of ``space`` here (resumable) and calibrate end to end on ``calibrate`` subnets.
+
+    With ``emit`` only the spec file for ``opbench.py`` is written (to measure on another device).
+    Without ``out`` a CPU profile with the ``cpu`` target's settings goes to that target's cache.
+    """
+    space = _space(space)
+    if emit is not None:
+        n = emit_specs(space, emit, fusion)
+        return {"specs": str(emit), "ops": n, "space": space.name, "fusion": fusion,
+                "next": f"python opbench.py {emit} --out table.csv --device {device} --runtime {runtime}"}
+    if out is None:
+        same = (device == "cpu" and runtime == CPU_SETTINGS["runtime"] and batch == CPU_SETTINGS["batch"]
+                and dtype == CPU_SETTINGS["dtype"] and fusion == "block" and flush_mb is None)
+        if not same:
+            raise InvalidInput("--out is required unless profiling with the cpu target's settings "
+                               "(--device cpu --runtime torchscript --batch 1, float32)")
+        out = cpu_profile_path(threads)
+    table, new = profile_space(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype, threads=threads,
+                               warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion, progress=progress)
+    if calibrate and (new or "calibration" not in table.metadata):
+        table = calibrate_table(out, space, calibrate)
+    return {"table": str(out), "ops": len(table), "measured_now": new, "space": space.name,
+            "device": table.metadata.get("device"), "runtime": table.metadata.get("runtime"),
+            "threads": table.metadata.get("threads"), "calibration": table.metadata.get("calibration")}
+
+
+def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | None = None,
+        out: str | Path | None = None, name: str | None = None, train: float = 0.8, seed: int = 0,
+        fusion: str = "block", device: str | None = None, runtime: str = "unknown", batch: int | None = None) -> dict:
+    """Fit a per-op table on a random ``train`` share (or count) of the subnets; report the rest."""
+    space = _space(space)
+    genomes, latency, column = read_measurements(measurements, space, column)
+    n = len(latency)
+    n_train = int(round(train * n)) if train <= 1 else int(train)
+    if not 2 <= n_train <= n:
+        raise InvalidInput(f"--train {train} leaves {n_train} of {n} subnets to fit on; need 2..{n}")
+    order = np.random.default_rng(seed).permutation(n)
+    tr, te = order[:n_train], order[n_train:]
+    result = fit_table(space, genomes[tr], latency[tr], fusion=fusion)
+    held_out = error_report(result.predict(genomes[te]), latency[te]) if len(te) else None
+    meta = {"kind": "fitted", "device": device or column, "runtime": runtime, "batch_size": batch or "unknown",
+            "dtype": "unknown", "fusion": fusion, "spaces": [space.name.split("[", 1)[0]],
+            "source": f"end-to-end latencies {Path(measurements).name}:{column}", "fit": result.metadata,
+            "train_error": result.train_error, "measured_error": held_out or "no held-out subnets (--train covers all)",
+            "split": {"train": int(n_train), "test": int(len(te)), "seed": seed},
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    table = result.table(meta)
+    saved = []
+    if name is not None:
+        saved.append(str(save_named_table(table, name)))
+    if out is not None:
+        saved.append(str(table.save(out)))
+    return {"column": column, "subnets": n, "train": int(n_train), "test": int(len(te)), "held_out": held_out,
+            "train_error": result.train_error, "ops": len(table), "written": saved}
+
+
+def import_ofa(directory: str | Path, name: str, out: str | Path | None = None) -> dict:
+    """Import once-for-all's YAML tables; saved by ``name`` (a ``--target``) and/or to ``out``."""
+    table = import_ofa_tables(directory, name)
+    written = [str(save_named_table(table, name))] if out is None else [str(table.save(out))]
+    meta = table.metadata
+    return {"name": name, "ops": len(table), "resolutions": meta["resolutions"], "spaces": meta["spaces"],
+            "written": written}
+
+
+def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int = 100, seed: int = 0,
+             plot: str | Path | None = None, threads: int | None = None, warmup: int | None = None,
+             repeats: int | None = None, progress: Callable[[int], None] | None = None) -> dict:
+    """Time ``samples`` random subnets end to end here and compare with ``target``'s predictions.
+
+    Timing follows the target's recorded settings (runtime, batch, threads, cache flush) unless given.
+    """
+    model = resolve_target(target, _space(space))
+    meta = model.metadata
+    if meta.get("kind") == "modeled" or meta.get("torch_device", "cpu") != "cpu":
+        note = f"{model.name} models {meta.get('device')}; timing here checks it against this machine instead"
+    else:
+        note = None
+    result = validate_target(
+        model, samples, seed, plot=plot, progress=progress, device=meta.get("torch_device", "cpu"),
+        runtime=meta.get("runtime") if meta.get("runtime") in ("eager", "torchscript") else "torchscript",
+        batch=int(meta["batch_size"]) if str(meta.get("batch_size", "")).isdigit() else 1,
+        threads=threads or meta.get("threads") or 1, warmup=warmup or int(meta.get("warmup", 10)),
+        repeats=repeats or int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"))
+    if note:
+        result["note"] = note
+    _record_validation(meta, result)
+    return result
+
+
+def _record_validation(meta: dict, result: dict) -> None:
+    """A table measured on this very machine keeps its latest end-to-end check as its measured error."""
+    from .table import read_table
+
+    path = Path(str(meta.get("table", "")))
+    if meta.get("kind") != "measured" or not path.is_file() or meta.get("device") != result["timing"]["device"]:
+        return
+    table = read_table(path)
+    table.metadata["measured_error"] = {k: result[k] for k in ("within_10pct", "rmse_pct", "median_abs_pct",
+                                                                "max_abs_pct", "mean_pct", "samples", "seed", "space")}
+    table.metadata["measured_error"]["date"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    table.save(path)
+
+
+def targets() -> list[dict]:
+    """Every target name with its provenance and measured error (builds nothing, profiles nothing)."""
+    rows = []
+    aliases = TARGETS.aliases()
+    for name in TARGETS.names():
+        info = target_info(name)
+        rows.append({"name": name, "aliases": sorted(a for a, n in aliases.items() if n == name), **info})
+    from .table import read_table
+
+    for name, path in file_targets().items():
+        try:
+            meta = read_table(path).metadata
+        except InvalidInput as exc:
+            meta = {"kind": "unreadable", "problem": str(exc)}
+        rows.append({"name": name, "aliases": [], "table": str(path), **meta})
+    return rows

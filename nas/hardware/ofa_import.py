@@ -1,0 +1,114 @@
+"""Import once-for-all's MobileNetV3 YAML lookup tables (``{device}__{resolution}_lookup_table.yaml``).
+
+once-for-all sums, per subnet: ``Conv`` (stem), one ``expanded_conv`` per block (the fixed first
+block included), ``Conv_1`` (final expand), ``AvgPool2D``, ``Conv_2`` (feature mix) and ``Logits``.
+Each maps to exactly one op spec of the ``block`` fusion mode, so a subnet's predicted latency is the
+sum of the same YAML means (bit for bit: the model adds them in the same order).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from pathlib import Path
+
+import yaml
+
+from search_spaces import get_space, list_spaces
+from search_spaces.errors import InvalidInput
+from search_spaces.mobilenet_v3_layout import make_divisible
+
+from .model import _covers, space_ops
+from .opspec import OpSpec, macro_of
+from .table import LatencyTable
+
+__all__ = ["import_ofa_tables", "parse_ofa_key"]
+
+_SHAPE = r"(\d+)x(\d+)x(\d+)"
+_BLOCK = re.compile(rf"^expanded_conv-input:{_SHAPE}-output:{_SHAPE}-expand:(\d+)-kernel:(\d+)-stride:(\d+)"
+                    rf"-idskip:([01])-se:([01])-hs:([01])$")
+_LAYER = re.compile(rf"^(Conv|Conv_1|Conv_2|AvgPool2D)-input:{_SHAPE}-output:{_SHAPE}$")
+_LOGITS = re.compile(r"^Logits-input:1x1x(\d+)-output:(\d+)$")
+
+
+def parse_ofa_key(key: str) -> OpSpec:
+    """The op spec an MBv3 lookup-table key describes; ``InvalidInput`` for any other key."""
+    m = _BLOCK.match(key)
+    if m:
+        ih, iw, ic, oh, ow, oc, mid, k, s, skip, se, hs = map(int, m.groups())
+        se_width = make_divisible(mid // 4, 8) if se else 0
+        return OpSpec("mbconv", (ih, iw, ic), (oh, ow, oc), k, s, mid, se_width, "h_swish" if hs else "relu", True,
+                      bool(skip), "block")
+    m = _LAYER.match(key)
+    if m:
+        name, (ih, iw, ic, oh, ow, oc) = m.group(1), map(int, m.groups()[1:])
+        if name == "AvgPool2D":
+            return OpSpec("pool", (ih, iw, ic), (oh, ow, oc), fused="mean")
+        kernel, stride, bn = {"Conv": (3, 2, True), "Conv_1": (1, 1, True), "Conv_2": (1, 1, False)}[name]
+        return OpSpec("conv", (ih, iw, ic), (oh, ow, oc), kernel, stride, act="h_swish", bn=bn,
+                      fused="conv" + ("+bn" if bn else "") + "+act")
+    m = _LOGITS.match(key)
+    if m:
+        cin, cout = map(int, m.groups())
+        return OpSpec("linear", (1, 1, cin), (1, 1, cout), fused="linear+bias")
+    raise InvalidInput(f"{key!r} is not a once-for-all MobileNetV3 lookup-table key")
+
+
+def _spaces_covered(table: LatencyTable) -> list[str]:
+    """Registered spaces of which the table covers every op at one resolution or more."""
+    out = []
+    for name in list_spaces():
+        space = get_space(name)
+        try:
+            ops = space_ops(space, "block")
+            macro_of(space)
+        except Exception:  # spaces without a MobileNetV3 layout
+            continue
+        if any(_covers(table, ops, r) for r in ops.resolutions):
+            out.append(name)
+    return out
+
+
+def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup_table.yaml") -> LatencyTable:
+    """One LatencyTable from every once-for-all MBv3 YAML table in ``directory``."""
+    directory = Path(directory)
+    files = sorted(directory.glob(pattern)) if directory.is_dir() else []
+    if not files:
+        raise InvalidInput(f"no once-for-all lookup tables ({pattern}) in {directory}")
+    rows: dict[tuple, dict] = {}
+    for path in files:
+        m = re.search(r"__(\d+)_", path.name)
+        if m is None:
+            raise InvalidInput(f"{path.name} does not name its resolution "
+                               f"({{device}}__{{resolution}}_lookup_table.yaml)")
+        resolution = int(m.group(1))
+        try:
+            data = yaml.safe_load(path.read_text())
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"{path} is not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+        if not isinstance(data, dict) or not data:
+            raise InvalidInput(f"{path} holds no lookup-table entries")
+        for key, entry in data.items():
+            if not isinstance(entry, dict) or "mean" not in entry:
+                raise InvalidInput(f"{path}: entry {key!r} has no 'mean'")
+            try:
+                op = parse_ofa_key(str(key))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{path}: {exc}") from None
+            # once-for-all timed every op inside networks of one resolution per file; the same head op
+            # differs between files, so entries keep their resolution
+            rows[(op.key, resolution)] = op.as_row() | {
+                "latency_ms": float(entry["mean"]), "spread_ms": float(entry.get("std", 0.0)),
+                "count": int(entry.get("count", 0)), "resolution": resolution}
+    resolutions = sorted({r for _, r in rows})
+    metadata = {
+        "name": name, "kind": "measured", "device": name, "runtime": "unknown (once-for-all: TF-Lite, as reported)",
+        "batch_size": 1, "dtype": "float32", "fusion": "block", "statistic": "mean", "spread": "std",
+        "source": f"once-for-all lookup tables {', '.join(p.name for p in files)} (github.com/han-cai/files)",
+        "resolutions": resolutions,
+        "measured_error": "unknown: once-for-all published no end-to-end check of these tables",
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    table = LatencyTable(list(rows.values()), metadata, origin=f"table {name}")
+    table.metadata["spaces"] = _spaces_covered(table)
+    return table

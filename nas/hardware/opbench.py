@@ -1,0 +1,425 @@
+"""Measure per-op latencies on the device you run it on. Needs only torch (and the standard library).
+
+This file is self-contained on purpose: copy it to a Jetson, a phone build host or any machine with
+torch, together with a spec file written by ``nas latency profile --emit-specs specs.json``, and run
+
+    python opbench.py specs.json --out table.csv --device cuda --runtime torchscript
+
+then copy ``table.csv`` back and search with ``nas search --target table.csv``. Every measured op is
+appended to ``table.csv.partial`` as soon as it is timed, so an interrupted run resumes without
+re-measuring anything; the finished table replaces ``table.csv`` atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from typing import Any, Callable, Iterable
+
+import torch
+from torch import nn
+
+__all__ = ["TABLE_FORMAT", "COLUMNS", "build_op", "prepare", "time_module", "flush_buffer", "stable_allocator",
+           "measure_specs", "run_settings", "profile", "device_name", "write_table", "read_rows", "main"]
+
+TABLE_FORMAT = "nas-latency-table"
+SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel", "stride", "mid", "se",
+               "act", "bn", "residual", "fused"]
+#: ``resolution``: the network input resolution an entry was measured in (blank: valid in any network)
+COLUMNS = SPEC_FIELDS + ["latency_ms", "spread_ms", "count", "resolution"]
+RUNTIMES = ("eager", "torchscript")
+
+
+# ----------------------------------------------------------------------------- modules
+def _act(name: str) -> nn.Module:
+    return {"none": nn.Identity, "relu": nn.ReLU, "h_swish": nn.Hardswish, "h_sigmoid": nn.Hardsigmoid}[name]()
+
+
+class ConvBNAct(nn.Module):
+    """conv -> [BN] -> act [+ input]; the same layers (and parameter names) as the exported subnets."""
+
+    def __init__(self, cin: int, cout: int, k: int, s: int, groups: int, act: str, bn: bool, residual: bool = False,
+                 bias: bool = False):
+        super().__init__()
+        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=bias)
+        self.bn = nn.BatchNorm2d(cout) if bn else nn.Identity()
+        self.act = _act(act)
+        self.residual = residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self.bn(self.conv(x)))
+        if self.residual:
+            y = y + x
+        return y
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, channels: int, se_channels: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
+        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
+        self.relu = nn.ReLU()
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.mean((2, 3), keepdim=True)
+        return x * self.gate(self.expand(self.relu(self.reduce(y))))
+
+
+class MBConv(nn.Module):
+    def __init__(self, cin: int, cout: int, mid: int, k: int, s: int, act: str, se: int, residual: bool):
+        super().__init__()
+        self.expand = ConvBNAct(cin, mid, 1, 1, 1, act, True) if mid != cin else nn.Identity()
+        self.depthwise = ConvBNAct(mid, mid, k, s, mid, act, True)
+        self.se = SqueezeExcite(mid, se) if se else nn.Identity()
+        self.project = ConvBNAct(mid, cout, 1, 1, 1, "none", True)
+        self.residual = residual
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.project(self.se(self.depthwise(self.expand(x))))
+        if self.residual:
+            y = y + x
+        return y
+
+
+class GlobalPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)
+
+
+class Linear(nn.Module):
+    def __init__(self, cin: int, cout: int):
+        super().__init__()
+        self.linear = nn.Linear(cin, cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.flatten(x, 1))
+
+
+def build_op(spec: dict) -> tuple[nn.Module, tuple[int, int, int]]:
+    """The module one op spec describes, and its input shape (C, H, W).
+
+    ``se`` holds the squeeze-excite width (0: no SE); for kind ``se`` ``mid`` is that width.
+    """
+    kind, cin, cout = spec["kind"], int(spec["in_c"]), int(spec["out_c"])
+    k, s, mid, act = int(spec["kernel"]), int(spec["stride"]), int(spec["mid"]), spec["act"]
+    bn, res, se = bool(int(spec["bn"])), bool(int(spec["residual"])), int(spec["se"])
+    if kind == "conv":
+        module: nn.Module = ConvBNAct(cin, cout, k, s, 1, act, bn, res)
+    elif kind == "dwconv":
+        module = ConvBNAct(cin, cout, k, s, cin, act, bn, res)
+    elif kind == "mbconv":
+        module = MBConv(cin, cout, mid, k, s, act, se, res)
+    elif kind == "se":
+        module = SqueezeExcite(cin, mid)
+    elif kind == "pool":
+        module = GlobalPool()
+    elif kind == "linear":
+        module = Linear(cin, cout)
+    else:
+        raise ValueError(f"unknown op kind {kind!r} in spec {spec.get('key')}; "
+                         f"known: conv, dwconv, mbconv, se, pool, linear")
+    return module, (cin, int(spec["in_h"]), int(spec["in_w"]))
+
+
+def prepare(module: nn.Module, runtime: str, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The callable a deployment runs: eager, or TorchScript scripted and frozen (conv+BN folded)."""
+    module = module.eval()
+    if runtime == "eager":
+        return module
+    if runtime == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            scripted = torch.jit.freeze(torch.jit.script(module))
+        return scripted
+    raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+
+
+# ----------------------------------------------------------------------------- timing
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_module(fn: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, warmup: int, repeats: int,
+                flush: torch.Tensor | None = None) -> list[float]:
+    """Per-call wall times in ms after ``warmup`` calls (each call synchronized on GPUs).
+
+    With ``flush`` (a CPU buffer larger than the caches hold for one layer), every timed call starts
+    with the buffer rewritten and the input touched: the layer's weights are then as cold as in a
+    whole-network run (where every other layer passes through the caches in between) while its input
+    is as hot as a freshly computed activation. Without it, isolated layers run from warm caches and
+    their sum underestimates whole networks by 10-40% on CPUs.
+    """
+    times = []
+    with torch.inference_mode():
+        for _ in range(warmup):
+            fn(x)
+        _sync(x.device)
+        for _ in range(repeats):
+            if flush is not None:
+                flush.add_(1.0)
+                x.mul_(1.0)
+            start = time.perf_counter()
+            fn(x)
+            _sync(x.device)
+            times.append((time.perf_counter() - start) * 1e3)
+    return times
+
+
+def flush_buffer(device: str, megabytes: float) -> torch.Tensor | None:
+    if megabytes <= 0 or not device.startswith("cpu"):
+        return None
+    return torch.zeros(int(megabytes * 2**20) // 4)
+
+
+def default_flush_mb() -> float:
+    """Half the largest CPU cache: about the traffic one MobileNet-sized inference puts between two
+    uses of a layer's weights (16 MB on a 32 MB-L3 server core). Calibrated end to end afterwards."""
+    sizes = []
+    for index in range(8):
+        try:
+            with open(f"/sys/devices/system/cpu/cpu0/cache/index{index}/size") as f:
+                text = f.read().strip()
+        except OSError:
+            continue
+        unit = {"K": 2**-10, "M": 1.0, "G": 2**10}.get(text[-1:].upper(), 2**-20)
+        sizes.append(float(text.rstrip("KMGkmg")) * unit)
+    return max(sizes) / 2 if sizes else 16.0
+
+
+def stable_allocator() -> bool:
+    """Raise glibc's mmap threshold so large activations are reused, not page-faulted in on every call.
+
+    By default glibc serves big allocations with fresh ``mmap`` pages and adapts the threshold as
+    it goes, which makes the same layer run 1x or 2-3x slower depending on allocation history.
+    Returns whether it applied (glibc only).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        return bool(libc.mallopt(m_mmap_threshold, 1 << 30)) and bool(libc.mallopt(m_trim_threshold, 1 << 30))
+    except (OSError, AttributeError):
+        return False
+
+
+def summarize(times: list[float]) -> tuple[float, float]:
+    """Median and inter-quartile range (ms)."""
+    q = statistics.quantiles(times, n=4, method="inclusive") if len(times) > 1 else [times[0]] * 3
+    return statistics.median(times), q[2] - q[0]
+
+
+def device_name(device: str) -> str:
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "")
+    except OSError:
+        pass
+    return f"{model or platform.processor() or platform.machine()} ({os.cpu_count()} logical cores)"
+
+
+def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "torchscript", batch: int = 1,
+                  dtype: str = "float32", warmup: int = 10, repeats: int = 30, flush_mb: float = 16.0,
+                  on_row: Callable[[dict], None] | None = None,
+                  progress: Callable[[int], None] | None = None) -> list[dict]:
+    """Time every spec; each finished row goes to ``on_row`` at once (the journal that makes runs resumable)."""
+    dev = torch.device(device)
+    torch_dtype = getattr(torch, dtype)
+    flush = flush_buffer(device, flush_mb)
+    rows = []
+    for spec in specs:
+        module, (c, h, w) = build_op(spec)
+        module = module.to(dev, torch_dtype)
+        x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
+        fn = prepare(module, runtime, x)
+        median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
+        row = {f: spec[f] for f in SPEC_FIELDS} | {"latency_ms": median, "spread_ms": spread, "count": repeats}
+        rows.append(row)
+        if on_row is not None:
+            on_row(row)
+        if progress is not None:
+            progress(1)
+    return rows
+
+
+# ----------------------------------------------------------------------------- files
+def metadata_line(metadata: dict) -> str:
+    return f"# {TABLE_FORMAT} " + json.dumps(metadata, sort_keys=True) + "\n"
+
+
+def read_rows(path: str) -> tuple[dict | None, list[dict]]:
+    """Metadata and complete rows of a table or journal; a torn last line (a killed run) is dropped."""
+    if not os.path.exists(path):
+        return None, []
+    with open(path, newline="") as f:
+        text = f.read()
+    first, _, rest = text.partition("\n")
+    meta = None
+    if first.startswith(f"# {TABLE_FORMAT} "):
+        meta = json.loads(first[len(TABLE_FORMAT) + 3:])
+    else:
+        rest = text
+    if not text.endswith("\n"):
+        rest = rest[: rest.rfind("\n") + 1]
+    rows = [r for r in csv.DictReader(io.StringIO(rest)) if None not in r.values() and r.get("count")]
+    return meta, rows
+
+
+def write_table(path: str, metadata: dict, rows: Iterable[dict]) -> None:
+    """Write a table atomically: a temp file beside ``path``, then one rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", newline="") as f:
+            f.write(metadata_line(metadata))
+            writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
+            writer.writeheader()
+            for row in sorted(rows, key=lambda r: r["key"]):
+                writer.writerow(row)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+class Journal:
+    """Append-only ``<out>.partial``: one flushed CSV row per measured op."""
+
+    def __init__(self, path: str, metadata: dict):
+        fresh = not os.path.exists(path) or os.path.getsize(path) == 0
+        if not fresh:  # drop a torn last line before appending
+            with open(path, "rb+") as f:
+                data = f.read()
+                f.truncate(data.rfind(b"\n") + 1)
+        self.file = open(path, "a", newline="")
+        self.writer = csv.DictWriter(self.file, COLUMNS, extrasaction="ignore")
+        if fresh:
+            self.file.write(metadata_line(metadata))
+            self.writer.writeheader()
+            self.file.flush()
+
+    def __call__(self, row: dict) -> None:
+        self.writer.writerow(row)
+        self.file.flush()
+        os.fsync(self.file.fileno())
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int | None, warmup: int,
+                 repeats: int, flush_mb: float | None = None) -> dict:
+    """Fix the measurement conditions (threads, allocator) and return what every table records of them."""
+    if runtime not in RUNTIMES:
+        raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError("--device cuda: torch here has no CUDA device")
+    if threads:
+        torch.set_num_threads(threads)
+    cpu = device.startswith("cpu")
+    flush_mb = (default_flush_mb() if cpu else 0.0) if flush_mb is None else float(flush_mb)
+    return {"device": device_name(device), "torch_device": "cpu" if cpu else device, "runtime": runtime,
+            "batch_size": batch, "dtype": dtype, "threads": torch.get_num_threads(), "warmup": warmup,
+            "repeats": repeats, "flush_mb": flush_mb if cpu else 0.0,
+            "allocator": "glibc mmap threshold raised" if cpu and stable_allocator() else "default",
+            "torch": torch.__version__, "statistic": "median", "spread": "inter-quartile range"}
+
+
+def profile(specs: list[dict], out: str, metadata: dict, settings: dict,
+            progress_factory: Callable[[int, int], Any] | None = None) -> tuple[dict, list[dict], int]:
+    """Measure the specs ``out`` (and its journal) lack; returns (metadata, all rows, newly measured)."""
+    journal_path = out + ".partial"
+    meta = dict(metadata) | settings | {"kind": "measured"}
+    for path in (out, journal_path):
+        old_meta, _ = read_rows(path)
+        if old_meta is not None:
+            mismatch = [k for k in ("device", "runtime", "batch_size", "dtype", "threads", "fusion", "flush_mb")
+                        if k in old_meta and k in meta and old_meta[k] != meta[k]]
+            if mismatch:
+                k = mismatch[0]
+                raise ValueError(f"{path} was measured with {k}={old_meta[k]!r}, not {meta[k]!r}; "
+                                 f"use another --out or the same settings")
+    done = {r["key"]: r for path in (out, journal_path) for r in read_rows(path)[1]}
+    todo = [s for s in specs if s["key"] not in done]
+    if todo:
+        journal = Journal(journal_path, meta)
+        bar = progress_factory(len(todo), len(done)) if progress_factory else None
+        try:
+            measure_specs(todo, device=settings["torch_device"], runtime=settings["runtime"],
+                          batch=settings["batch_size"], dtype=settings["dtype"], warmup=settings["warmup"],
+                          repeats=settings["repeats"], flush_mb=settings["flush_mb"], on_row=journal, progress=bar)
+        finally:
+            journal.close()
+            if bar is not None and hasattr(bar, "close"):
+                bar.close()
+        done.update({r["key"]: r for r in read_rows(journal_path)[1]})
+    old_meta = read_rows(out)[0] or {}
+    spaces = sorted(set(old_meta.get("spaces", [])) | set(meta.get("spaces", [])))
+    meta |= {"spaces": spaces, "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    write_table(out, meta, done.values())
+    if os.path.exists(journal_path):
+        os.unlink(journal_path)
+    return meta, list(done.values()), len(todo)
+
+
+class _TextProgress:
+    """A plain progress line for machines without rich."""
+
+    def __init__(self, total: int, done: int):
+        self.total, self.n, self.last = total, 0, 0.0
+        if done:
+            print(f"resuming: {done} ops already measured", file=sys.stderr)
+
+    def __call__(self, k: int) -> None:
+        self.n += k
+        if time.time() - self.last > 1 or self.n == self.total:
+            self.last = time.time()
+            print(f"\rprofiling {self.n}/{self.total} ops", end="" if self.n < self.total else "\n", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description="Measure per-op latencies for a nas latency table (needs only torch).")
+    p.add_argument("specs", help="spec file written by `nas latency profile --emit-specs`")
+    p.add_argument("--out", required=True, help="table CSV to write (resumes from OUT.partial)")
+    p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    p.add_argument("--runtime", default="torchscript", choices=RUNTIMES)
+    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (recorded; 0: torch's default)")
+    p.add_argument("--flush-mb", type=float, default=None,
+                   help="cache flush before each timed call (CPU default: half the largest cache)")
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--repeats", type=int, default=30)
+    args = p.parse_args(argv)
+    with open(args.specs) as f:
+        doc = json.load(f)
+    if doc.get("format") != "nas-op-specs":
+        print(f"error: {args.specs} is not a spec file written by `nas latency profile --emit-specs`", file=sys.stderr)
+        return 2
+    settings = run_settings(args.device, args.runtime, args.batch, args.dtype, args.threads or None, args.warmup,
+                            args.repeats, args.flush_mb)
+    meta, rows, new = profile(doc["specs"], args.out, doc["metadata"], settings, _TextProgress)
+    print(f"wrote {args.out}: {len(rows)} ops ({new} measured now) on {meta['device']}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

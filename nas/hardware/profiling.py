@@ -1,0 +1,90 @@
+"""Profile the op specs of a space on this machine (or emit them for a device that has only torch)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from search_spaces import SearchSpace
+from search_spaces.errors import InvalidInput
+
+from ..io import write_json
+from . import opbench
+from .model import space_ops
+from .opspec import check_fusion
+from .table import LatencyTable, read_table
+
+__all__ = ["space_specs", "emit_specs", "profile_space", "cache_dir", "RichProgress"]
+
+
+def cache_dir() -> Path:
+    """Where the engine caches machine profiles and imported tables: $NAS_CACHE_DIR, else
+    $XDG_CACHE_HOME/nas-engine, else ~/.cache/nas-engine."""
+    if os.environ.get("NAS_CACHE_DIR"):
+        return Path(os.environ["NAS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "nas-engine"
+
+
+def space_specs(space: SearchSpace, fusion: str = "block") -> list[dict]:
+    """Every op spec the space can produce, as the flat rows the profiler measures."""
+    return [op.as_row() for op in space_ops(space, check_fusion(fusion)).unique().values()]
+
+
+def emit_specs(space: SearchSpace, path: str | Path, fusion: str = "block") -> int:
+    """Write the spec file ``opbench.py`` measures on another device; returns the number of ops."""
+    specs = space_specs(space, fusion)
+    write_json(path, {"format": "nas-op-specs", "metadata": _table_metadata(space, fusion), "specs": specs})
+    return len(specs)
+
+
+def _table_metadata(space: SearchSpace, fusion: str) -> dict:
+    return {"fusion": fusion, "spaces": [space.name.split("[", 1)[0]], "kind": "measured",
+            "source": "measured by nas latency profile (nas/hardware/opbench.py)"}
+
+
+class RichProgress:
+    """A rich bar for the profiler (``opbench`` prints plain lines where rich is missing)."""
+
+    def __init__(self, total: int, done: int, enabled: bool = True):
+        self.progress = Progress(TextColumn("[bold]profiling ops"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), disable=not enabled, transient=False)
+        if done and enabled:
+            self.progress.console.print(f"resuming: {done} ops already measured")
+        self.progress.start()
+        self.task = self.progress.add_task("profile", total=total)
+
+    def __call__(self, k: int) -> None:
+        self.progress.advance(self.task, k)
+
+    def close(self) -> None:
+        self.progress.stop()
+
+
+def profile_space(space: SearchSpace, out: str | Path, *, device: str = "cpu", runtime: str = "torchscript",
+                  batch: int = 1, dtype: str = "float32", threads: int | None = 1, warmup: int = 10,
+                  repeats: int = 30, flush_mb: float | None = None, fusion: str = "block",
+                  progress: bool = True) -> tuple[LatencyTable, int]:
+    """Measure every op of ``space`` that ``out`` lacks; returns (the table, ops measured now).
+
+    Resumes from ``out`` and ``out.partial``; the conditions (device, runtime, batch, dtype, threads,
+    flush) must match what those files recorded.
+    """
+    out = Path(out)
+    if out.suffix != ".csv":
+        raise InvalidInput(f"profiles are written as CSV (got {out.name}); convert with LatencyTable.save")
+    if batch < 1 or warmup < 0 or repeats < 1:
+        raise InvalidInput("--batch and --repeats must be >= 1 and --warmup >= 0")
+    try:
+        settings = opbench.run_settings(device, runtime, batch, dtype, threads, warmup, repeats, flush_mb)
+        specs = space_specs(space, fusion)
+
+        def factory(total: int, done: int) -> RichProgress:
+            return RichProgress(total, done, progress)
+
+        _, _, new = opbench.profile(specs, str(out), _table_metadata(space, fusion), settings, factory)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    return read_table(out), new

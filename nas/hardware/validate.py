@@ -1,0 +1,98 @@
+"""Check a latency target against end-to-end timings of whole subnets on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from search_spaces import SearchSpace
+from search_spaces.errors import InvalidInput
+
+from ._target import CostModel
+from .fit import error_report
+
+__all__ = ["measure_subnets", "validate_target", "plot_validation"]
+
+
+def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "cpu", runtime: str = "torchscript",
+                    batch: int = 1, threads: int | None = 1, warmup: int = 10, repeats: int = 30,
+                    flush_mb: float | None = None,
+                    progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
+    """Median end-to-end latency (ms) of each subnet, timed as the profiler times single ops."""
+    import torch
+
+    from supernets.static.mobilenet_v3 import MobileNetV3Net
+
+    from . import opbench
+
+    try:
+        settings = opbench.run_settings(device, runtime, batch, "float32", threads, warmup, repeats, flush_mb)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not hasattr(space, "layout"):
+        raise InvalidInput(f"end-to-end timing needs a space with a layout (ofa-mbv3...), not {space.name}")
+    dev = torch.device(settings["torch_device"])
+    flush = opbench.flush_buffer(settings["torch_device"], settings["flush_mb"])
+    out = np.empty(len(genomes))
+    for i, arch in enumerate(space.decode_many(genomes)):
+        net = MobileNetV3Net(space.layout(arch)).to(dev)
+        x = torch.randn(batch, 3, arch["r"], arch["r"], device=dev)
+        fn = opbench.prepare(net, runtime, x)
+        out[i] = opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0]
+        if progress is not None:
+            progress(1)
+    return out, settings
+
+
+def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plot: str | Path | None = None,
+                    progress: Callable[[int], None] | None = None, **timing) -> dict:
+    """Predict and measure ``samples`` random subnets; report the share within +-10%, RMSE and a scatter."""
+    if target.metric != "latency":
+        raise InvalidInput(f"target {target.name} predicts {target.metric}, not latency; nothing to time")
+    if samples < 2:
+        raise InvalidInput("--samples must be at least 2")
+    space = target.space
+    genomes = space.sample(samples, np.random.default_rng(seed))
+    predicted = target.predict(genomes)
+    measured, settings = measure_subnets(space, genomes, progress=progress, **timing)
+    report = error_report(predicted, measured)
+    meta = target.metadata
+    mismatch = [k for k in ("runtime", "batch_size", "threads")
+                if k in meta and k in settings and meta[k] != settings[k]]
+    result = {"target": target.name, "space": space.name, "samples": samples, "seed": seed, **report,
+              "timing": {k: settings[k] for k in ("device", "runtime", "batch_size", "threads", "flush_mb")},
+              "target_device": meta.get("device"), "arch_ids": space.arch_ids(genomes),
+              "predicted_ms": predicted.tolist(), "measured_ms": measured.tolist()}
+    if mismatch:
+        result["warning"] = (f"the target was made with {mismatch[0]}={meta[mismatch[0]]!r}, "
+                             f"timed here with {settings[mismatch[0]]!r}")
+    if plot is not None:
+        result["plot"] = str(plot_validation(predicted, measured, plot, f"{target.name} on {space.name}: "
+                                             f"{100 * report['within_10pct']:.0f}% within +-10%"))
+    return result
+
+
+def plot_validation(predicted: np.ndarray, measured: np.ndarray, path: str | Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..io import atomic_path
+
+    path = Path(path)
+    lo, hi = float(min(predicted.min(), measured.min())) * 0.9, float(max(predicted.max(), measured.max())) * 1.1
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.fill_between([lo, hi], [lo * 0.9, hi * 0.9], [lo * 1.1, hi * 1.1], color="tab:green", alpha=0.15,
+                    label="+-10%")
+    ax.plot([lo, hi], [lo, hi], color="tab:green", lw=1)
+    ax.scatter(measured, predicted, s=12, color="tab:blue")
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), xlabel="measured latency (ms)", ylabel="predicted latency (ms)", title=title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
+    plt.close(fig)
+    return path
