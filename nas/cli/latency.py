@@ -18,6 +18,32 @@ _SPACE = typer.Option("ofa-mbv3", "--space", "-s", help="Search space whose ops 
 _JSON = typer.Option(False, "--json", help="Print JSON for scripts.")
 
 
+def _say(text: str) -> None:
+    """Print plain text: space names such as ofa-mbv3[r=224] are not rich markup."""
+    console.print(text, markup=False, highlight=False)
+
+
+class _LazyBar:
+    """A progress bar that appears with the first timed subnet, after the input was validated."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.total, self.enabled, self.progress = total, enabled, None
+
+    def __call__(self, k: int) -> None:
+        if not self.enabled:
+            return
+        if self.progress is None:
+            self.progress = Progress(TextColumn("[bold]timing subnets"), BarColumn(), MofNCompleteColumn(),
+                                     TimeElapsedColumn())
+            self.progress.start()
+            self.task = self.progress.add_task("validate", total=self.total)
+        self.progress.advance(self.task, k)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
@@ -50,17 +76,17 @@ def profile(
         print_json(result)
         return
     if "specs" in result:
-        console.print(f"wrote {result['ops']} op specs of {result['space']} to {result['specs']}; on the device run "
+        _say(f"wrote {result['ops']} op specs of {result['space']} to {result['specs']}; on the device run "
                       f"(needs only torch; copy nas/hardware/opbench.py there):\n  {result['next']}\n"
                       f"then search with: nas search --space {result['space']} --target table.csv")
         return
-    console.print(f"{result['table']}: {result['ops']} ops ({result['measured_now']} measured now) on "
+    _say(f"{result['table']}: {result['ops']} ops ({result['measured_now']} measured now) on "
                   f"{result['device']}, {result['runtime']}, {result['threads']} thread(s)")
     cal = result.get("calibration")
     if cal:
-        console.print(f"  end-to-end calibration on {cal['subnets']} subnets: scale {cal['scale']:.3f}, offset "
+        _say(f"  end-to-end calibration on {cal['subnets']} subnets: scale {cal['scale']:.3f}, offset "
                       f"{cal['offset_ms']:.3f} ms (before: {_pct(cal['before']['within_10pct'])} within +-10%)")
-    console.print(f"  check it: nas latency validate --target {result['table']} --space {result['space']}")
+    _say(f"  check it: nas latency validate --target {result['table']} --space {result['space']}")
 
 
 @latency_app.command("fit")
@@ -84,14 +110,14 @@ def fit(
     if json_out:
         print_json(result)
         return
-    console.print(f"fitted {result['ops']} op entries on {result['train']} of {result['subnets']} subnets "
+    _say(f"fitted {result['ops']} op entries on {result['train']} of {result['subnets']} subnets "
                   f"({result['column']})")
     held = result["held_out"]
     if held:
-        console.print(f"  held-out {held['n']} subnets: {_pct(held['within_10pct'])} within +-10%, "
+        _say(f"  held-out {held['n']} subnets: {_pct(held['within_10pct'])} within +-10%, "
                       f"RMSE {held['rmse_ms']:.3f} ms ({held['rmse_pct']:.1f}%)")
     for path in result["written"]:
-        console.print(f"  wrote {path}")
+        _say(f"  wrote {path}")
 
 
 @latency_app.command("import-ofa")
@@ -108,10 +134,10 @@ def import_ofa(
         print_json(result)
         return
     rs = "/".join(map(str, result["resolutions"]))
-    console.print(f"imported {result['ops']} ops ({', '.join(result['spaces']) or 'no registered space'}, "
+    _say(f"imported {result['ops']} ops ({', '.join(result['spaces']) or 'no registered space'}, "
                   f"r={rs}) -> {', '.join(result['written'])}")
     for sp in result["spaces"]:
-        console.print(escape(f"  search with: nas search --space '{sp}[r={rs}]' --target {out or name}"))
+        _say(f"  search with: nas search --space '{sp}[r={rs}]' --target {out or name}")
 
 
 @latency_app.command("validate")
@@ -126,21 +152,20 @@ def validate(
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Time random subnets end to end on this machine and report the target's error."""
-    bar = Progress(TextColumn("[bold]timing subnets"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   disable=json_out or no_progress)
-    with bar:
-        task = bar.add_task("validate", total=samples)
-        result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot,
-                                      progress=lambda k: bar.advance(task, k))
+    bar = _LazyBar(samples, enabled=not (json_out or no_progress))
+    try:
+        result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot, progress=bar)
+    finally:
+        bar.close()
     if json_out:
         print_json(result)
         return
     if result.get("note"):
-        console.print(f"[yellow]note:[/yellow] {result['note']}")
+        console.print(f"[yellow]note:[/yellow] {escape(result['note'])}")
     if result.get("warning"):
-        console.print(f"[yellow]warning:[/yellow] {result['warning']}")
-    console.print(f"{result['target']} on {result['space']}, {result['samples']} subnets: "
+        console.print(f"[yellow]warning:[/yellow] {escape(result['warning'])}")
+    _say(f"{result['target']} on {result['space']}, {result['samples']} subnets: "
                   f"{_pct(result['within_10pct'])} within +-10%, RMSE {result['rmse_ms']:.3f} ms "
                   f"({result['rmse_pct']:.1f}%), median |error| {result['median_abs_pct']:.1f}%, "
                   f"max {result['max_abs_pct']:.1f}%, mean {result['mean_pct']:+.1f}%")
-    console.print(f"  scatter plot: {result['plot']}")
+    _say(f"  scatter plot: {result['plot']}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from ..hardware import latency_api
@@ -40,5 +41,6 @@ def targets(json_out: bool = typer.Option(False, "--json", help="Print JSON for 
     for r in rows:
         name = r["name"] + (f" ({', '.join(r['aliases'])})" if r.get("aliases") else "")
         device = " / ".join(str(r[k]) for k in ("device", "runtime") if r.get(k))
-        table.add_row(name, str(r.get("kind", "")), device, _error(r), str(r.get("source", r.get("table", ""))))
+        cells = (name, str(r.get("kind", "")), device, _error(r), str(r.get("source", r.get("table", ""))))
+        table.add_row(*(escape(c) for c in cells))
     console.print(table)

@@ -83,6 +83,6 @@ def read_measurements(path: str | Path, space: SearchSpace,
     bad = ~np.isfinite(latency) | (latency <= 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"{path} row {row + 2}: latency {df[column].iloc[row]!r} "
+        raise InvalidInput(f"{path} row {row + 2}: latency {df[column].iloc[row]} "
                            f"is not a positive number")
     return genomes, latency, column

@@ -13,6 +13,7 @@ re-measuring anything; the finished table replaces ``table.csv`` atomically.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import datetime as _dt
 import io
@@ -24,13 +25,14 @@ import sys
 import tempfile
 import time
 import warnings
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
 
 __all__ = ["TABLE_FORMAT", "COLUMNS", "build_op", "prepare", "time_module", "flush_buffer", "stable_allocator",
-           "measure_specs", "run_settings", "profile", "device_name", "write_table", "read_rows", "main"]
+           "fixed_threads", "measure_specs", "run_settings", "profile", "device_name", "write_table", "read_rows",
+           "main"]
 
 TABLE_FORMAT = "nas-latency-table"
 SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel", "stride", "mid", "se",
@@ -235,8 +237,21 @@ def device_name(device: str) -> str:
     return f"{model or platform.processor() or platform.machine()} ({os.cpu_count()} logical cores)"
 
 
+@contextlib.contextmanager
+def fixed_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` intra-op threads, restoring the caller's setting afterwards."""
+    before = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "torchscript", batch: int = 1,
                   dtype: str = "float32", warmup: int = 10, repeats: int = 30, flush_mb: float = 16.0,
+                  threads: int | None = None,
                   on_row: Callable[[dict], None] | None = None,
                   progress: Callable[[int], None] | None = None) -> list[dict]:
     """Time every spec; each finished row goes to ``on_row`` at once (the journal that makes runs resumable)."""
@@ -244,18 +259,19 @@ def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "tor
     torch_dtype = getattr(torch, dtype)
     flush = flush_buffer(device, flush_mb)
     rows = []
-    for spec in specs:
-        module, (c, h, w) = build_op(spec)
-        module = module.to(dev, torch_dtype)
-        x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
-        fn = prepare(module, runtime, x)
-        median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
-        row = {f: spec[f] for f in SPEC_FIELDS} | {"latency_ms": median, "spread_ms": spread, "count": repeats}
-        rows.append(row)
-        if on_row is not None:
-            on_row(row)
-        if progress is not None:
-            progress(1)
+    with fixed_threads(threads):
+        for spec in specs:
+            module, (c, h, w) = build_op(spec)
+            module = module.to(dev, torch_dtype)
+            x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
+            fn = prepare(module, runtime, x)
+            median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
+            row = {f: spec[f] for f in SPEC_FIELDS} | {"latency_ms": median, "spread_ms": spread, "count": repeats}
+            rows.append(row)
+            if on_row is not None:
+                on_row(row)
+            if progress is not None:
+                progress(1)
     return rows
 
 
@@ -304,6 +320,7 @@ class Journal:
     """Append-only ``<out>.partial``: one flushed CSV row per measured op."""
 
     def __init__(self, path: str, metadata: dict):
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fresh = not os.path.exists(path) or os.path.getsize(path) == 0
         if not fresh:  # drop a torn last line before appending
             with open(path, "rb+") as f:
@@ -327,17 +344,15 @@ class Journal:
 
 def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int | None, warmup: int,
                  repeats: int, flush_mb: float | None = None) -> dict:
-    """Fix the measurement conditions (threads, allocator) and return what every table records of them."""
+    """The measurement conditions every table records (threads are fixed while measuring, then restored)."""
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ValueError("--device cuda: torch here has no CUDA device")
-    if threads:
-        torch.set_num_threads(threads)
     cpu = device.startswith("cpu")
     flush_mb = (default_flush_mb() if cpu else 0.0) if flush_mb is None else float(flush_mb)
     return {"device": device_name(device), "torch_device": "cpu" if cpu else device, "runtime": runtime,
-            "batch_size": batch, "dtype": dtype, "threads": torch.get_num_threads(), "warmup": warmup,
+            "batch_size": batch, "dtype": dtype, "threads": threads or torch.get_num_threads(), "warmup": warmup,
             "repeats": repeats, "flush_mb": flush_mb if cpu else 0.0,
             "allocator": "glibc mmap threshold raised" if cpu and stable_allocator() else "default",
             "torch": torch.__version__, "statistic": "median", "spread": "inter-quartile range"}
@@ -365,7 +380,8 @@ def profile(specs: list[dict], out: str, metadata: dict, settings: dict,
         try:
             measure_specs(todo, device=settings["torch_device"], runtime=settings["runtime"],
                           batch=settings["batch_size"], dtype=settings["dtype"], warmup=settings["warmup"],
-                          repeats=settings["repeats"], flush_mb=settings["flush_mb"], on_row=journal, progress=bar)
+                          repeats=settings["repeats"], flush_mb=settings["flush_mb"], threads=settings["threads"],
+                          on_row=journal, progress=bar)
         finally:
             journal.close()
             if bar is not None and hasattr(bar, "close"):

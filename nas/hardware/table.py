@@ -51,7 +51,7 @@ class LatencyTable:
             bad = values.isna() | ~np.isfinite(values) | (values < 0)
             if bad.any():
                 row = int(np.flatnonzero(bad.to_numpy())[0])
-                raise InvalidInput(f"{self.origin} is corrupt: {col}={df[col].iloc[row]!r} in row {row + 2} "
+                raise InvalidInput(f"{self.origin} is corrupt: {col}={df[col].iloc[row]} in data row {row + 1} "
                                    f"({df['key'].iloc[row]}) is not a non-negative number")
             df[col] = values.astype(np.float64)
         if "resolution" not in df.columns:

@@ -36,13 +36,14 @@ def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "c
     dev = torch.device(settings["torch_device"])
     flush = opbench.flush_buffer(settings["torch_device"], settings["flush_mb"])
     out = np.empty(len(genomes))
-    for i, arch in enumerate(space.decode_many(genomes)):
-        net = MobileNetV3Net(space.layout(arch)).to(dev)
-        x = torch.randn(batch, 3, arch["r"], arch["r"], device=dev)
-        fn = opbench.prepare(net, runtime, x)
-        out[i] = opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0]
-        if progress is not None:
-            progress(1)
+    with opbench.fixed_threads(settings["threads"]):
+        for i, arch in enumerate(space.decode_many(genomes)):
+            net = MobileNetV3Net(space.layout(arch)).to(dev)
+            x = torch.randn(batch, 3, arch["r"], arch["r"], device=dev)
+            fn = opbench.prepare(net, runtime, x)
+            out[i] = opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0]
+            if progress is not None:
+                progress(1)
     return out, settings
 
 
