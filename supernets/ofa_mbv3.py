@@ -104,5 +104,6 @@ def _copy_bn(target: nn.BatchNorm2d, source: nn.BatchNorm2d, c: int) -> None:
 
 @register_supernet("ofa-mbv3")
 @register_supernet("ofa-mbv3-w1.2")
+@register_supernet("ofa-mbv3-cifar")
 def _ofa_mbv3(space: OFAMobileNetV3Space) -> OFAMobileNetV3Supernet:
     return OFAMobileNetV3Supernet(space)

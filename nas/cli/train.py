@@ -1,0 +1,121 @@
+"""``nas train`` and ``nas strategies``: train a supernet (in this process or on Ray Train workers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ..train import STRATEGIES
+from ..train import train as run_training
+from ._common import app, console, parse_options, print_json, user_errors
+
+
+class _TrainProgress:
+    """One bar per epoch over its optimizer steps, with the running loss; a line per finished epoch."""
+
+    def __init__(self, enabled: bool):
+        self.progress = Progress(TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("loss {task.fields[loss]:.3f}"), TimeElapsedColumn(),
+                                 disable=not enabled, transient=True)
+        self.task = None
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.__exit__(*exc)
+
+    def step(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        if self.task is None or step == 1:
+            if self.task is not None:
+                self.progress.remove_task(self.task)
+            self.task = self.progress.add_task("train", total=steps, epoch=epoch + 1, loss=loss)
+        self.progress.update(self.task, completed=step, loss=loss)
+
+    def log(self, line: str) -> None:
+        if self.enabled:
+            self.progress.console.print(line)
+
+
+@app.command("train")
+@user_errors
+def train(
+    space: str = typer.Option(None, "--space", "-s", help="Space whose supernet to train (e.g. ofa-mbv3-cifar)."),
+    strategy: str = typer.Option(None, "--strategy", help="Training strategy (see `nas strategies`)."),
+    epochs: int = typer.Option(None, "--epochs", "-e", help="Epochs (the strategy's schedule spans them)."),
+    data: str = typer.Option(None, "--data", "-d", help="ImageFolder dir, its .tar.gz, an .npz, or synthetic."),
+    out: Path = typer.Option(None, "--out", help="Run directory to create."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the training run in this directory."),
+    batch_size: int = typer.Option(None, "--batch-size", "-b", help="Global batch size, split over workers [64]."),
+    lr: float = typer.Option(None, "--lr", help="Base learning rate; strategies scale it per phase [0.05]."),
+    weight_decay: float = typer.Option(None, "--weight-decay", help="Weight decay, not on BN and biases [3e-5]."),
+    seed: int = typer.Option(None, "--seed", help="Seed of every random choice [0]."),
+    option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
+    holdout: float = typer.Option(None, "--holdout", help="Share (or count) of training images held out [0.1]."),
+    steps: int = typer.Option(None, "--steps-per-epoch", help="Cap optimizer steps per epoch (quick runs)."),
+    eval_every: int = typer.Option(None, "--eval-every", help="Evaluate max/min subnets every N epochs, 0: never [1]."),
+    init: Path = typer.Option(None, "--init", help="Start from these supernet weights (ours or once-for-all's)."),
+    workers: int = typer.Option(None, "--workers", "-w", help="Train on K Ray Train workers (DDP)."),
+    ray_address: str = typer.Option("local", "--ray-address", help="'local' (start Ray here) or a cluster address."),
+    gpu: bool = typer.Option(False, "--gpu", help="One GPU per worker (NCCL); in-process: train on cuda."),
+    threads: int = typer.Option(None, "--threads", help="torch threads of this process."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
+) -> None:
+    """Train a weight-shared supernet; writes metrics.csv, training.png, checkpoints/last.pt, supernet.pt."""
+    given = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
+             "strategy_options": parse_options(option) if option else None, "holdout": holdout,
+             "steps_per_epoch": steps, "eval_every": eval_every, "init": str(init) if init else None}
+    settings = {k: v for k, v in given.items() if v is not None}  # the rest: TrainConfig's defaults
+    show = not (json_out or no_progress)
+    with _TrainProgress(show and workers is None) as progress:
+        result = run_training(space, strategy, data, epochs=epochs, out=out, resume=resume, workers=workers,
+                              ray_address=ray_address, use_gpu=gpu, device="cuda" if gpu and workers is None else "cpu",
+                              threads=threads, on_step=progress.step if show else None,
+                              log=progress.log if show else None, **settings)
+    summary = {"run_dir": result.run_dir, "space": result.config.space, "strategy": result.config.strategy,
+               "epochs": result.config.epochs, "workers": result.workers,
+               "resumed_from_epoch": result.resumed_from_epoch,
+               "elapsed_s": round(result.elapsed_s, 2), "final": result.final,
+               "files": {k: str(v) for k, v in result.files.items()}}
+    if json_out:
+        print_json(summary)
+        return
+    final = result.final
+    console.print(f"[bold]{result.config.space}[/bold] trained with {result.config.strategy} for "
+                  f"{result.config.epochs} epochs in {result.elapsed_s:.1f} s"
+                  + (f" on {result.workers} Ray workers" if result.workers else ""))
+    if "val_acc_max" in final:
+        console.print(f"  held-out top-1: max subnet {final['val_acc_max']:.2f}%, "
+                      f"min subnet {final['val_acc_min']:.2f}%")
+    console.print(f"  run directory: {result.run_dir} (metrics.csv, training.png, checkpoints/last.pt)")
+    console.print(f"  evaluate with: nas evaluate --checkpoint {result.checkpoint} --data {result.config.data} "
+                  "--sample 50")
+
+
+@app.command("strategies")
+@user_errors
+def strategies(json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
+    """List the supernet training strategies and their default hyperparameters."""
+    info = [{"name": n, "summary": STRATEGIES.get(n).summary, "defaults": STRATEGIES.get(n).defaults()}
+            for n in STRATEGIES.names()]
+    if json_out:
+        print_json(info)
+        return
+    table = Table(title="training strategies (set options with --option key=value)")
+    for col in ("name", "what", "defaults"):
+        table.add_column(col)
+    for s in info:
+        table.add_row(s["name"], s["summary"], ", ".join(f"{k}={_fmt(v)}" for k, v in s["defaults"].items()))
+    console.print(table)
+
+
+def _fmt(value) -> str:
+    if isinstance(value, tuple):
+        return "[" + ",".join(_fmt(v) for v in value) + "]"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

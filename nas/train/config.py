@@ -1,0 +1,110 @@
+"""A training run's settings (JSON-able, stored in the run directory and in every checkpoint) and the
+data it trains on: the fit / held-out split of the training images and their normalization."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+
+from search_spaces import SearchSpace, get_space
+from search_spaces.errors import InvalidInput
+
+from .data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
+from .strategies import STRATEGIES
+
+__all__ = ["TrainConfig", "TrainData", "prepare_data", "model_classes", "steps_per_epoch"]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a run's result. Defaults: once-for-all's optimizer (SGD, Nesterov
+    momentum 0.9, weight decay 3e-5 except BN and biases, label smoothing 0.1)."""
+
+    space: str
+    strategy: str
+    data: str
+    epochs: int
+    batch_size: int = 64  # global batch: split evenly over the workers
+    lr: float = 0.05
+    momentum: float = 0.9
+    nesterov: bool = True
+    weight_decay: float = 3e-5
+    label_smoothing: float = 0.1
+    seed: int = 0
+    strategy_options: dict = field(default_factory=dict)
+    holdout: float = 0.1  # share (or count) of the training images held out for evaluation
+    split_seed: int = SPLIT_SEED
+    steps_per_epoch: int | None = None  # cap on optimizer steps per epoch (quick runs)
+    eval_every: int = 1  # evaluate the max and min subnets every N epochs (0: never)
+    eval_images: int = 1000  # held-out images per evaluation (0: all)
+    bn_images: int = 500  # images for BN recalibration before each evaluation
+    init: str | None = None  # checkpoint with initial weights (ours or once-for-all's)
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise InvalidInput(f"--epochs must be >= 1, got {self.epochs}")
+        if self.batch_size < 1:
+            raise InvalidInput(f"--batch-size must be >= 1, got {self.batch_size}")
+        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1 or self.momentum < 0:
+            raise InvalidInput("need lr > 0, weight_decay >= 0, momentum >= 0 and label_smoothing in [0, 1)")
+        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
+            raise InvalidInput(f"steps per epoch must be >= 1, got {self.steps_per_epoch}")
+        if min(self.eval_every, self.eval_images, self.bn_images) < 0:
+            raise InvalidInput("eval_every, eval_images and bn_images must be >= 0")
+        STRATEGIES.get(self.strategy)  # unknown names list the known ones
+        get_space(self.space)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+
+@dataclass
+class TrainData:
+    x_fit: torch.Tensor  # uint8 [N, 3, H, W]: images the optimizer sees
+    y_fit: torch.Tensor
+    x_holdout: torch.Tensor  # uint8: BN recalibration draws from x_fit, evaluation from these
+    y_holdout: torch.Tensor
+    mean: list[float]
+    std: list[float]
+    source: ImageData
+
+    @property
+    def n_fit(self) -> int:
+        return len(self.y_fit)
+
+
+def model_classes(space: SearchSpace) -> int | None:
+    macro = getattr(space, "macro", None)
+    return getattr(macro, "n_classes", None)
+
+
+def prepare_data(cfg: TrainConfig, data: ImageData | None = None) -> TrainData:
+    """Load and check the images, split off the held-out set, compute normalization statistics."""
+    data = load_images(cfg.data) if data is None else data
+    space = get_space(cfg.space)
+    n_classes = model_classes(space)
+    if n_classes is not None:
+        data.check_labels(n_classes, f"space {space.name}")
+    fit, held = holdout_split(len(data.y_train), cfg.holdout, cfg.split_seed)
+    x_fit = data.x_train[torch.from_numpy(fit)]
+    mean, std = channel_stats(x_fit)
+    return TrainData(x_fit, data.y_train[torch.from_numpy(fit)], data.x_train[torch.from_numpy(held)],
+                     data.y_train[torch.from_numpy(held)], mean, std, data)
+
+
+def steps_per_epoch(cfg: TrainConfig, n_fit: int, world_size: int = 1) -> int:
+    if cfg.batch_size % world_size:
+        raise InvalidInput(f"--batch-size {cfg.batch_size} must be divisible by the {world_size} workers")
+    if cfg.batch_size > n_fit:
+        raise InvalidInput(f"--batch-size {cfg.batch_size} exceeds the {n_fit} training images left after the "
+                           "held-out split")
+    steps = n_fit // cfg.batch_size
+    return min(steps, cfg.steps_per_epoch) if cfg.steps_per_epoch else steps

@@ -1,0 +1,126 @@
+"""``train()``: a resumable supernet training run, in this process or on Ray Train workers.
+
+Everything a run needs is checked before its directory is created (space, strategy and its
+options, data and labels, batch size, initial weights), so a bad input leaves nothing behind. The
+run directory holds ``config.json``, ``metrics.csv``, ``training.png``, ``checkpoints/last.pt``
+(every epoch), ``supernet.pt`` (the final weights) and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import pandas as pd
+
+from search_spaces.errors import InvalidInput
+
+from ..errors import RunDirectoryError
+from ..io import read_json, write_json
+from .config import TrainConfig
+from .loop import DistContext, RunFiles, TrainingLoop
+from .metrics import read_metrics
+
+__all__ = ["train", "TrainResult"]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    config: TrainConfig
+    metrics: pd.DataFrame
+    checkpoint: Path  # final supernet weights (supernet.pt)
+    elapsed_s: float
+    workers: int | None = None
+    resumed_from_epoch: int = 0
+    files: dict[str, Path] = field(default_factory=dict)
+
+    @property
+    def final(self) -> dict:
+        return self.metrics.iloc[-1].dropna().to_dict() if not self.metrics.empty else {}
+
+
+def _resume_config(run: Path, given: Mapping[str, Any]) -> TrainConfig:
+    files = RunFiles(run)
+    if not files.config.is_file():
+        raise RunDirectoryError(f"{run} is not a training run directory (no {RunFiles.CONFIG})")
+    try:
+        stored = read_json(files.config)["train"]
+    except (ValueError, KeyError, OSError) as exc:
+        raise RunDirectoryError(f"cannot read {files.config}: {exc}") from None
+    for key, value in given.items():
+        if value is not None and stored.get(key) != value:
+            raise RunDirectoryError(f"{run} was trained with {key} {stored.get(key)!r}, not {value!r}; "
+                                    f"resume it without --{key.replace('_', '-')} or start a new run")
+    return TrainConfig.from_dict(stored)
+
+
+def train(space: str | None = None, strategy: str | None = None, data: str | Path | None = None, *,
+          epochs: int | None = None, out: str | Path | None = None, resume: str | Path | None = None,
+          workers: int | None = None, ray_address: str | None = None, use_gpu: bool = False,
+          device: str = "cpu", threads: int | None = None, max_failures: int = 2,
+          on_step: Callable | None = None, on_epoch: Callable[[dict], None] | None = None,
+          log: Callable[[str], None] | None = None, **settings: Any) -> TrainResult:
+    """Train ``space``'s supernet with ``strategy`` on ``data`` for ``epochs`` into run directory ``out``.
+
+    ``settings`` are the other :class:`TrainConfig` fields (batch_size, lr, seed, strategy_options,
+    holdout, weight_decay, ...). ``resume`` continues the run in that directory from its last
+    checkpoint with its recorded settings; it ends with the weights an uninterrupted run ends with.
+    ``workers`` runs the same loop on Ray Train workers (``ray_address``: "local" or a cluster).
+    """
+    import torch
+
+    start = time.perf_counter()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if resume is not None:
+        cfg = _resume_config(Path(resume), {"space": space, "strategy": strategy,
+                                            "data": str(data) if data is not None else None, "epochs": epochs,
+                                            **settings})
+        run = Path(resume)
+    else:
+        if space is None or strategy is None or data is None or epochs is None or out is None:
+            raise InvalidInput("a new training run needs --space, --strategy, --data, --epochs and --out "
+                               "(or --resume RUN)")
+        cfg = TrainConfig(space=space, strategy=strategy, data=str(data), epochs=epochs, **settings)
+        run = Path(out)
+        if RunFiles(run).config.exists():
+            raise RunDirectoryError(f"{run} already holds a training run; pass --resume {run} to continue it, "
+                                    "or choose another --out")
+        if run.exists() and not run.is_dir():
+            raise RunDirectoryError(f"--out {run} is a file, not a directory")
+    if workers is not None and workers < 1:
+        raise InvalidInput(f"--workers must be >= 1, got {workers}")
+    files = RunFiles(run)
+    restore = files.checkpoint if resume is not None and files.checkpoint.is_file() else None
+    # build everything (data, strategy, optimizer, restored state) before writing anything
+    loop = TrainingLoop(cfg, run, DistContext(world_size=workers or 1, device=device, restore_from=restore),
+                        on_step=on_step, on_epoch=on_epoch, log=log)
+    resumed_from = loop.start_epoch
+    if resume is None:
+        run.mkdir(parents=True, exist_ok=True)
+        write_json(files.config, {"train": cfg.to_dict(), "created": _now(), "data_info": loop.data_info})
+    if workers is None:
+        loop.run()
+    else:
+        from .distributed import train_with_ray
+
+        del loop  # the workers build their own
+        train_with_ray(cfg, run, workers=workers, address=ray_address, use_gpu=use_gpu, resume=resume is not None,
+                       max_failures=max_failures)
+    metrics = read_metrics(files.metrics)
+    elapsed = time.perf_counter() - start
+    result = TrainResult(run, cfg, metrics, files.final, elapsed, workers, resumed_from,
+                         {"metrics": files.metrics, "plot": files.plot, "checkpoint": files.checkpoint,
+                          "final": files.final})
+    write_json(files.summary, {"finished": _now(), "elapsed_s": round(elapsed, 3), "workers": workers,
+                               "resumed_from_epoch": resumed_from, "final": result.final,
+                               "files": {k: str(v) for k, v in result.files.items()}})
+    return result
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")

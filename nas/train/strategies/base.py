@@ -1,0 +1,214 @@
+"""The training-strategy contract and registry.
+
+A strategy decides, for every optimizer step of a run, which subnets train and how (labels,
+distillation, gradient scale), the learning-rate multiplier, and the named phase. It is a pure
+function of the global step (plus a seeded generator for sampling), so a run resumed at any epoch
+replays exactly what an uninterrupted run does. One-off actions (snapshot a teacher, re-sort
+channels) are returned for the first step of a phase and carried out by the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Sequence
+
+import numpy as np
+
+from search_spaces import Arch, Registry, SearchSpace
+from search_spaces.errors import InvalidInput
+
+__all__ = ["SubnetTask", "Strategy", "STRATEGIES", "register_strategy", "create_strategy", "list_strategies",
+           "PhaseSchedule", "cosine_factor", "sample_archs", "max_arch", "min_arch", "SNAPSHOT_TEACHER",
+           "REORGANIZE", "RESET_OPTIMIZER"]
+
+SNAPSHOT_TEACHER = "snapshot-teacher"  # action: freeze a copy of the full network as the KD teacher
+REORGANIZE = "reorganize-channels"  # action (with an expand stage): once-for-all's channel sorting
+RESET_OPTIMIZER = "reset-optimizer"  # action: drop momentum (a new phase starts a fresh optimizer)
+
+
+@dataclass(frozen=True)
+class SubnetTask:
+    """One forward/backward pass of a step: the subnet, its role and its loss terms.
+
+    loss = grad_scale * (label_weight * CE(labels) + kd_weight * CE(soft targets of ``teacher``)),
+    with ``teacher`` "inplace" (the detached output of the step's first task, the max subnet) or
+    "full" (the frozen full-network teacher). Gradients of a step's tasks accumulate.
+    """
+
+    arch: Arch
+    role: str
+    label_weight: float = 1.0
+    kd_weight: float = 0.0
+    teacher: str | None = None
+    grad_scale: float = 1.0
+
+
+class Strategy(ABC):
+    """Subclasses set ``name`` (by ``register_strategy``), ``Options`` (a dataclass of hyperparameters
+    whose defaults are the papers') and implement ``phase``, ``plan`` and ``lr_factor``."""
+
+    name: ClassVar[str] = ""
+    Options: ClassVar[type]
+    summary: ClassVar[str] = ""
+
+    def __init__(self, space: SearchSpace, total_steps: int, steps_per_epoch: int, **options: Any):
+        if total_steps < 1 or steps_per_epoch < 1:
+            raise InvalidInput(f"strategy {self.name} needs at least one step (got {total_steps} steps)")
+        self.space = space
+        self.total_steps = total_steps
+        self.steps_per_epoch = steps_per_epoch
+        self.options = parse_options(self.Options, options, self.name)
+        self.validate()
+
+    def validate(self) -> None:  # noqa: B027  (optional hook)
+        """Check option values; raise ``InvalidInput`` naming the option."""
+
+    @abstractmethod
+    def phase(self, step: int) -> str:
+        """Name of the phase that global step ``step`` belongs to."""
+
+    @abstractmethod
+    def plan(self, step: int, rng: np.random.Generator) -> list[SubnetTask]:
+        """The passes of step ``step``; ``rng`` is seeded per step (and equal on every rank)."""
+
+    @abstractmethod
+    def lr_factor(self, step: int) -> float:
+        """Multiplier of the base learning rate at ``step``."""
+
+    def actions(self, step: int) -> list[tuple]:
+        """One-off actions to run before ``step`` (e.g. ``(REORGANIZE, 1)``); default: none."""
+        return []
+
+    def needs_teacher(self) -> bool:
+        return False
+
+    def scalars(self, step: int) -> dict[str, float]:
+        """Extra per-step values worth logging (e.g. DεpS's epsilon)."""
+        return {}
+
+    def state_dict(self) -> dict:
+        return {"name": self.name, "options": dataclasses.asdict(self.options)}
+
+    @classmethod
+    def defaults(cls) -> dict:
+        return {f.name: f.default for f in dataclasses.fields(cls.Options)}
+
+
+def parse_options(options_cls: type, options: Mapping[str, Any], name: str):
+    fields = {f.name: f for f in dataclasses.fields(options_cls)}
+    unknown = [k for k in options if k not in fields]
+    if unknown:
+        raise InvalidInput(f"unknown option {unknown[0]!r} for strategy {name}; known: {', '.join(fields)}")
+    values = {}
+    for key, value in options.items():
+        default = fields[key].default
+        try:
+            if isinstance(default, tuple):
+                if not isinstance(value, (list, tuple)) or len(value) != len(default):
+                    raise TypeError
+                value = tuple(_coerce(d, v) for d, v in zip(default, value))
+            else:
+                value = _coerce(default, value)
+        except (TypeError, ValueError):
+            shape = f"a list of {len(default)} numbers" if isinstance(default, tuple) else type(default).__name__
+            raise InvalidInput(f"strategy {name} option {key}={value!r} must be {shape} (default {default})") from None
+        values[key] = value
+    return options_cls(**values)
+
+
+def _coerce(default: Any, value: Any) -> Any:
+    if isinstance(default, bool) or isinstance(value, bool):
+        if not (isinstance(default, bool) and isinstance(value, bool)):
+            raise TypeError
+        return value
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError
+    if isinstance(default, int):
+        if value != int(value):
+            raise TypeError
+        return int(value)
+    return float(value)
+
+
+# ------------------------------------------------------------------------------------ helpers
+class PhaseSchedule:
+    """Consecutive named phases that split ``total_steps`` in proportion to ``weights`` (each >= 1 step
+    when there are enough steps; phases with weight 0 are skipped)."""
+
+    def __init__(self, names: Sequence[str], weights: Sequence[float], total_steps: int):
+        kept = [(n, w) for n, w in zip(names, weights) if w > 0]
+        cum = np.cumsum([w for _, w in kept]) / sum(w for _, w in kept)
+        ends = [int(round(c * total_steps)) for c in cum]
+        if total_steps >= len(ends):  # give every phase a step when the budget allows it
+            for i in range(len(ends)):
+                floor = (ends[i - 1] if i else 0) + 1
+                ends[i] = min(max(ends[i], floor), total_steps - (len(ends) - 1 - i))
+        ends[-1] = total_steps  # with fewer steps than phases, some phases get none
+        self.names = [n for n, _ in kept]
+        self.starts = [0] + ends[:-1]
+        self.ends = ends
+
+    def index(self, step: int) -> int:
+        return min(int(np.searchsorted(self.ends, step, side="right")), len(self.ends) - 1)
+
+    def phase(self, step: int) -> str:
+        return self.names[self.index(step)]
+
+    def progress(self, step: int) -> tuple[int, int]:
+        """(steps into the phase, phase length) at ``step``."""
+        i = self.index(step)
+        return step - self.starts[i], max(self.ends[i] - self.starts[i], 1)
+
+
+def cosine_factor(t: int, length: int, warmup: int = 0) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay from 1 towards 0 over the rest."""
+    if warmup > 0 and t < warmup:
+        return (t + 1) / warmup
+    span = max(length - warmup, 1)
+    return 0.5 * (1.0 + math.cos(math.pi * min(t - warmup, span) / span))
+
+
+def max_arch(space: SearchSpace) -> Arch:
+    return space.decode(space.n_options - 1)
+
+
+def min_arch(space: SearchSpace) -> Arch:
+    return space.decode(np.zeros(space.n_genes, dtype=np.int64))
+
+
+def sample_archs(space: SearchSpace, rng: np.random.Generator, n: int,
+                 allowed: Mapping[str, Sequence] | None = None) -> list[Arch]:
+    """``n`` subnets, every gene uniform over its options, or over ``allowed[key]`` values where given."""
+    genomes = space.sample(n, rng)
+    for key, values in (allowed or {}).items():
+        sl = space.gene_slices.get(key)
+        if sl is None:
+            continue
+        options = space.choice(key).options
+        idx = np.array([options.index(v) for v in values], dtype=np.int64)
+        genomes[:, sl] = idx[rng.integers(0, len(idx), size=(n, sl.stop - sl.start))]
+    return space.decode_many(genomes)
+
+
+# ----------------------------------------------------------------------------------- registry
+STRATEGIES: Registry[type[Strategy]] = Registry("training strategy", entry_point_group="nas.strategies")
+
+
+def register_strategy(name: str):
+    def deco(cls: type[Strategy]) -> type[Strategy]:
+        cls.name = name
+        return STRATEGIES.register(name, cls)
+
+    return deco
+
+
+def create_strategy(name: str, space: SearchSpace, total_steps: int, steps_per_epoch: int,
+                    **options: Any) -> Strategy:
+    return STRATEGIES.get(name)(space, total_steps, steps_per_epoch, **options)
+
+
+def list_strategies() -> list[str]:
+    return STRATEGIES.names()
