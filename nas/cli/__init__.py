@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import export, latency, search, spaces, targets  # noqa: F401  (register commands)
+from . import evaluate, export, latency, search, spaces, targets, train  # noqa: F401  (register commands)
 from ._common import app
 
 __all__ = ["app", "main"]
