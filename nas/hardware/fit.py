@@ -3,11 +3,13 @@ networks can be timed).
 
 Each op spec belongs to a *group*: the spec without its spatial size (kind, channels, kernel, stride,
 expand width, SE, activation, residual, fusion). An op of group ``g`` with ``F`` MACs is modeled as
-``a_g + b_g * F`` (a launch overhead plus a throughput term), both non-negative. A subnet's latency
-is the sum over the ops it runs, so it is linear in the per-group op counts and MAC sums; the
-coefficients come from non-negative least squares (scipy's NNLS) with a small ridge term that splits
-what the data cannot tell apart (e.g. ops that every subnet runs once). The fitted coefficients are
-expanded into a regular per-op table: one entry per op spec of the space.
+``a_g + b_g * F`` (a launch overhead plus a throughput term), both non-negative. Each resolution also
+gets a free non-negative cost, booked on its stem op (the one op that is unique to a resolution and
+run by every subnet): whole-network effects such as per-shape algorithm choices on GPUs. A subnet's
+latency is then linear in per-group op counts, MAC sums and a resolution indicator; the coefficients
+come from non-negative least squares (scipy's NNLS) with a small ridge term that splits what the data
+cannot tell apart, reweighted a few times (Huber-style) so that a few badly timed subnets do not pull
+the fit. The coefficients are expanded into a regular per-op table: one entry per op of the space.
 """
 
 from __future__ import annotations
@@ -56,9 +58,11 @@ class GroupFeatures:
                 v[G + i] += op.flops / _MAC_SCALE
             return v
 
-        self.block = np.array([[[[vec(ops) for ops in per_e] for per_e in per_k] for per_k in per_pos]
-                               for per_pos in self.ops.blocks])
-        self.fixed = np.array([vec(pre + post) for pre, post in zip(self.ops.pre, self.ops.post)])
+        R = len(self.ops.resolutions)
+        self.block = np.array([[[[np.concatenate([vec(ops), np.zeros(R)]) for ops in per_e] for per_e in per_k]
+                                for per_k in per_pos] for per_pos in self.ops.blocks])
+        self.fixed = np.array([np.concatenate([vec(pre + post), np.eye(R)[ri]])
+                               for ri, (pre, post) in enumerate(zip(self.ops.pre, self.ops.post))])
         self.index = index
 
     @property
@@ -72,9 +76,14 @@ class GroupFeatures:
         feats = self.block[pos, idx["ks"], idx["e"], idx["r"][:, None]]  # [n, blocks, F]
         return self.fixed[idx["r"]] + np.einsum("nbf,nb->nf", feats, idx["active"].astype(np.float64))
 
-    def op_latency(self, op: OpSpec, coef: np.ndarray) -> float:
-        i, G = self.index[group_of(op)], len(self.groups)
-        return float(coef[i] + coef[G + i] * op.flops / _MAC_SCALE)
+    def op_latencies(self, coef: np.ndarray) -> dict[str, float]:
+        """Every op of the space under the fitted coefficients (stems carry their resolution's cost)."""
+        G = len(self.groups)
+        out = {key: float(coef[self.index[group_of(op)]] + coef[G + self.index[group_of(op)]] * op.flops / _MAC_SCALE)
+               for key, op in self.ops.unique().items()}
+        for ri, pre in enumerate(self.ops.pre):
+            out[pre[0].key] += float(coef[2 * G + ri])
+        return out
 
 
 @dataclass
@@ -88,10 +97,9 @@ class LatencyFit:
         return self.features(genomes) @ self.coef
 
     def table(self, metadata: Mapping[str, Any]) -> LatencyTable:
-        rows = []
-        for op in self.features.ops.unique().values():
-            rows.append(op.as_row() | {"latency_ms": self.features.op_latency(op, self.coef), "spread_ms": 0.0,
-                                       "count": 0})
+        latency = self.features.op_latencies(self.coef)
+        rows = [op.as_row() | {"latency_ms": latency[key], "spread_ms": 0.0, "count": 0}
+                for key, op in self.features.ops.unique().items()]
         return LatencyTable(rows, dict(metadata))
 
 
@@ -105,12 +113,22 @@ def error_report(pred: np.ndarray, true: np.ndarray, tolerance: float = 0.10) ->
             "mean_pct": float(100 * np.mean(rel))}
 
 
+def _nnls(X: np.ndarray, y: np.ndarray, weights: np.ndarray, ridge: float) -> np.ndarray:
+    A, b = X * weights[:, None], y * weights
+    scale = np.maximum(np.abs(A).max(axis=0), 1e-12)
+    A = A / scale
+    reg = np.sqrt(ridge * len(y)) * np.eye(A.shape[1])
+    coef, _ = nnls(np.vstack([A, reg]), np.concatenate([b, np.zeros(A.shape[1])]), maxiter=50 * A.shape[1])
+    return coef / scale
+
+
 def fit_table(space: SearchSpace, genomes: np.ndarray, latency_ms: np.ndarray, *, fusion: str = "block",
-              ridge: float = 1e-4, relative: bool = True) -> LatencyFit:
-    """NNLS fit of per-group overhead and throughput coefficients.
+              ridge: float = 1e-6, relative: bool = True, robust_iterations: int = 3) -> LatencyFit:
+    """NNLS fit of per-group overhead and throughput coefficients and per-resolution costs.
 
     ``relative`` weights each subnet by 1 / its latency, so the fit minimizes relative error (what
-    "within +-10%" measures) rather than favoring the slowest subnets.
+    "within +-10%" measures) rather than favoring the slowest subnets. ``robust_iterations`` refits
+    with Huber weights (threshold 1.345 robust standard deviations of the relative residuals).
     """
     latency_ms = np.asarray(latency_ms, dtype=np.float64)
     if len(genomes) != len(latency_ms):
@@ -119,16 +137,17 @@ def fit_table(space: SearchSpace, genomes: np.ndarray, latency_ms: np.ndarray, *
         raise InvalidInput("fitting needs at least 2 subnets with positive, finite latencies")
     feats = GroupFeatures(space, fusion)
     X = feats(genomes)
-    w = 1.0 / latency_ms if relative else np.ones_like(latency_ms)
-    A, y = X * w[:, None], latency_ms * w
-    scale = np.maximum(np.abs(A).max(axis=0), 1e-12)
-    A = A / scale
-    reg = np.sqrt(ridge * len(y)) * np.eye(A.shape[1])
-    coef, _ = nnls(np.vstack([A, reg]), np.concatenate([y, np.zeros(A.shape[1])]), maxiter=50 * A.shape[1])
-    coef = coef / scale
+    base = 1.0 / latency_ms if relative else np.ones_like(latency_ms)
+    huber = np.ones_like(latency_ms)
+    for _ in range(1 + robust_iterations):
+        coef = _nnls(X, latency_ms, base * huber, ridge)
+        rel = X @ coef / latency_ms - 1.0
+        threshold = 1.345 * 1.4826 * np.median(np.abs(rel))
+        huber = np.sqrt(np.minimum(1.0, threshold / np.maximum(np.abs(rel), 1e-12)))
     fit = LatencyFit(feats, coef, error_report(X @ coef, latency_ms))
-    fit.metadata = {"method": "NNLS over per-group op counts and MACs (latency = a_g + b_g * MACs per op)",
-                    "groups": len(feats.groups), "subnets": int(len(y)), "ridge": ridge,
-                    "weighting": "relative" if relative else "absolute",
+    fit.metadata = {"method": "NNLS over per-group op counts and MACs (latency = a_g + b_g * MACs per op) plus a "
+                              "cost per resolution on its stem op, Huber-reweighted",
+                    "groups": len(feats.groups), "subnets": int(len(latency_ms)), "ridge": ridge,
+                    "weighting": "relative" if relative else "absolute", "robust_iterations": robust_iterations,
                     "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     return fit

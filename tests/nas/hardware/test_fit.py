@@ -37,7 +37,8 @@ def test_features_sum_the_ops_a_subnet_runs(rng):
     G = len(feats.groups)
     ops = [layout_ops(space.layout(a), "block") for a in space.decode_many(g)]
     np.testing.assert_array_equal(X[:, :G].sum(axis=1), [len(o) for o in ops])
-    np.testing.assert_allclose(X[:, G:].sum(axis=1) * 1e6, [sum(op.flops for op in o) for o in ops], rtol=1e-9)
+    np.testing.assert_array_equal(X[:, 2 * G:].sum(axis=1), 1.0)  # one resolution indicator
+    np.testing.assert_allclose(X[:, G:2 * G].sum(axis=1) * 1e6, [sum(op.flops for op in o) for o in ops], rtol=1e-9)
 
 
 def test_fit_recovers_a_device_that_follows_the_model(rng):
