@@ -7,13 +7,16 @@ rows of a generation that was interrupted and then redoes that generation exactl
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..errors import RunDirectoryError
-from ..io import atomic_path, read_json, write_json
+from ..io import atomic_path, read_json, write_json, write_text
+from .csv_rows import read_results_csv
 
 __all__ = ["RunDirectory"]
 
@@ -67,39 +70,51 @@ class RunDirectory:
         """Append rows and flush them to disk before the state that counts them is written."""
         if rows.empty:
             return
+        self.append_lines(rows.to_csv(header=False, index=False), ",".join(rows.columns) + "\n")
+
+    def append_lines(self, text: str, header: str, durable: bool = True) -> None:
+        """Append CSV lines (``header`` first when the file is new); ``durable`` fsyncs them so they
+        survive a power cut, not only a killed process."""
+        if not text:
+            return
         path = self.file(self.RESULTS)
-        header = not path.exists() or path.stat().st_size == 0
-        with open(path, "a", newline="") as f:
-            rows.to_csv(f, header=header, index=False)
+        new = not path.exists() or path.stat().st_size == 0
+        with open(path, "a", newline="", encoding="utf-8") as f:
+            f.write(header + text if new else text)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
 
     def read_results(self) -> pd.DataFrame:
         path = self.file(self.RESULTS)
         if not path.exists() or path.stat().st_size == 0:
             return pd.DataFrame()
         try:
-            return pd.read_csv(path, keep_default_na=False, na_values=[""])
+            return read_results_csv(path)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise RunDirectoryError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from None
 
     def truncate_results(self, n_rows: int) -> pd.DataFrame:
-        """Keep the first ``n_rows`` rows (those of completed generations) and return them."""
-        df = self.read_results()
-        if len(df) < n_rows:
+        """Keep the header and the first ``n_rows`` rows (those of completed generations; a row torn by
+        a kill mid-write goes too) and return them. Rows never span lines, so this cuts bytes."""
+        path = self.file(self.RESULTS)
+        data = path.read_bytes() if path.exists() else b""
+        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
+        have = max(len(ends) - 1, 0)
+        if have < n_rows:
             raise RunDirectoryError(
-                f"{self.file(self.RESULTS)} has {len(df)} rows but the saved state counts {n_rows}: "
-                "the run directory is damaged"
+                f"{path} has {have} complete rows but the saved state counts {n_rows}: the run directory is damaged"
             )
-        if len(df) > n_rows:
-            df = df.iloc[:n_rows]
-            with atomic_path(self.file(self.RESULTS)) as tmp:
-                df.to_csv(tmp, index=False)
-        return df
+        cut = int(ends[n_rows]) + 1 if len(ends) else 0
+        if cut < len(data):
+            with atomic_path(path) as tmp:
+                tmp.write_bytes(data[:cut])
+        return self.read_results()
 
     # ------------------------------------------------------------------- state
     def save_state(self, state: dict) -> None:
-        write_json(self.file(self.STATE), state)
+        # compact: written after every generation
+        write_text(self.file(self.STATE), json.dumps(state, separators=(",", ":")) + "\n")
 
     def load_state(self) -> dict | None:
         path = self.file(self.STATE)

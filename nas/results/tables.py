@@ -11,29 +11,28 @@ import pandas as pd
 
 from search_spaces import SearchSpace
 
+from .csv_rows import RowFormatter
+
 __all__ = ["results_rows", "genomes_from_results", "pareto_table", "best_subnets", "to_dynast"]
 
 
-def results_rows(space: SearchSpace, genomes: np.ndarray, values: dict[str, np.ndarray], generation: int,
+def results_rows(space: SearchSpace, genomes: np.ndarray, values: dict[str, np.ndarray], generation,
                  feasible: np.ndarray) -> pd.DataFrame:
-    """The rows ``results.csv`` gets for newly evaluated subnets."""
-    archs = space.decode_many(genomes)
-    data = {
-        "arch_id": space.arch_ids(genomes),
-        "generation": np.full(len(genomes), generation, dtype=np.int64),
-        **{name: np.asarray(v, dtype=np.float64) for name, v in values.items()},
-        "feasible": np.asarray(feasible, dtype=bool),
-        "genome": [" ".join(map(str, row)) for row in genomes.tolist()],
-        "config": [json.dumps(a, separators=(",", ":")) for a in archs],
-    }
-    return pd.DataFrame(data)
+    """The rows ``results.csv`` gets for evaluated subnets (``generation``: one int or one per row)."""
+    return RowFormatter(space, list(values)).frame(genomes, values, generation, feasible)
 
 
 def genomes_from_results(space: SearchSpace, df: pd.DataFrame) -> np.ndarray:
     if df.empty:
         return np.empty((0, space.n_genes), dtype=np.int64)
-    genomes = np.array([list(map(int, str(g).split())) for g in df["genome"]], dtype=np.int64)
-    return space.check_genomes(genomes)
+    text = " ".join(df["genome"].astype(str).tolist())
+    flat = np.array(text.split(), dtype=np.int64) if text.strip() else np.empty(0, dtype=np.int64)
+    if flat.size != len(df) * space.n_genes:
+        from ..errors import RunDirectoryError
+
+        raise RunDirectoryError(f"results rows hold genomes that do not fit space {space.name} "
+                                f"({space.describe_genome()})")
+    return space.check_genomes(flat.reshape(len(df), space.n_genes))
 
 
 def pareto_table(df: pd.DataFrame, objectives: Sequence[tuple[str, str]]) -> pd.DataFrame:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -23,10 +24,13 @@ class NoFeasibleSubnet(NasError):
 class Searcher(ABC):
     """Proposes genomes (``ask``) and learns from their objective values (``tell``).
 
-    ``F`` is ``[n, n_objectives]`` (minimized), ``G`` is ``[n, n_constraints]`` (<= 0 feasible).
+    ``F`` is ``[n, n_objectives]`` (minimized), ``G`` is ``[n, n_constraints]`` (<= 0 feasible); the
+    searcher is told G for every constraint, cheap or not.
     ``state_dict`` must be JSON-able and capture everything (RNG included) so that a run resumed
     from it ends exactly where an uninterrupted run ends. ``archive`` (shared, read-only here) holds
-    every subnet evaluated so far; ``is_feasible`` (optional) checks cheap constraints before asking.
+    every subnet evaluated so far (with the ``F``/``G`` it was told); ``is_feasible`` (optional) checks
+    cheap constraints before asking; ``workdir`` (optional) is the run directory, for searchers that keep
+    files of their own (Optuna's journal).
     """
 
     name: ClassVar[str] = ""
@@ -34,11 +38,16 @@ class Searcher(ABC):
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    def __init__(self, space: SearchSpace, *, n_objectives: int, seed: int = 0, archive: Archive | None = None,
+    def __init__(self, space: SearchSpace, *, n_objectives: int, n_constraints: int = 0, seed: int = 0,
+                 archive: Archive | None = None,
                  is_feasible: Callable[[np.ndarray], np.ndarray] | None = None, preset: str | None = None,
-                 **options: Any):
+                 workdir: str | Path | None = None, **options: Any):
+        if not 1 <= n_objectives <= 3:
+            raise InvalidInput(f"searchers optimize 1 to 3 objectives, got {n_objectives}")
         self.space = space
+        self.workdir = Path(workdir) if workdir is not None else None
         self.n_objectives = n_objectives
+        self.n_constraints = n_constraints
         self.seed = seed
         self.archive = archive
         self.is_feasible = is_feasible
@@ -56,6 +65,10 @@ class Searcher(ABC):
             )
         merged.update(options)
         self.options = merged
+        self._check_options()
+
+    def _check_options(self) -> None:
+        """Raise ``InvalidInput`` for option values the searcher cannot use (hook)."""
 
     @abstractmethod
     def ask(self) -> np.ndarray:

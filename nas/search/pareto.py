@@ -6,7 +6,7 @@ import numpy as np
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
-__all__ = ["pareto_mask", "pareto_ranks", "hypervolume"]
+__all__ = ["pareto_mask", "pareto_ranks", "hypervolume", "select_best"]
 
 
 def pareto_ranks(F: np.ndarray) -> np.ndarray:
@@ -43,3 +43,32 @@ def hypervolume(F: np.ndarray, ref_point: np.ndarray) -> float:
     if not inside.any():
         return 0.0
     return float(HV(ref_point=ref)(F[inside]))
+
+
+def select_best(F: np.ndarray, n: int, violation: np.ndarray | None = None) -> np.ndarray:
+    """Indices of ``n`` rows chosen as NSGA-II's survival does: feasible first (least violation), then
+    by non-dominated front, the last front cut by crowding distance (pymoo's)."""
+    from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
+
+    F = np.asarray(F, dtype=np.float64)
+    if n >= len(F):
+        n = len(F)
+    violation = np.zeros(len(F)) if violation is None else np.asarray(violation, dtype=np.float64)
+    chosen: list[np.ndarray] = []
+    feasible = np.flatnonzero(violation <= 0)
+    ranks = np.full(len(F), np.iinfo(np.int64).max)
+    ranks[feasible] = pareto_ranks(F[feasible])
+    total = 0
+    for r in np.unique(ranks[feasible]):
+        front = feasible[ranks[feasible] == r]
+        if total + len(front) > n:
+            crowd = calc_crowding_distance(F[front]) if F.shape[1] > 1 else np.zeros(len(front))
+            front = front[np.argsort(-crowd, kind="stable")[: n - total]]
+        chosen.append(front)
+        total += len(front)
+        if total >= n:
+            break
+    if total < n:
+        infeasible = np.flatnonzero(violation > 0)
+        chosen.append(infeasible[np.argsort(violation[infeasible], kind="stable")[: n - total]])
+    return np.concatenate(chosen) if chosen else np.empty(0, dtype=np.int64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -10,8 +11,9 @@ import numpy as np
 from search_spaces import SearchSpace
 
 from ..errors import RunDirectoryError
+from ..results.csv_rows import RowFormatter
 from ..results.run_dir import RunDirectory
-from ..results.tables import genomes_from_results, results_rows
+from ..results.tables import genomes_from_results
 from ._searcher import Searcher
 from .archive import Archive
 from .evaluator import Evaluator
@@ -37,23 +39,31 @@ def restore_archive(space: SearchSpace, evaluator: Evaluator, run_dir: RunDirect
         raise RunDirectoryError(f"{run_dir.file(run_dir.RESULTS)} lacks the column {missing[0]!r} this run records")
     genomes = genomes_from_results(space, df)
     gens = df["generation"].to_numpy(np.int64)
-    for g in np.unique(gens):
-        rows = gens == g
-        archive.add(genomes[rows], {m: df[m].to_numpy(float)[rows] for m in evaluator.metric_names}, int(g))
+    if np.any(np.diff(gens) < 0):
+        raise RunDirectoryError(f"{run_dir.file(run_dir.RESULTS)} is out of generation order: the run directory is damaged")
+    values = {m: df[m].to_numpy(np.float64) for m in evaluator.metric_names}
+    bounds = np.flatnonzero(np.diff(gens)) + 1
+    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
+        chunk = {m: v[lo:hi] for m, v in values.items()}
+        archive.add(genomes[lo:hi], chunk, int(gens[lo]), evaluator.F(chunk), evaluator.G(chunk))
     return archive
 
 
 def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, budget: int,
                max_generations: int | None = None, run_dir: RunDirectory | None = None,
                archive: Archive | None = None, stall_generations: int = 50,
-               on_generation: Callable[[int, Archive], None] | None = None) -> SearchOutcome:
+               on_generation: Callable[[int, Archive], None] | None = None,
+               checkpoint_every_s: float = 0.0) -> SearchOutcome:
     """Run until ``budget`` unique subnets are evaluated (or ``max_generations``, or the searcher stalls).
 
-    With ``run_dir`` every generation's new rows are appended to ``results.csv`` and the searcher
-    state is saved after them, so ``nas search --resume`` continues exactly where this stopped.
+    With ``run_dir``, new rows are appended to ``results.csv`` and the searcher state saved after them
+    at the end of every generation (or, with ``checkpoint_every_s``, of the first generation that many
+    seconds after the last save: cheap objectives then skip most saves), so ``nas search --resume``
+    continues exactly where this stopped. Searchers are told the F and G the archive holds.
     """
     archive = archive if archive is not None else Archive(space, evaluator.metric_names)
     searcher.archive = archive
+    saver = _Saver(space, evaluator, searcher, archive, run_dir, checkpoint_every_s) if run_dir is not None else None
     stalled = 0
     stopped = "budget"
     while len(archive) < budget:
@@ -65,20 +75,40 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
             break
         generation = searcher.generation
         asked = space.check_genomes(searcher.ask())
-        new_rows = np.nonzero(archive.new_mask(asked))[0][: budget - len(archive)]
-        new = asked[new_rows]
+        new = asked[np.flatnonzero(archive.new_mask(asked))[: budget - len(archive)]]
         values = evaluator.evaluate(new)
-        archive.add(new, values, generation)
+        G = evaluator.G(values)
+        archive.add(new, values, generation, evaluator.F(values), G)
         rows = archive.lookup(asked)
-        told = rows >= 0
-        known = archive.values_for(rows[told])
-        searcher.tell(asked[told], evaluator.F(known), evaluator.G(known))
-        if run_dir is not None:
-            feasible = np.all(evaluator.G(values) <= 0, axis=1) if len(new) else np.zeros(0, dtype=bool)
-            run_dir.append_results(results_rows(space, new, values, generation, feasible))
-            run_dir.save_state({"rows": len(archive), "generation": searcher.generation,
-                                "searcher": searcher.state_dict()})
+        told = rows[rows >= 0]
+        searcher.tell(asked[rows >= 0], archive.F[told], archive.G[told])
+        if saver is not None:
+            saver.generation_done(new, values, generation, np.all(G <= 0, axis=1))
         stalled = 0 if len(new) else stalled + 1
         if on_generation is not None:
             on_generation(generation, archive)
+    if saver is not None:
+        saver.flush()
     return SearchOutcome(archive, searcher.generation, stopped)
+
+
+class _Saver:
+    """Appends each generation's rows to results.csv, then the state that counts them."""
+
+    def __init__(self, space, evaluator, searcher, archive, run_dir, every_s):
+        self.searcher, self.archive, self.run_dir, self.every_s = searcher, archive, run_dir, every_s
+        self.formatter = RowFormatter(space, evaluator.metric_names)
+        self.pending: list[str] = []
+        self.last = time.perf_counter()
+
+    def generation_done(self, new, values, generation, feasible) -> None:
+        self.pending.append(self.formatter.lines(new, values, generation, feasible))
+        if time.perf_counter() - self.last >= self.every_s:
+            self.flush()
+
+    def flush(self) -> None:
+        self.run_dir.append_lines("".join(self.pending), self.formatter.header)
+        self.pending = []
+        self.run_dir.save_state({"rows": len(self.archive), "generation": self.searcher.generation,
+                                 "searcher": self.searcher.state_dict()})
+        self.last = time.perf_counter()

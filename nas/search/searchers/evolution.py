@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pareto import pareto_ranks
 from .._searcher import Searcher, register_searcher, sample_feasible
+from ..pareto import pareto_ranks
 
 
 def rank_order(F: np.ndarray, G: np.ndarray) -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Searchers whose state is rebuilt by replaying the run's history (pymoo, Optuna, LINAS).
+
+Their libraries keep state that is not JSON-able (pymoo's survival bookkeeping, Optuna's storage,
+fitted regressors). Instead of pickling it, the saved state is just (seed, options, generation) plus
+a fingerprint: ``load_state_dict`` starts the searcher afresh with the same seed and re-runs every
+completed generation, asking exactly as before and telling it the ``F``/``G`` the archive recorded,
+while the searcher sees the archive as it was at that generation. Asking is deterministic, so the
+replayed searcher ends in the very state the interrupted one had; the fingerprint of its last asked
+batch proves it (a mismatch raises instead of silently resuming something else).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from abc import abstractmethod
+
+import numpy as np
+
+from ..errors import RunDirectoryError
+from ._searcher import Searcher
+
+__all__ = ["ReplayedSearcher"]
+
+
+def _digest(genomes: np.ndarray) -> str:
+    return hashlib.sha1(np.ascontiguousarray(genomes, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+class ReplayedSearcher(Searcher):
+    """Subclasses implement ``_reset`` (fresh library state from ``self.seed``), ``_ask`` and ``_tell``."""
+
+    def __init__(self, space, **kwargs):
+        super().__init__(space, **kwargs)
+        self._last_ask = _digest(np.empty((0, space.n_genes)))
+        self._told = 0
+        self._reset()
+
+    @abstractmethod
+    def _reset(self, resuming: bool = False) -> None:
+        """Fresh library state from ``self.seed`` (``resuming``: about to be replayed)."""
+
+    @abstractmethod
+    def _ask(self) -> np.ndarray: ...
+
+    @abstractmethod
+    def _tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None: ...
+
+    def ask(self) -> np.ndarray:
+        genomes = self.space.check_genomes(self._ask())
+        self._last_ask = _digest(genomes)
+        return genomes
+
+    def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
+        G = np.asarray(G, dtype=np.float64).reshape(len(genomes), -1)
+        self._tell(genomes, np.asarray(F, dtype=np.float64), G)
+        self._told += len(genomes)
+        self.generation += 1
+
+    def _extra_state(self) -> dict:
+        return {"replay": {"last_ask": self._last_ask, "told": self._told}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("searcher") != self.name:
+            super().load_state_dict(state)  # raises naming both searchers
+        self.generation, self._told = 0, 0
+        self.rng = np.random.default_rng(self.seed)
+        self._reset(resuming=True)
+        self._replay(int(state["generation"]))
+        saved = state.get("replay", {})
+        if (self._last_ask, self._told) != (saved.get("last_ask"), saved.get("told")) or \
+                self.rng.bit_generator.state != state["rng"]:
+            raise RunDirectoryError(
+                f"replaying {self.name}'s {state['generation']} generations did not reproduce the saved state "
+                "(a different library version or a modified run directory); start a new run"
+            )
+
+    def _replay(self, n_generations: int) -> None:
+        full = self.archive
+        if n_generations and (full is None or not full.has_scores):
+            raise RunDirectoryError(f"{self.name} resumes by replaying the run, which needs its archive with F and G")
+        if full is None:
+            return
+        bounds = full.generation_bounds(n_generations)
+        if bounds[-1] != len(full):
+            raise RunDirectoryError(f"the archive holds rows past generation {n_generations}; cannot replay")
+        snapshot = full.empty_like()
+        self.archive = snapshot  # the searcher sees the archive as it was when it asked
+        try:
+            for t in range(n_generations):
+                asked = self.ask()
+                lo, hi = bounds[t], bounds[t + 1]
+                if hi > lo:
+                    snapshot.add(full.genomes[lo:hi], {m: v[lo:hi] for m, v in full.values.items()}, t,
+                                 full.F[lo:hi], full.G[lo:hi])
+                rows = snapshot.lookup(asked)
+                told = rows >= 0
+                if len(np.unique(rows[rows >= lo])) != hi - lo:
+                    raise RunDirectoryError(
+                        f"replaying {self.name}: generation {t} asked for other subnets than the run evaluated; "
+                        "the run directory was made by another version or setup"
+                    )
+                self.tell(asked[told], snapshot.F[rows[told]], snapshot.G[rows[told]])
+        finally:
+            self.archive = full

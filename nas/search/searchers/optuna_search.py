@@ -1,0 +1,134 @@
+"""Optuna's NSGA-II or TPE sampler behind the ask/tell contract, with a storage optuna-dashboard reads.
+
+The sampler is always created here and passed to the study explicitly (``sampler=nsga2|tpe``), seeded
+from the run's seed. Each gene is a categorical parameter named like the genome (``ks[3]``) whose
+choices are the option values. Constraint violations go to ``Trial.set_constraint``. The storage is
+a journal file ``optuna.journal`` in the run directory (``optuna-dashboard optuna.journal``), an RDB
+URL given as ``storage=sqlite:///...``, or memory when there is no run directory.
+
+Resume replays the run: this run's study is rebuilt trial by trial with the archived values (the
+journal file is rewritten; a study in an RDB is deleted and recreated), so the sampler ends in the
+state it had, and the dashboard shows the same study.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from search_spaces.errors import InvalidInput
+
+from .._searcher import register_searcher
+from ..replay import ReplayedSearcher
+
+SAMPLERS = ("nsga2", "tpe")
+JOURNAL = "optuna.journal"
+
+
+def _import_optuna():
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial drowns the progress bar
+    return optuna
+
+
+@register_searcher("optuna")
+class OptunaSearcher(ReplayedSearcher):
+    defaults = {"sampler": "nsga2", "population": 50, "batch_size": None, "n_startup_trials": 10,
+                "multivariate": False, "storage": None, "study_name": "nas-search"}
+    presets = {"tpe": {"sampler": "tpe"}, "nsga2": {"sampler": "nsga2"}}
+
+    def _check_options(self) -> None:
+        o = self.options
+        if o["sampler"] not in SAMPLERS:
+            raise InvalidInput(f"unknown sampler {o['sampler']!r} for searcher optuna; known: {', '.join(SAMPLERS)}")
+        if int(o["population"]) < 2:
+            raise InvalidInput(f"population must be at least 2, got {o['population']}")
+
+    # --------------------------------------------------------------- library
+    def _sampler(self, optuna):
+        o = self.options
+        if o["sampler"] == "nsga2":
+            return optuna.samplers.NSGAIISampler(population_size=int(o["population"]), seed=self.seed)
+        return optuna.samplers.TPESampler(seed=self.seed, n_startup_trials=int(o["n_startup_trials"]),
+                                          multivariate=bool(o["multivariate"]))
+
+    def _storage(self, optuna, resuming: bool):
+        storage = self.options["storage"]
+        if storage is None and self.workdir is not None:
+            from optuna.storages import JournalStorage
+            from optuna.storages.journal import JournalFileBackend
+
+            path = self.workdir / JOURNAL
+            if resuming:
+                path.unlink(missing_ok=True)  # rebuilt below, trial by trial
+            return JournalStorage(JournalFileBackend(str(path)))
+        if storage is None:
+            return optuna.storages.InMemoryStorage()
+        return storage
+
+    def _reset(self, resuming: bool = False) -> None:
+        self._study = None
+        self._resuming = resuming
+        self._pending: list = []
+
+    def _create_study(self):
+        optuna = _import_optuna()
+        name = str(self.options["study_name"])
+        storage = self._storage(optuna, self._resuming)
+        if isinstance(storage, str):
+            storage = optuna.storages.get_storage(storage)
+        existing = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        if name in existing:
+            if not self._resuming:
+                raise InvalidInput(f"study {name!r} already exists in {self.options['storage'] or 'the run directory'};"
+                                   f" pass --option study_name=NEW or resume that run")
+            optuna.delete_study(study_name=name, storage=storage)
+        study = optuna.create_study(study_name=name, storage=storage, sampler=self._sampler(optuna),
+                                    directions=["minimize"] * self.n_objectives)
+        study.set_user_attr("space", self.space.name)
+        study.set_user_attr("objectives", "minimized F as the search loop tells it (maximized metrics negated)")
+        dist = optuna.distributions.CategoricalDistribution
+        self._distributions = {}
+        for c in self.space.choices:
+            if c.key in self.space.gene_slices:
+                for j in range(self.space.gene_slices[c.key].start, self.space.gene_slices[c.key].stop):
+                    self._distributions[self.space.gene_names[j]] = dist(list(c.options))
+        self._index = {name: {o: i for i, o in enumerate(d.choices)} for name, d in self._distributions.items()}
+        self._study = study
+
+    # ------------------------------------------------------------- ask/tell
+    def _batch(self) -> int:
+        size = self.options["batch_size"]
+        if size is None:
+            size = self.options["population"] if self.options["sampler"] == "nsga2" else 1
+        return max(1, int(size))
+
+    def _ask(self) -> np.ndarray:
+        if self._study is None:
+            self._create_study()
+        trials = [self._study.ask(self._distributions) for _ in range(self._batch())]
+        genomes = np.array([[self._index[n][t.params[n]] for n in self.space.gene_names] for t in trials],
+                           dtype=np.int64).reshape(len(trials), self.space.n_genes)
+        self._pending = list(zip(trials, self.space.keys_of(genomes).tolist()))
+        return genomes
+
+    def _tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
+        optuna = _import_optuna()
+        told = {k: i for i, k in enumerate(self.space.keys_of(genomes).tolist())}
+        for trial, key in self._pending:
+            i = told.get(key)
+            if i is None:  # the budget ran out before this subnet could be evaluated
+                self._study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                continue
+            for c, value in enumerate(G[i]):
+                trial.set_constraint(f"c{c}", float(value))
+            values = [float(v) if math.isfinite(v) else float("inf") for v in F[i]]
+            self._study.tell(trial, values if len(values) > 1 else values[0])
+        self._pending = []
+
+    @property
+    def study(self):
+        """The Optuna study (created at the first ask)."""
+        return self._study
