@@ -1,6 +1,8 @@
 """What a subnet will score: predictors fitted on measured subnets, over encoded architectures."""
 
+from . import ensemble, kernel, linear, mlp, trees  # noqa: F401  (register the predictor kinds)
 from ._base import (
+    DERIVED,
     FORMAT,
     PREDICTORS,
     Predictor,
@@ -9,6 +11,9 @@ from ._base import (
     load_predictor,
     register_predictor,
 )
+from .data import LabelledSubnets, read_subnets
+from .metrics import kendall_tau, quality, rmse, spearman_rho, top_k_precision
 
-__all__ = ["FORMAT", "PREDICTORS", "Predictor", "create_predictor", "list_predictor_kinds", "load_predictor",
-           "register_predictor"]
+__all__ = ["DERIVED", "FORMAT", "PREDICTORS", "Predictor", "create_predictor", "list_predictor_kinds",
+           "load_predictor", "register_predictor", "LabelledSubnets", "read_subnets", "kendall_tau", "quality",
+           "rmse", "spearman_rho", "top_k_precision"]

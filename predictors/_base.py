@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
+import zlib
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar
@@ -20,22 +22,29 @@ from search_spaces import Registry, SearchSpace, get_space
 from search_spaces.errors import InvalidInput, NotSupported
 
 __all__ = ["Predictor", "PREDICTORS", "register_predictor", "create_predictor", "list_predictor_kinds",
-           "load_predictor", "FORMAT"]
+           "load_predictor", "header_path", "FORMAT", "DERIVED"]
 
 FORMAT = "nas-predictor/1"
+DERIVED = ("macs", "params")  # counts a space can add as log features
 
 
 class Predictor(ABC):
     """Subclasses implement ``_fit``, ``_predict`` and the (de)serialization of their arrays."""
 
     kind: ClassVar[str] = ""
+    dtype: ClassVar[type] = np.float64  # what _predict computes in (the MLP runs in float32)
 
-    def __init__(self, space: SearchSpace, features: str = "onehot", derived: tuple[str, ...] = (),
+    def __init__(self, space: SearchSpace, features: str = "onehot", derived: tuple[str, ...] | str = "auto",
                  **params: Any):
         if features not in space.feature_kinds():
             raise InvalidInput(
                 f"unknown feature encoding {features!r} for space {space.name}; known: {', '.join(space.feature_kinds())}"
             )
+        if derived == "auto":  # log MACs and params where the space can count them
+            derived = DERIVED if _can_count(space) else ()
+        bad = [d for d in derived if d not in DERIVED]
+        if bad:
+            raise InvalidInput(f"unknown derived feature {bad[0]!r}; known: {', '.join(DERIVED)}")
         self.space = space
         self.features = features
         self.derived = tuple(derived)
@@ -44,18 +53,33 @@ class Predictor(ABC):
         self.fitted = False
 
     # ------------------------------------------------------------ features
-    def featurize(self, genomes: np.ndarray) -> np.ndarray:
+    def featurize(self, genomes: np.ndarray, dtype: type = np.float64) -> np.ndarray:
+        """Feature matrix of a batch of genomes: the space's encoding, then log of each derived count."""
         genomes = self.space.check_genomes(genomes)
         X = self.space.features(genomes, self.features)
         if self.derived:
             counts = self.space.count(genomes)
             extra = [np.log(counts[name].astype(np.float64))[:, None] for name in self.derived]
-            X = np.concatenate([X, *extra], axis=1)
-        return X.astype(np.float64)
+            X = np.concatenate([X.astype(np.float64), *extra], axis=1)
+        return X.astype(dtype, copy=False)
+
+    @property
+    def n_features(self) -> int:
+        if "_n_features" not in self.__dict__:
+            probe = np.zeros((1, self.space.n_genes), dtype=np.int64)
+            self.__dict__["_n_features"] = int(self.featurize(probe).shape[1])
+        return self.__dict__["_n_features"]
 
     # ----------------------------------------------------------- fit/predict
     def fit(self, genomes: np.ndarray, y: np.ndarray, seed: int = 0) -> "Predictor":
-        X = self.featurize(genomes)
+        """Fit on a batch of genomes and their measured values (e.g. top-1 in %)."""
+        return self.fit_features(self.featurize(genomes), y, seed)
+
+    def fit_features(self, X: np.ndarray, y: np.ndarray, seed: int = 0) -> "Predictor":
+        """Fit on a feature matrix as ``featurize`` makes it (lets cross-validation featurize once)."""
+        X = self._check_features(X)
+        if y is None:
+            raise InvalidInput("no labels given: a predictor needs one measured value per subnet")
         y = np.asarray(y, dtype=np.float64).reshape(-1)
         if len(y) != len(X):
             raise InvalidInput(f"got {len(X)} genomes but {len(y)} labels")
@@ -63,18 +87,37 @@ class Predictor(ABC):
             raise InvalidInput(f"labels contain {int((~np.isfinite(y)).sum())} NaN or infinite values")
         if len(y) < 2:
             raise InvalidInput("a predictor needs at least 2 labelled subnets to fit")
-        self._fit(X, y, seed)
+        self._fit(X.astype(np.float64, copy=False), y, int(seed))
         self.fitted = True
         return self
 
     def predict(self, genomes: np.ndarray) -> np.ndarray:
-        if not self.fitted:
-            raise InvalidInput(f"{self.kind} predictor is not fitted")
-        return self._predict(self.featurize(genomes))
+        """Predicted values of a batch of genomes, shape ``[n]`` (the search's batch objective)."""
+        self._check_fitted()
+        return self._predict(self.featurize(genomes, self.dtype))
+
+    def predict_features(self, X: np.ndarray) -> np.ndarray:
+        self._check_fitted()
+        return self._predict(self._check_features(X).astype(self.dtype, copy=False))
 
     def predict_with_std(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and an uncertainty estimate, for kinds that have one."""
-        raise NotSupported(f"{self.kind} predictors have no uncertainty estimate")
+        raise NotSupported(f"{self.kind} predictors have no uncertainty estimate; use an ensemble")
+
+    def _check_fitted(self) -> None:
+        if not self.fitted:
+            raise InvalidInput(f"{self.kind} predictor is not fitted")
+
+    def _check_features(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X)
+        want = self.n_features
+        if X.ndim != 2 or X.shape[1] != want:
+            raise InvalidInput(f"feature matrix of shape {X.shape} does not fit this predictor: expected [n, {want}] "
+                               f"({self.features} features of {self.space.name}"
+                               f"{' + log ' + ', '.join(self.derived) if self.derived else ''})")
+        if X.dtype.kind not in "fiub" or not np.all(np.isfinite(X)):
+            raise InvalidInput("feature matrix must be finite numbers")
+        return X
 
     @abstractmethod
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None: ...
@@ -94,13 +137,27 @@ class Predictor(ABC):
         """Write ``path`` (.json header) and ``path`` with suffix .npz (arrays), atomically."""
         if not self.fitted:
             raise InvalidInput("cannot save a predictor that is not fitted")
-        path = Path(path).with_suffix(".json")
+        path = header_path(path)
         header = {"format": FORMAT, "kind": self.kind, "space": self.space.name,
                   "layout": self.space.layout_signature(), "features": self.features, "derived": list(self.derived),
-                  "params": self.params, "metadata": self.metadata}
+                  "n_features": self.n_features, "params": self.params, "metadata": self.metadata}
         _atomic_write(path.with_suffix(".npz"), lambda f: np.savez(f, **self._arrays()))
         _atomic_write(path, lambda f: f.write(json.dumps(header, indent=2, default=_json_default).encode()))
         return path
+
+
+def _can_count(space: SearchSpace) -> bool:
+    try:
+        space.count(np.zeros((1, space.n_genes), dtype=np.int64))
+    except NotSupported:
+        return False
+    return True
+
+
+def header_path(path: str | Path) -> Path:
+    """``P``, ``P.json`` or ``P.npz`` -> ``P.json`` (names like ``ofa-mbv3-w1.2`` keep their dots)."""
+    path = Path(path)
+    return path.with_suffix(".json") if path.suffix in (".json", ".npz") else path.with_name(path.name + ".json")
 
 
 def _json_default(obj: Any) -> Any:
@@ -144,38 +201,48 @@ def list_predictor_kinds() -> list[str]:
 
 def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> Predictor:
     """Load a saved predictor; raise ``InvalidInput`` for a missing, corrupt or other-space file."""
-    path = Path(path)
-    header_path = path if path.suffix == ".json" else path.with_suffix(".json")
-    if not header_path.is_file():
-        raise InvalidInput(f"predictor file {header_path} does not exist")
+    hpath = header_path(path)
+    if not hpath.is_file():
+        raise InvalidInput(f"predictor file {hpath} does not exist")
     try:
-        header = json.loads(header_path.read_text())
+        header = json.loads(hpath.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"predictor file {header_path} is corrupt: {exc}") from None
+        raise InvalidInput(f"predictor file {hpath} is corrupt: {exc}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise InvalidInput(f"{header_path} is not a predictor file (format {FORMAT})")
-    own_space = get_space(header["space"])
+        raise InvalidInput(f"{hpath} is not a predictor file (format {FORMAT})")
+    missing = [k for k in ("kind", "space", "layout", "features") if k not in header]
+    if missing:
+        raise InvalidInput(f"predictor file {hpath} is corrupt: no {', '.join(missing)}")
     if space is not None:
         wanted = get_space(space) if isinstance(space, str) else space
         if wanted.layout_signature() != header["layout"]:
-            raise InvalidInput(
-                f"predictor {header_path.name} was fitted for space {header['space']}, not {wanted.name}"
-            )
+            raise InvalidInput(f"predictor {hpath.name} was fitted for space {header['space']}, not {wanted.name}")
         own_space = wanted
-    elif own_space.layout_signature() != header["layout"]:
-        raise InvalidInput(f"predictor {header_path.name} does not match the registered space {header['space']}")
-    predictor = PREDICTORS.get(header["kind"])(own_space, features=header["features"],
-                                                derived=tuple(header.get("derived", ())), **header.get("params", {}))
+    else:
+        own_space = get_space(header["space"])
+        if own_space.layout_signature() != header["layout"]:
+            raise InvalidInput(f"predictor {hpath.name} does not match the registered space {header['space']}")
     try:
-        with np.load(header_path.with_suffix(".npz"), allow_pickle=False) as data:
+        predictor = PREDICTORS.get(header["kind"])(own_space, features=header["features"],
+                                                    derived=tuple(header.get("derived", ())),
+                                                    **header.get("params", {}))
+    except TypeError as exc:
+        raise InvalidInput(f"predictor file {hpath} has parameters a {header['kind']} predictor does not take: "
+                           f"{exc}") from None
+    npz = hpath.with_suffix(".npz")
+    try:
+        with np.load(npz, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"predictor arrays {header_path.with_suffix('.npz')} are missing or corrupt: {exc}") from None
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
+        raise InvalidInput(f"predictor arrays {npz} are missing or corrupt: {exc}") from None
     try:
         predictor._load_arrays(arrays)
-    except (KeyError, ValueError) as exc:
-        raise InvalidInput(f"predictor arrays in {header_path.with_suffix('.npz')} do not fit a {header['kind']} "
-                           f"predictor: {exc}") from None
+        predictor.fitted = True
+        probe = predictor.predict(np.zeros((1, own_space.n_genes), dtype=np.int64))  # arrays fit the features?
+        if probe.shape != (1,):
+            raise ValueError(f"a prediction of shape {probe.shape} for one subnet")
+    except (KeyError, ValueError, IndexError, TypeError) as exc:
+        raise InvalidInput(f"predictor arrays in {npz} do not fit a {header['kind']} predictor of "
+                           f"{header.get('n_features', '?')} features: {exc}") from None
     predictor.metadata = header.get("metadata", {})
-    predictor.fitted = True
     return predictor
