@@ -33,10 +33,15 @@ def evaluate(
     eval_images: int = typer.Option(None, "--eval-images", help="Measure on at most this many images."),
     seed: int = typer.Option(0, "--seed", help="Seed of the sampled subnets."),
     out: Path = typer.Option(None, "--out", help="Write a predictor dataset here (CSV; + _dynast.csv, .meta.json)."),
+    threads: int = typer.Option(None, "--threads", help="torch threads of this process."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Recalibrate BN and measure top-1 of subnets; `nas predictor fit --data OUT` reads the dataset."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
     archs = []
     if arch:
         space_name = space or str(read_checkpoint(checkpoint).get("space") or "")

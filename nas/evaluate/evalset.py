@@ -63,10 +63,16 @@ def build_evalset(data: str | Path | ImageData, *, meta: Mapping | None = None, 
                    f"{images.source} [{split}, {len(y)} images; BN on {min(bn_images, len(fit))}{note}]")
 
 
-def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = None, resolution: int | None = None,
+def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = None,
+                        checkpoint: str | Path | None = None, resolution: int | None = None,
                         n_images: int = 2000, batch_size: int = 100) -> list[torch.Tensor]:
     """Normalized image batches for BN recalibration before export (``export_subnet(calibration=...)``):
-    the training part of the split, at ``resolution`` (default: the images' own size)."""
+    the training part of the split, at ``resolution`` (default: the images' own size), normalized as
+    the checkpoint's training run did (``meta`` of ``load_supernet``, or read from ``checkpoint``)."""
+    if meta is None and checkpoint is not None:
+        from supernets.checkpoint import read_checkpoint
+
+        meta = {k: v for k, v in read_checkpoint(checkpoint).items() if k != "state_dict"}
     evalset = build_evalset(data, meta=meta, bn_images=n_images)
     x = normalize(evalset.calib, evalset.mean, evalset.std)
     if resolution is not None:

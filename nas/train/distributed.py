@@ -34,9 +34,6 @@ def ray_worker(config: dict) -> None:
     torch.set_num_threads(config["threads"])
     files = RunFiles(config["run_dir"])
     device = ray.train.torch.get_device()
-    write_json(files.root / "workers" / f"rank{rank}.json",
-               {"rank": rank, "world_size": world, "pid": os.getpid(), "host": socket.gethostname(),
-                "device": str(device), "started": time.time()})
 
     def report(metrics: dict, checkpoint_dir: Path | None) -> None:
         checkpoint = ray.train.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
@@ -48,7 +45,11 @@ def ray_worker(config: dict) -> None:
     def run(restore: Path | None) -> None:
         ctx = DistContext(rank, world, str(device), wrap, report, restore)
         log = (lambda line: print(f"[nas train] {line}", flush=True)) if rank == 0 else None
-        TrainingLoop(TrainConfig.from_dict(config["config"]), files.root, ctx, log=log).run()
+        loop = TrainingLoop(TrainConfig.from_dict(config["config"]), files.root, ctx, log=log)
+        write_json(files.root / "workers" / f"rank{rank}.json",  # who trains, and from which epoch
+                   {"rank": rank, "world_size": world, "pid": os.getpid(), "host": socket.gethostname(),
+                    "device": str(device), "start_epoch": loop.start_epoch, "started": time.time()})
+        loop.run()
 
     checkpoint = ray.train.get_checkpoint()  # set when Ray restarts the group after a failure
     if checkpoint is not None:

@@ -42,11 +42,9 @@ class RunFiles:
 
     def __init__(self, root: str | Path):
         self.root = Path(root)
-
-    def __getattr__(self, name: str) -> Path:
-        if name.isupper():
-            raise AttributeError(name)
-        return self.root / getattr(self, name.upper())
+        self.config, self.metrics, self.plot = (self.root / n for n in (self.CONFIG, self.METRICS, self.PLOT))
+        self.checkpoint, self.final, self.summary = (self.root / n for n in (self.CHECKPOINT, self.FINAL,
+                                                                              self.SUMMARY))
 
 
 @dataclass
@@ -99,6 +97,7 @@ class TrainingLoop:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda t: strategy.lr_factor(t))
         self.teacher: nn.Module | None = None
         self.start_epoch = 0
+        self._plotted = time.perf_counter()
         if self.ctx.restore_from is not None:
             self._restore(self.ctx.restore_from)
         self.model = self.ctx.wrap(self.supernet) if self.ctx.wrap else self.supernet
@@ -157,8 +156,10 @@ class TrainingLoop:
                                          step=last + 1, phase=self.strategy.phase(last),
                                          strategy=self.strategy.state_dict(), optimizer=self.optimizer,
                                          scheduler=self.scheduler, teacher=self.teacher, data_info=self.data_info)
-                plot_training(read_metrics(self.files.metrics), self.files.plot,
-                              f"{cfg.space} - {cfg.strategy} ({cfg.epochs} epochs)")
+                if epoch + 1 == cfg.epochs or time.perf_counter() - self._plotted > 60:  # plotting takes ~1 s
+                    plot_training(read_metrics(self.files.metrics), self.files.plot,
+                                  f"{cfg.space} - {cfg.strategy} ({cfg.epochs} epochs)")
+                    self._plotted = time.perf_counter()
                 checkpoint_dir = self.files.checkpoint.parent
                 if self.log:
                     self.log(_describe(row))

@@ -146,10 +146,12 @@ class PhaseSchedule:
             for i in range(len(ends)):
                 floor = (ends[i - 1] if i else 0) + 1
                 ends[i] = min(max(ends[i], floor), total_steps - (len(ends) - 1 - i))
-        ends[-1] = total_steps  # with fewer steps than phases, some phases get none
-        self.names = [n for n, _ in kept]
-        self.starts = [0] + ends[:-1]
-        self.ends = ends
+        ends[-1] = total_steps
+        starts = [0] + ends[:-1]
+        runs = [(n, s, e) for (n, _), s, e in zip(kept, starts, ends) if e > s]  # too few steps: drop phases
+        self.names = [n for n, _, _ in runs]
+        self.starts = [s for _, s, _ in runs]
+        self.ends = [e for _, _, e in runs]
 
     def index(self, step: int) -> int:
         return min(int(np.searchsorted(self.ends, step, side="right")), len(self.ends) - 1)

@@ -34,7 +34,7 @@ def test_killed_run_resumes_to_the_uninterrupted_weights(tmp_path):
     try:
         deadline = time.time() + 240
         metrics = run / "metrics.csv"
-        while not ((run / "training.png").exists() and _rows(metrics) >= 1):  # epoch 1 checkpointed, plotted
+        while not ((run / "checkpoints" / "last.pt").exists() and _rows(metrics) >= 1):  # epoch 1 checkpointed
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.time() < deadline, "training made no progress"
             time.sleep(0.05)

@@ -1,0 +1,108 @@
+"""Bad input gives one clear error and leaves nothing half-written behind."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from nas.errors import CheckpointError, InvalidInput, RunDirectoryError, UnknownName
+from nas.train import train
+from supernets import create_supernet
+from supernets.checkpoint import save_checkpoint
+
+from .conftest import TINY
+
+ONE_STEP = {"batch_size": 8, "steps_per_epoch": 1, "eval_every": 0}
+
+
+def _snapshot(root) -> dict:
+    return {str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One-step runs: deps on the space, sandwich on the space, deps on a restriction of the space."""
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
+    for name, space, strategy in (("deps", "ofa-mbv3-cifar", "deps"), ("sandwich", "ofa-mbv3-cifar", "sandwich"),
+                                  ("r32", "ofa-mbv3-cifar[r=32]", "deps")):
+        out[name] = train(space, strategy, TINY, epochs=1, out=root / name, **ONE_STEP).run_dir
+    return out
+
+
+@pytest.mark.parametrize("data,match", [
+    ("missing-dir", "does not exist"),
+    ("empty-dir", "no images found"),
+    ("labels.npz", "label 12 is out of range; space ofa-mbv3-cifar has 10 classes"),
+    ("synthetic:n_train=4", "--batch-size 8 exceeds"),
+    ("synthetic:bogus=1", "synthetic data option"),
+])
+def test_bad_data_is_refused_before_the_run_directory_exists(tmp_path, data, match):
+    if data == "empty-dir":
+        (tmp_path / "empty-dir" / "cat").mkdir(parents=True)
+    if data == "labels.npz":
+        rng = np.random.default_rng(0)
+        np.savez(tmp_path / data, x_train=rng.integers(0, 255, (40, 32, 32, 3), dtype=np.uint8),
+                 y_train=np.full(40, 12, dtype=np.int64))
+    source = data if data.startswith("synthetic") else str(tmp_path / data)
+    with pytest.raises(InvalidInput, match=match):
+        train("ofa-mbv3-cifar", "deps", source, epochs=1, out=tmp_path / "run", **ONE_STEP)
+    assert not (tmp_path / "run").exists()
+
+
+def test_bad_settings_are_refused(tmp_path):
+    with pytest.raises(UnknownName, match="known"):
+        train("ofa-mbv3-cifar", "bogus", TINY, epochs=1, out=tmp_path / "a")
+    with pytest.raises(InvalidInput, match="unknown option 'bogus' for strategy deps"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "a", strategy_options={"bogus": 1})
+    with pytest.raises(InvalidInput, match="divisible by the 3 workers"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "a", workers=3, **ONE_STEP)
+    foreign = tmp_path / "imagenet.pt"
+    save_checkpoint(create_supernet("ofa-mbv3"), foreign)
+    with pytest.raises(CheckpointError, match="made for space ofa-mbv3, not ofa-mbv3-cifar"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "a", init=str(foreign), **ONE_STEP)
+    assert not (tmp_path / "a").exists()
+
+
+def test_an_existing_run_is_never_overwritten(runs):
+    before = _snapshot(runs["deps"])
+    with pytest.raises(RunDirectoryError, match="pass --resume"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=runs["deps"], **ONE_STEP)
+    with pytest.raises(RunDirectoryError, match="trained with strategy 'deps', not 'sandwich'"):
+        train(strategy="sandwich", resume=runs["deps"])
+    assert _snapshot(runs["deps"]) == before
+
+
+@pytest.mark.parametrize("source,match", [
+    ("sandwich", "written by a run with strategy sandwich, not deps"),
+    ("r32", "written by a run with space ofa-mbv3-cifar\\[r=32\\], not ofa-mbv3-cifar"),
+    ("corrupt", "corrupt or not a torch file"),
+    ("weights-only", "not a training checkpoint"),
+])
+def test_foreign_or_corrupt_checkpoints_are_refused_on_resume(runs, tmp_path, source, match):
+    run = tmp_path / "run"
+    shutil.copytree(runs["deps"], run)
+    target = run / "checkpoints" / "last.pt"
+    if source == "corrupt":
+        target.write_bytes(target.read_bytes()[:1000])
+    elif source == "weights-only":
+        shutil.copy(run / "supernet.pt", target)
+    else:
+        shutil.copy(runs[source] / "checkpoints" / "last.pt", target)
+    before = _snapshot(run)
+    with pytest.raises(CheckpointError, match=match):
+        train(resume=run)
+    assert _snapshot(run) == before
+
+
+def test_cli_reports_one_line_and_exit_code_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "nas", "train", "--space", "ofa-mbv3-cifar", "--strategy", "deps",
+                           "--epochs", "1", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("error: data path") and len(proc.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "run").exists()
