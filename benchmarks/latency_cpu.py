@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nas.hardware.calibration import CALIBRATION_SEED, calibrate_table, fit_calibration  # noqa: E402
+from nas.hardware.calibration import calibrate_table, fit_calibration  # noqa: E402
 from nas.hardware.fit import error_report  # noqa: E402
 from nas.hardware.model import LatencyModel  # noqa: E402
 from nas.hardware.profiling import profile_space  # noqa: E402

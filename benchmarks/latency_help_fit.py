@@ -76,7 +76,8 @@ def main() -> None:
     share = [r["nnls_table"]["within_10pct"] for r in rows]
     write_json(args.out, {"benchmark": "latency_help_fit", "data": "HELP ofa_mbv3_5000_latency.csv",
                           "goal": ">= 99% of held-out subnets within +-10%",
-                          "settings_meeting_goal": [r["column"] for r in rows if r["nnls_table"]["within_10pct"] >= 0.99],
+                          "settings_meeting_goal": [r["column"] for r in rows
+                                                    if r["nnls_table"]["within_10pct"] >= 0.99],
                           "median_within_10pct": float(np.median(share)), "rows": rows,
                           "date": time.strftime("%Y-%m-%d")})
 

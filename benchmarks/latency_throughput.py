@@ -13,7 +13,6 @@ Run: python benchmarks/latency_throughput.py [--n 100000] [--loop-n 2000] [--rou
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -94,8 +93,8 @@ def main() -> None:
         g = space.sample(args.n, rng)
         small = g[: args.loop_n]
         np.testing.assert_allclose(predict(small), loop_predict(tbl, space, fusion, small), rtol=1e-9)  # same numbers
-        vec_s = median_s(lambda: predict(g), args.rounds)
-        loop_s = median_s(lambda: loop_predict(tbl, space, fusion, small), max(1, args.rounds // 2))
+        vec_s = median_s(lambda p=predict, g=g: p(g), args.rounds)
+        loop_s = median_s(lambda t=tbl, s=space, f=fusion, x=small: loop_predict(t, s, f, x), max(1, args.rounds // 2))
         rows.append({"target": label, "space": space.name, "vectorized_subnets_per_s": args.n / vec_s,
                      "loop_subnets_per_s": args.loop_n / loop_s, "speedup": (args.n / vec_s) / (args.loop_n / loop_s),
                      "vectorized_n": args.n, "loop_n": args.loop_n})
