@@ -20,9 +20,11 @@ from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_d
 from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
 
-__all__ = ["SearchResult", "search", "space_info", "export", "load_run", "DEFAULT_BUDGET"]
+__all__ = ["SearchResult", "search", "space_info", "export", "load_run", "DEFAULT_BUDGET", "MEASURED_BUDGET"]
 
 DEFAULT_BUDGET = 10_000
+MEASURED_BUDGET = 50  # subnets, when accuracy is measured on a trained supernet (seconds each on CPU)
+MEASURED_POPULATION = 10  # LINAS population then: several predictor-guided generations within the budget
 
 
 @dataclass
@@ -58,19 +60,46 @@ def space_info(name: str | None = None) -> list[dict]:
     return out
 
 
-def _default_searcher(constrained: bool) -> str:
+def _default_searcher(constrained: bool, measured: bool = False) -> str:
+    if measured and "linas" in SEARCHERS:
+        return "linas"  # predictors in the loop: spends the few expensive evaluations where they pay
     if not constrained and "nsga2" in SEARCHERS:
         return "nsga2"
     return "evolution"
 
 
-def search(space: str = "ofa-mbv3", target: str = "macs", *, constraints: Iterable[str] = (),
+def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, space: str | None,
+                       options: Mapping[str, Any] | None):
+    """The measured-accuracy objective (or None), checking that checkpoint and data come together."""
+    if checkpoint is None and data is None:
+        if options:
+            raise InvalidInput("measurement options need --checkpoint and --data")
+        return None
+    if checkpoint is None or data is None:
+        raise InvalidInput("measured accuracy needs both --checkpoint (a trained supernet) and --data (its images)")
+    from .evaluate.objective import measured_accuracy_objective
+
+    allowed = {"split", "bn_images", "eval_images", "batch_size", "device"}
+    unknown = sorted(set(options or {}) - allowed)
+    if unknown:
+        raise InvalidInput(f"unknown measurement option {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+    return measured_accuracy_objective(checkpoint, data, space=space, **dict(options or {}))
+
+
+def search(space: str | None = None, target: str = "macs", *, constraints: Iterable[str] = (),
            searcher: str | None = None, searcher_options: Mapping[str, Any] | None = None, preset: str | None = None,
-           budget: int | None = None, generations: int | None = None, seed: int = 0, predictor: str | Path | None = None,
-           objectives: list[str] | None = None, out: str | Path | None = None, resume: str | Path | None = None,
+           budget: int | None = None, generations: int | None = None, seed: int = 0,
+           predictor: str | Path | None = None, checkpoint: str | Path | None = None, data: str | Path | None = None,
+           measure_options: Mapping[str, Any] | None = None, objectives: list[str] | None = None,
+           out: str | Path | None = None, resume: str | Path | None = None,
            on_generation: Callable[[int, Archive, SearchProblem], None] | None = None) -> SearchResult:
     """Search ``space`` for the best subnets on ``target`` and (with ``out``) write a run directory.
 
+    Accuracy comes from ``predictor`` (default: the shipped one), or, with ``checkpoint`` and ``data``,
+    is measured: each subnet of the trained supernet is extracted, BN-recalibrated and evaluated
+    (top-1 on the held-out split; ``measure_options``: split, bn_images, eval_images, batch_size,
+    device). Measuring is slow, so the budget then defaults to ``MEASURED_BUDGET`` subnets and the
+    searcher to LINAS. ``space`` defaults to the checkpoint's space (else ofa-mbv3).
     ``resume`` continues the run in that directory from its last completed generation, with the
     setup recorded there; with the same seed it ends exactly where an uninterrupted run ends.
     """
@@ -84,27 +113,52 @@ def search(space: str = "ofa-mbv3", target: str = "macs", *, constraints: Iterab
             generations = generations if generations is not None else cfg.get("generations")
             budget = budget if budget is not None else cfg["budget"]
         except KeyError as exc:
-            raise RunDirectoryError(f"{run_dir.file(run_dir.CONFIG)} lacks {exc}; it was not written by nas search")
+            raise RunDirectoryError(
+                f"{run_dir.file(run_dir.CONFIG)} lacks {exc}; it was not written by nas search") from None
+        measured_cfg = cfg.get("measured") or {}
+        checkpoint, data = measured_cfg.get("checkpoint"), measured_cfg.get("data")
+        measure_options = measured_cfg.get("options")
+    elif predictor is not None and checkpoint is not None:
+        raise InvalidInput("pass either --predictor or --checkpoint with --data (measured accuracy), not both")
+    measured = _measured_accuracy(checkpoint, data, space, measure_options)
+    notes: list[str] = []
+    if measured is not None:
+        space = measured.metadata["space"]
+        if budget is None:
+            budget = MEASURED_BUDGET
+            notes.append(f"measured accuracy is slow (every subnet is extracted, BN-recalibrated and evaluated): "
+                         f"the budget defaults to {MEASURED_BUDGET} subnets; pass --budget for more")
+    space = space or "ofa-mbv3"
     budget = DEFAULT_BUDGET if budget is None else budget
     if budget < 1:
         raise InvalidInput(f"--budget must be a positive number of subnets, got {budget}")
     constraints = list(constraints)
-    problem = build_problem(space, target, constraints, predictor, objectives)
+    problem = build_problem(space, target, constraints, predictor, objectives, accuracy=measured)
+    problem.notes[:0] = notes
     space_obj: SearchSpace = problem.space
     evaluator = problem.evaluator
-    searcher = searcher or _default_searcher(bool(problem.constraints))
+    searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
+    searcher_options = dict(searcher_options or {})
+    if measured is not None and searcher == "linas" and resume is None:
+        # LINAS's DyNAS-T population (50) would spend a small budget on one random generation
+        searcher_options.setdefault("population", max(2, min(MEASURED_POPULATION, budget // 3)))
+        searcher_options.setdefault("inner_population", 50)
     config = {
         "space": space_obj.name, "target": target, "constraints": constraints,
-        "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": dict(searcher_options or {}),
+        "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": searcher_options,
         "preset": preset, "seed": seed, "budget": budget, "generations": generations,
         "predictor": problem.predictor_ref, "metrics": evaluator.metric_names,
+        "measured": None if measured is None else {
+            "checkpoint": measured.metadata["checkpoint"],
+            "data": str(Path(data).resolve()) if Path(data).exists() else str(data),
+            "options": dict(measure_options or {})},
         "sources": problem.sources, "layout": space_obj.layout_signature(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     strategy = create_searcher(
         searcher, space_obj, n_objectives=len(evaluator.objectives), seed=seed, preset=preset,
         is_feasible=evaluator.is_feasible if problem.constraints and evaluator.cheap_constraints else None,
-        **dict(searcher_options or {}))
+        **searcher_options)
     archive = None
     if resume is not None:
         if cfg.get("layout") != space_obj.layout_signature():
@@ -173,9 +227,15 @@ def load_run(path: str | Path) -> dict:
 
 
 def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any] | None = None,
-           run: str | Path | None = None, checkpoint: str | Path | None = None, formats: Iterable[str] = ("torchscript",),
-           calibration: Iterable | None = None, calibration_images: int = 2000):
-    """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files."""
+           run: str | Path | None = None, checkpoint: str | Path | None = None,
+           formats: Iterable[str] = ("torchscript",),
+           calibration: Iterable | None = None, calibration_images: int = 2000,
+           data: str | Path | None = None):
+    """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files.
+
+    With ``data`` (the images the checkpoint was trained on), BN statistics are recalibrated on
+    ``calibration_images`` training images at the subnet's resolution, normalized as in training.
+    """
     from supernets import create_supernet
     from supernets.checkpoint import load_supernet
 
@@ -192,6 +252,10 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
         meta.update({"run": str(Path(run).resolve()), "predicted": best["values"]})
     if space is None or arch is None:
         raise InvalidInput("export needs --space and --arch, or --run RUN")
+    if data is not None and checkpoint is None:
+        raise InvalidInput("--data recalibrates a trained supernet's BN statistics: it needs --checkpoint")
+    if data is not None and calibration is not None:
+        raise InvalidInput("pass either calibration batches or data, not both")
     space_obj = get_space(space)
     if checkpoint is not None:
         supernet, ckpt_meta = load_supernet(checkpoint, space_obj.name.split("[", 1)[0])
@@ -200,5 +264,11 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
         supernet = create_supernet(space_obj.name.split("[", 1)[0])
         meta["checkpoint"] = None
         meta["warning"] = "no checkpoint: weights are randomly initialized (structure-only export)"
+    if data is not None:
+        from .evaluate.evalset import calibration_batches
+
+        resolution = supernet.input_resolution(supernet.space.validate(dict(arch)))
+        calibration = calibration_batches(data, meta=ckpt_meta, resolution=resolution, n_images=calibration_images)
+        meta["calibration_data"] = str(data)
     return export_subnet(supernet, arch, out, formats=formats, calibration=calibration,
                          calibration_images=calibration_images, metadata=meta)

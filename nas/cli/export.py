@@ -22,6 +22,10 @@ def export(
     arch: Path = typer.Option(None, "--arch", help="Arch JSON, exported JSON, best.json or once-for-all net.config."),
     run: Path = typer.Option(None, "--run", help="Export the best subnet of this search run."),
     checkpoint: Path = typer.Option(None, "--checkpoint", help="Supernet checkpoint (ours or once-for-all's)."),
+    data: str = typer.Option(None, "--data",
+                             help="Training images: recalibrate BN on them before export (needs --checkpoint)."),
+    calibration_images: int = typer.Option(2000, "--calibration-images",
+                                           help="Images for BN recalibration with --data."),
     resolution: int = typer.Option(None, "--resolution", help="Input resolution when the arch file has none."),
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
@@ -32,14 +36,17 @@ def export(
         if space is None:
             raise typer.BadParameter("--arch needs --space")
         arch_dict = read_arch_file(arch, get_space(space), resolution)
-    result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt)
+    result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt, data=data,
+                        calibration_images=calibration_images)
     if json_out:
         print_json({**result.metadata, "files": {k: str(v) for k, v in result.files.items()}})
         return
     meta = result.metadata
     console.print(f"exported {meta['space']} subnet ({format_value('params', meta['params'])} params, "
                   f"{format_value('macs', meta['macs'])} MACs, input {meta['input_shape']}); "
-                  f"max |scripted - eager| = {result.max_abs_error:.1e}")
+                  f"max |scripted - eager| = {result.max_abs_error:.1e}"
+                  + (f"; BN recalibrated on {meta['bn_recalibrated_images']} images"
+                     if meta.get("bn_recalibrated_images") else ""))
     for kind, path in result.files.items():
         console.print(f"  {kind}: {path}")
     if meta.get("warning"):

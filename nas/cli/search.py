@@ -16,31 +16,59 @@ from ._progress import SearchProgress
 @app.command("search")
 @user_errors
 def search(
-    space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space (see `nas spaces`)."),
-    target: str = typer.Option("macs", "--target", "-t", help="Hardware target (see `nas targets`) or a latency table file."),
+    space: str = typer.Option(None, "--space", "-s",
+                              help="Search space (see `nas spaces`) [default: the checkpoint's, else ofa-mbv3]."),
+    target: str = typer.Option("macs", "--target", "-t",
+                               help="Hardware target (see `nas targets`) or a latency table file."),
     constraint: list[str] = typer.Option(None, "--constraint", "-c",
-                                         help="e.g. latency<=20ms, params<=5M, macs<=300M, accuracy>=75% (repeatable)."),
-    searcher: str = typer.Option(None, "--searcher", help="Searcher (default: evolution with constraints, else a multi-objective one)."),
+                                         help="e.g. latency<=20ms, params<=5M, macs<=300M, accuracy>=75% "
+                                              "(repeatable)."),
+    searcher: str = typer.Option(None, "--searcher",
+                                 help="Searcher (default: linas with measured accuracy, evolution with constraints, "
+                                      "else a multi-objective one)."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Searcher option key=value (repeatable)."),
-    preset: str = typer.Option(None, "--preset", help="Searcher preset, e.g. once-for-all or vit-resnas for evolution."),
-    budget: int = typer.Option(None, "--budget", "-n", help=f"Unique subnets to evaluate [default: {api.DEFAULT_BUDGET}]."),
+    preset: str = typer.Option(None, "--preset",
+                               help="Searcher preset, e.g. once-for-all or vit-resnas for evolution."),
+    budget: int = typer.Option(None, "--budget", "-n",
+                               help=f"Unique subnets to evaluate [default: {api.DEFAULT_BUDGET}; "
+                                    f"{api.MEASURED_BUDGET} with measured accuracy]."),
     generations: int = typer.Option(None, "--generations", help="Stop after this many generations."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
-    predictor: str = typer.Option(None, "--predictor", help="Accuracy predictor file (default: the shipped one for the space)."),
-    objective: list[str] = typer.Option(None, "--objective", help="Objectives to optimize (default: accuracy [+ target cost])."),
+    predictor: str = typer.Option(None, "--predictor",
+                                  help="Accuracy predictor file (default: the shipped one for the space)."),
+    checkpoint: Path = typer.Option(None, "--checkpoint",
+                                    help="Trained supernet (nas train): measure accuracy, not predict it (slow)."),
+    data: str = typer.Option(None, "--data", help="Images for measured accuracy: .npz, ImageFolder dir, synthetic:..."),
+    split: str = typer.Option("holdout", "--split",
+                              help="Measured accuracy on: holdout (training's held-out images) or test."),
+    bn_images: int = typer.Option(2000, "--bn-images", help="Images for BN recalibration of each measured subnet."),
+    eval_images: int = typer.Option(None, "--eval-images", help="Cap on evaluation images per measured subnet."),
+    objective: list[str] = typer.Option(None, "--objective",
+                                        help="Objectives to optimize (default: accuracy [+ target cost])."),
     out: Path = typer.Option(None, "--out", help="Run directory (default: runs/<space>-<target>-<seed>)."),
     resume: Path = typer.Option(None, "--resume", help="Continue the search run in this directory."),
     json_out: bool = typer.Option(False, "--json", help="Print the result as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
-    """Search for the best subnets under constraints; writes results.csv, pareto.csv/png and best.json."""
+    """Search for the best subnets under constraints; writes results.csv, pareto.csv/png and best.json.
+
+    Accuracy comes from a predictor, or, with --checkpoint and --data, is measured on the trained
+    supernet (BN recalibrated, top-1 on the held-out split): slow, so the budget defaults to a few dozen.
+    """
+    measured = checkpoint is not None or data is not None
     if out is None and resume is None:
-        out = Path("runs") / f"{space}-{Path(target).stem}-seed{seed}"
-    with SearchProgress(budget or api.DEFAULT_BUDGET, enabled=not (json_out or no_progress)) as progress:
+        name = space or (checkpoint.stem if checkpoint is not None else "ofa-mbv3")
+        out = Path("runs") / f"{name}-{Path(target).stem}-seed{seed}"
+    measure_options = {"split": split, "bn_images": bn_images}
+    if eval_images is not None:
+        measure_options["eval_images"] = eval_images
+    total = budget or (api.MEASURED_BUDGET if measured else api.DEFAULT_BUDGET)
+    with SearchProgress(total, enabled=not (json_out or no_progress)) as progress:
         result = api.search(space, target, constraints=constraint or (), searcher=searcher,
                             searcher_options=parse_options(option), preset=preset, budget=budget,
-                            generations=generations, seed=seed, predictor=predictor, objectives=objective or None,
-                            out=out, resume=resume, on_generation=progress)
+                            generations=generations, seed=seed, predictor=predictor, checkpoint=checkpoint,
+                            data=data, measure_options=measure_options if measured else None,
+                            objectives=objective or None, out=out, resume=resume, on_generation=progress)
     if json_out:
         print_json({"run_dir": result.run_dir, "space": result.space, "searcher": result.searcher,
                     "evaluated": len(result.results), "generations": result.generations, "stopped": result.stopped,

@@ -56,5 +56,6 @@ def measured_accuracy_objective(checkpoint: str | Path, data: str | Path, *, spa
 
     return Objective("accuracy", measure, "max", "%", expensive=True,
                      source=f"measured: {Path(checkpoint).name} on {evalset.description}",
-                     metadata={"checkpoint": str(Path(checkpoint).resolve()), "data": str(data), "split": split,
+                     metadata={"space": space_obj.name, "checkpoint": str(Path(checkpoint).resolve()),
+                               "data": str(data), "split": split,
                                "bn_images": bn_images, "eval_images": len(evalset.labels)})

@@ -38,12 +38,14 @@ class SearchProblem:
 def accuracy_objective(predictor: Predictor, label: str) -> Objective:
     meta = predictor.metadata
     quality = meta.get("cv", {})
-    detail = f", CV Kendall tau {quality['kendall_tau']:.3f}, RMSE {quality['rmse']:.3f}" if "kendall_tau" in quality else ""
+    detail = (f", CV Kendall tau {quality['kendall_tau']:.3f}, RMSE {quality['rmse']:.3f}"
+              if "kendall_tau" in quality else "")
     return Objective("accuracy", predictor.predict, "max", "%",
                      source=f"{label} {predictor.kind} predictor{detail}", metadata=dict(meta))
 
 
-def _load_accuracy(space: SearchSpace, predictor: str | Path | Predictor | None) -> tuple[Predictor | None, str | None, str]:
+def _load_accuracy(space: SearchSpace,
+                   predictor: str | Path | Predictor | None) -> tuple[Predictor | None, str | None, str]:
     if isinstance(predictor, Predictor):
         return predictor, None, "given"
     if predictor in (None, "shipped", "default"):
@@ -58,16 +60,27 @@ def _load_accuracy(space: SearchSpace, predictor: str | Path | Predictor | None)
 
 
 def build_problem(space: str | SearchSpace, target: str, constraints: list[str] | tuple[str, ...] = (),
-                  predictor: str | Path | Predictor | None = None, objectives: list[str] | None = None) -> SearchProblem:
+                  predictor: str | Path | Predictor | None = None, objectives: list[str] | None = None,
+                  accuracy: Objective | None = None) -> SearchProblem:
     """Assemble what a search optimizes and records.
 
     Objectives default to [accuracy] with constraints (once-for-all's constrained search) and to
     [accuracy, <target metric>] without. A predictor fitted on a restriction of the space (e.g. only
-    resolution 224) narrows the search to that restriction.
+    resolution 224) narrows the search to that restriction. ``accuracy`` (e.g. the measured accuracy
+    of ``nas.evaluate.objective``) replaces the predictor as the accuracy source; its genomes must
+    be in ``space``.
     """
     space = get_space(space) if isinstance(space, str) else space
     notes: list[str] = []
-    model, ref, label = _load_accuracy(space, predictor)
+    if accuracy is not None:
+        if accuracy.name != "accuracy":
+            raise InvalidInput(f"the accuracy source must be an objective named 'accuracy', not {accuracy.name!r}")
+        made_for = accuracy.metadata.get("space")
+        if made_for is not None and made_for != space.name:
+            raise InvalidInput(f"the accuracy objective measures subnets of {made_for}, not {space.name}")
+        model, ref, label = None, None, ""
+    else:
+        model, ref, label = _load_accuracy(space, predictor)
     if model is not None and model.space.name != space.name:
         if model.space.name.split("[", 1)[0] != space.name.split("[", 1)[0]:
             raise InvalidInput(f"predictor is for space {model.space.name}, not {space.name}")
@@ -76,7 +89,9 @@ def build_problem(space: str | SearchSpace, target: str, constraints: list[str] 
     parsed = [parse_constraint(c) for c in constraints]
     cost = resolve_target(target, space)
     metrics: dict[str, Objective] = {}
-    if model is not None:
+    if accuracy is not None:
+        metrics["accuracy"] = accuracy
+    elif model is not None:
         metrics["accuracy"] = accuracy_objective(model, label)
     metrics[cost.metric] = cost_objective(cost)
     for name in ("macs", "params"):
@@ -89,7 +104,7 @@ def build_problem(space: str | SearchSpace, target: str, constraints: list[str] 
     if any(c.metric == "size" for c in parsed) or (objectives and "size" in objectives):
         metrics["size"] = size_objective(space)
     if objectives is None:
-        if model is None:
+        if "accuracy" not in metrics:
             raise InvalidInput(
                 f"no accuracy source for space {space.name}: pass --predictor FILE (see `nas predictors`), "
                 f"or name the objectives to optimize with --objective"
