@@ -30,6 +30,26 @@ DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "data")) 
     "cifar10_subset_5k_1k_uint8.npz"
 
 
+def plot(report: dict, path: Path) -> None:
+    """Per-epoch training loss of every run: the Ray curve should lie on the single-process ones."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    for name, run in report["runs"].items():
+        ax.plot(range(len(run["loss"])), run["loss"], marker="o",
+                label=f"{name} ({run['images_per_s']:.1f} img/s)")
+    setup = report["setup"]
+    ax.set(xlabel="epoch", ylabel="training loss", title=f"{setup['strategy']} on {setup['space']}, global batch "
+                                                         f"{setup['global_batch']}")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--strategy", default="sandwich")
@@ -38,7 +58,11 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--images", type=int, default=1280)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "ray_scaling.json"))
+    ap.add_argument("--plot-only", action="store_true", help="redraw the PNG from the JSON of --out")
     args = ap.parse_args()
+    if args.plot_only:
+        plot(json.loads(Path(args.out).read_text()), Path(args.out).with_suffix(".png"))
+        return
     import torch
 
     from nas.train import train
@@ -88,7 +112,8 @@ def main() -> None:
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {path}")
+    plot(report, path.with_suffix(".png"))
+    print(f"wrote {path} and its .png")
     print(json.dumps({"ratios": report["ratios"], "loss_max_rel_diff": report["loss_curve_max_relative_difference"]},
                      indent=2))
 

@@ -79,6 +79,34 @@ def worker(args) -> None:
     Path(args.result).write_text(json.dumps(out, indent=2))
 
 
+def plot(report: dict, path: Path) -> None:
+    """Training loss per epoch (left) and top-1 of each measured subnet per strategy (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for tag, curve in report["curves"].items():
+        ax_loss.plot(curve["epoch"], curve["loss"], marker="o", label=tag)
+    ax_loss.set(xlabel="epoch", ylabel="training loss (mean over the step's subnets)", title="training loss")
+    ax_loss.legend()
+    results = report["results"]
+    names = list(next(iter(results.values()))["accuracy"]) + ["mean"]
+    width = 0.8 / len(results)
+    for i, (tag, r) in enumerate(results.items()):
+        values = [r["accuracy"][n] for n in names[:-1]] + [r["mean_accuracy"]]
+        ax_acc.bar(np.arange(len(names)) + i * width, values, width, label=f"{tag} ({r['epochs']} ep)")
+    ax_acc.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30)
+    ax_acc.set(ylabel="top-1 on CIFAR-10 test (%)", title="subnet accuracy (BN recalibrated)")
+    ax_acc.legend(fontsize=8)
+    scale = report["scale"]
+    fig.suptitle(f"{scale['space']}: {scale['train_images']} CIFAR-10 training images, {scale['epochs']} epochs")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--train-images", type=int, default=1000)
@@ -90,6 +118,7 @@ def main() -> None:
     ap.add_argument("--test-images", type=int, default=1000)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "training_strategies.json"))
+    ap.add_argument("--plot-only", action="store_true", help="redraw the PNG from the JSON of --out")
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--tag", help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -99,12 +128,16 @@ def main() -> None:
     if args.worker:
         worker(args)
         return
+    if args.plot_only:
+        plot(json.loads(Path(args.out).read_text()), Path(args.out).with_suffix(".png"))
+        return
     if not DATA.is_file():
         print(f"skipped: {DATA} is not available")
         return
     short_epochs = max(1, int(args.short * args.epochs + 1e-9))  # never above the claimed share
     runs = [(s, s, args.epochs) for s in STRATEGIES] + [("deps-short", "deps", short_epochs)]
     start = time.perf_counter()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "cifar10_subset.npz"
         make_subset(data, args.train_images, args.seed)
@@ -135,6 +168,7 @@ def main() -> None:
                   "seeds": 1, "threads_per_run": 1, "runs_side_by_side": len(runs)},
         "machine": platform.platform(), "processor": platform.processor() or platform.machine(),
         "wall_s": time.perf_counter() - start,
+        "load_average_1_5_15_min": {"start": load_before, "end": os.getloadavg()},
         "results": {tag: {k: v for k, v in r.items() if k != "metrics"} for tag, r in results.items()},
         "curves": {tag: {k: r["metrics"][k] for k in ("epoch", "loss", "phase")} for tag, r in results.items()},
         "goals": {
@@ -148,7 +182,8 @@ def main() -> None:
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {path} ({report['wall_s'] / 60:.1f} min)")
+    plot(report, path.with_suffix(".png"))
+    print(f"wrote {path} and its .png ({report['wall_s'] / 60:.1f} min)")
     for tag, r in report["results"].items():
         a = r["accuracy"]
         print(f"{tag:22s} {r['epochs']:3d} ep  max {a['max']:5.1f}  min {a['min']:5.1f}  mean {r['mean_accuracy']:5.1f}"
