@@ -38,7 +38,8 @@ class Predictor(ABC):
                  **params: Any):
         if features not in space.feature_kinds():
             raise InvalidInput(
-                f"unknown feature encoding {features!r} for space {space.name}; known: {', '.join(space.feature_kinds())}"
+                f"unknown feature encoding {features!r} for space {space.name}; "
+                f"known: {', '.join(space.feature_kinds())}"
             )
         if derived == "auto":  # log MACs and params where the space can count them
             derived = DERIVED if _can_count(space) else ()
@@ -141,7 +142,7 @@ class Predictor(ABC):
         header = {"format": FORMAT, "kind": self.kind, "space": self.space.name,
                   "layout": self.space.layout_signature(), "features": self.features, "derived": list(self.derived),
                   "n_features": self.n_features, "params": self.params, "metadata": self.metadata}
-        _atomic_write(path.with_suffix(".npz"), lambda f: np.savez(f, **self._arrays()))
+        _atomic_write(path.with_suffix(".npz"), lambda f: np.savez_compressed(f, **self._arrays()))
         _atomic_write(path, lambda f: f.write(json.dumps(header, indent=2, default=_json_default).encode()))
         return path
 
@@ -174,6 +175,7 @@ def _atomic_write(path: Path, write) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             write(f)
+        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; shipped artifacts must be readable by everyone
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

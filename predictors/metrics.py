@@ -39,7 +39,7 @@ def rmse(y_true, y_pred) -> float:
 
 
 def top_k_precision(y_true, y_pred, k: int | float = 0.1) -> float:
-    """Share of the truly best ``k`` subnets (a count, or a fraction of all) that the prediction also puts in its best k."""
+    """Share of the truly best ``k`` subnets (a count, or a fraction of all) the prediction also puts in its best k."""
     t, p = _pair(y_true, y_pred)
     n = int(round(k * t.size)) if isinstance(k, float) and k < 1 else int(k)
     if not 1 <= n <= t.size:

@@ -54,7 +54,8 @@ class MLPPredictor(Predictor):
         linears = [m for m in net if isinstance(m, torch.nn.Linear)]
         weights = [m.weight.detach().double().numpy().T for m in linears]
         biases = [m.bias.detach().double().numpy() for m in linears]
-        skip_wb = None if skip is None else (skip.weight.detach().double().numpy().T, skip.bias.detach().double().numpy())
+        skip_wb = None if skip is None else (skip.weight.detach().double().numpy().T,
+                                             skip.bias.detach().double().numpy())
         self._set_folded(weights, biases, skip_wb, scaler, y_mean, y_scale)
 
     def _set_folded(self, weights, biases, skip_wb, scaler: Standardizer, y_mean: float, y_scale: float) -> None:
@@ -78,7 +79,8 @@ class MLPPredictor(Predictor):
             if w.ndim != 2 or b.shape != (w.shape[1],):
                 raise ValueError(f"layer {i}: weight {w.shape} and bias {b.shape} do not fit")
             if i and w.shape[0] != self.weights[i - 1].shape[1]:
-                raise ValueError(f"layer {i} takes {w.shape[0]} inputs but layer {i - 1} gives {self.weights[i - 1].shape[1]}")
+                raise ValueError(f"layer {i} takes {w.shape[0]} inputs but layer {i - 1} gives "
+                                 f"{self.weights[i - 1].shape[1]}")
         if self.weights[-1].shape[1] != 1:
             raise ValueError(f"the last layer has {self.weights[-1].shape[1]} outputs, not 1")
         if self.skip is not None and self.skip[0].shape != (self.weights[0].shape[0], 1):

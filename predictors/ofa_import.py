@@ -35,7 +35,8 @@ def read_ofa_layers(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for foreign or corrupt files
-        raise InvalidInput(f"{path.name} is not a readable torch state dict: {' '.join(str(exc).split())[:200]}") from None
+        detail = " ".join(str(exc).split())[:200]
+        raise InvalidInput(f"{path.name} is not a readable torch state dict: {detail}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):

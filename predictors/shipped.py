@@ -24,7 +24,8 @@ def shipped_predictors() -> list[dict]:
         except (OSError, json.JSONDecodeError, UnicodeDecodeError):
             continue  # load_predictor reports a broken file when someone asks for it
         if isinstance(header, dict) and header.get("format") == FORMAT:
-            out.append({"name": path.stem, "path": str(path), **{k: header.get(k) for k in ("kind", "space", "metadata")}})
+            out.append({"name": path.stem, "path": str(path),
+                        **{k: header.get(k) for k in ("kind", "space", "metadata")}})
     return out
 
 

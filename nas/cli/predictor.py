@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from predictors import list_predictor_kinds
 from predictors.fitting import evaluate_on_data, fit_on_data
@@ -30,7 +31,7 @@ def _say(text: str) -> None:
 
 
 def _metrics_table(title: str, columns: dict[str, dict]) -> Table:
-    table = Table(title=title)
+    table = Table(title=Text(title))  # Text: space names like ofa-mbv3[r=224] are not markup
     table.add_column("metric")
     for name in columns:
         table.add_column(name, justify="right")
@@ -83,7 +84,8 @@ def fit(
 @predictor_app.command("eval")
 @user_errors
 def evaluate(
-    predictor: str = typer.Option(..., "--predictor", "-p", help="Predictor file, or a shipped name (`nas predictors`)."),
+    predictor: str = typer.Option(..., "--predictor", "-p",
+                                  help="Predictor file, or a shipped name (`nas predictors`)."),
     data: list[Path] = typer.Option(..., "--data", "-d", help="Results CSV with measured values (repeatable)."),
     label: str = typer.Option(None, "--label", help="Label column [Top-1 Acc (%) / accuracy]."),
     plot: Path = typer.Option(Path("predictor_eval.png"), "--plot", help="Predicted-vs-measured scatter PNG."),
@@ -120,7 +122,8 @@ def import_ofa(
         return
     _say(f"imported {path.name} as an mlp predictor for {model.space.name} "
          f"({'-'.join(map(str, [model.n_features] + conv['layers']))}) -> {saved}")
-    _say(f"  max |ours - torch| on {conv['checked_subnets']} random subnets: {conv['max_abs_diff_vs_torch']:.2e} points")
+    _say(f"  max |ours - torch| on {conv['checked_subnets']} random subnets: "
+         f"{conv['max_abs_diff_vs_torch']:.2e} points")
     _say(f"  search with: nas search --space {model.space.name} --predictor {saved}")
 
 
@@ -134,12 +137,12 @@ def predictors(json_out: bool = _JSON) -> None:
         return
     table = Table(title="shipped predictors (nas search uses them by default)")
     for col in ("name", "space", "kind", "target", "data", "CV Kendall tau", "CV RMSE", "fitted"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("name", "space", "fitted"))
     for info in infos:
         meta = info.get("metadata") or {}
         cv, src = meta.get("cv", {}), meta.get("source", {})
         data = f"{src.get('unique_archs', '?')} subnets" if "files" in src else src.get("file", "")
-        table.add_row(info["name"], info["space"], info["kind"], str(meta.get("target", "")), data,
+        table.add_row(Text(info["name"]), Text(info["space"]), info["kind"], Text(str(meta.get("target", ""))), data,
                       f"{cv['kendall_tau']:.3f}" if "kendall_tau" in cv else "",
                       f"{cv['rmse']:.3f}" if "rmse" in cv else "", str(meta.get("date", ""))[:10])
     console.print(table)
