@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from search_spaces import get_space
 
@@ -42,7 +43,7 @@ def export(
         print_json({**result.metadata, "files": {k: str(v) for k, v in result.files.items()}})
         return
     meta = result.metadata
-    console.print(f"exported {meta['space']} subnet ({format_value('params', meta['params'])} params, "
+    console.print(f"exported {escape(meta['space'])} subnet ({format_value('params', meta['params'])} params, "
                   f"{format_value('macs', meta['macs'])} MACs, input {meta['input_shape']}); "
                   f"max |scripted - eager| = {result.max_abs_error:.1e}"
                   + (f"; BN recalibrated on {meta['bn_recalibrated_images']} images"
@@ -76,6 +77,6 @@ def arch(
     if json_out:
         print_json(info)
         return
-    console.print(f"{info['space']}: {info['arch_id']}")
+    console.print(f"{escape(info['space'])}: {escape(info['arch_id'])}")
     console.print(f"  params {format_value('params', info['params'])}, MACs {format_value('macs', info['macs'])}")
     console.print_json(data=info["arch"])

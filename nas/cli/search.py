@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import api
@@ -79,8 +80,8 @@ def search(
 
 def _print_summary(result: api.SearchResult) -> None:
     for note in result.notes:
-        console.print(f"[yellow]note:[/yellow] {note}")
-    console.print(f"[bold]{result.space}[/bold]: {len(result.results)} subnets evaluated by {result.searcher} "
+        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    console.print(f"[bold]{escape(result.space)}[/bold]: {len(result.results)} subnets evaluated by {result.searcher} "
                   f"in {result.elapsed_s:.1f} s ({result.generations} generations, stopped: {result.stopped})")
     for metric, source in result.sources.items():
         console.print(f"  {metric}: {source}")
@@ -95,7 +96,7 @@ def _print_summary(result: api.SearchResult) -> None:
         for metric, value in best["values"].items():
             table.add_row(metric, format_value(metric, value))
         console.print(table)
-        console.print(f"  arch: {best['arch_id']}")
+        console.print(f"  arch: {escape(best['arch_id'])}")
     console.print(f"Pareto front: {len(result.pareto)} subnets")
     if result.run_dir is not None:
         console.print(f"run directory: {result.run_dir} (results.csv, pareto.csv, pareto.png, best.json); "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -87,7 +88,7 @@ def train(
         print_json(summary)
         return
     final = result.final
-    console.print(f"[bold]{result.config.space}[/bold] trained with {result.config.strategy} for "
+    console.print(f"[bold]{escape(result.config.space)}[/bold] trained with {result.config.strategy} for "
                   f"{result.config.epochs} epochs in {result.elapsed_s:.1f} s"
                   + (f" on {result.workers} Ray workers" if result.workers else ""))
     if "val_acc_max" in final:
