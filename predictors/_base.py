@@ -58,11 +58,14 @@ class Predictor(ABC):
         """Feature matrix of a batch of genomes: the space's encoding, then log of each derived count."""
         genomes = self.space.check_genomes(genomes)
         X = self.space.features(genomes, self.features)
-        if self.derived:
-            counts = self.space.count(genomes)
-            extra = [np.log(counts[name].astype(np.float64))[:, None] for name in self.derived]
-            X = np.concatenate([X.astype(np.float64), *extra], axis=1)
-        return X.astype(dtype, copy=False)
+        if not self.derived:
+            return X.astype(dtype, copy=False)
+        counts = self.space.count(genomes)
+        out = np.empty((len(X), X.shape[1] + len(self.derived)), dtype=dtype)  # one copy, straight into dtype
+        out[:, :X.shape[1]] = X
+        for j, name in enumerate(self.derived):
+            out[:, X.shape[1] + j] = np.log(counts[name].astype(np.float64))
+        return out
 
     @property
     def n_features(self) -> int:
