@@ -43,7 +43,8 @@ class NB201Table:
     def __init__(self, path: str | Path | None = None):
         path = Path(path) if path is not None else default_table_path()
         if not path.is_file():
-            raise InvalidInput(f"NAS-Bench-201 table not found: {path} (pass --data FILE; see ../shared/data/README.md)")
+            raise InvalidInput(f"NAS-Bench-201 table not found: {path} "
+                               "(pass --data FILE; see ../shared/data/README.md)")
         try:
             df = pd.read_csv(path)
         except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:

@@ -67,7 +67,11 @@ class Searcher(ABC):
         self.options = merged
         self._check_options()
 
-    def _check_options(self) -> None:
+    def set_n_constraints(self, n: int) -> None:
+        """Match the number of constraints the search loop will tell (it knows them; callers may not)."""
+        self.n_constraints = int(n)
+
+    def _check_options(self) -> None:  # noqa: B027  (an optional hook)
         """Raise ``InvalidInput`` for option values the searcher cannot use (hook)."""
 
     @abstractmethod
@@ -92,7 +96,7 @@ class Searcher(ABC):
     def _extra_state(self) -> dict:
         return {}
 
-    def _load_extra_state(self, state: dict) -> None:
+    def _load_extra_state(self, state: dict) -> None:  # noqa: B027  (an optional hook)
         pass
 
 

@@ -51,7 +51,8 @@ class ReplayedSearcher(Searcher):
         return genomes
 
     def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
-        G = np.asarray(G, dtype=np.float64).reshape(len(genomes), -1)
+        G = np.asarray(G, dtype=np.float64)
+        G = G.reshape(len(genomes), -1) if len(genomes) else G.reshape(0, self.n_constraints)
         self._tell(genomes, np.asarray(F, dtype=np.float64), G)
         self._told += len(genomes)
         self.generation += 1
@@ -59,9 +60,42 @@ class ReplayedSearcher(Searcher):
     def _extra_state(self) -> dict:
         return {"replay": {"last_ask": self._last_ask, "told": self._told}}
 
+    def set_n_constraints(self, n: int) -> None:
+        if int(n) != self.n_constraints:
+            if self.generation and getattr(self, "_pending_state", None) is None:
+                raise RunDirectoryError(f"{self.name} ran {self.generation} generations with {self.n_constraints} "
+                                        f"constraints; it cannot continue with {n}")
+            super().set_n_constraints(n)
+            if getattr(self, "_pending_state", None) is None:
+                self._reset()
+
+    @property
+    def archive(self):
+        return self._archive
+
+    @archive.setter
+    def archive(self, value) -> None:
+        # a state loaded before the run's archive was attached is replayed as soon as it is
+        self._archive = value
+        pending = getattr(self, "_pending_state", None)
+        if pending is not None and value is not None:
+            self._pending_state = None
+            self._resume(pending)
+
     def load_state_dict(self, state: dict) -> None:
         if state.get("searcher") != self.name:
             super().load_state_dict(state)  # raises naming both searchers
+        if self.archive is None and int(state["generation"]):
+            self._pending_state = state  # replayed when the search loop attaches the restored archive
+            self.generation = int(state["generation"])
+            return
+        self._resume(state)
+
+    def state_dict(self) -> dict:
+        pending = getattr(self, "_pending_state", None)
+        return pending if pending is not None else super().state_dict()
+
+    def _resume(self, state: dict) -> None:
         self.generation, self._told = 0, 0
         self.rng = np.random.default_rng(self.seed)
         self._reset(resuming=True)

@@ -40,7 +40,8 @@ def restore_archive(space: SearchSpace, evaluator: Evaluator, run_dir: RunDirect
     genomes = genomes_from_results(space, df)
     gens = df["generation"].to_numpy(np.int64)
     if np.any(np.diff(gens) < 0):
-        raise RunDirectoryError(f"{run_dir.file(run_dir.RESULTS)} is out of generation order: the run directory is damaged")
+        raise RunDirectoryError(
+            f"{run_dir.file(run_dir.RESULTS)} is out of generation order: the run directory is damaged")
     values = {m: df[m].to_numpy(np.float64) for m in evaluator.metric_names}
     bounds = np.flatnonzero(np.diff(gens)) + 1
     for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
@@ -62,6 +63,10 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
     continues exactly where this stopped. Searchers are told the F and G the archive holds.
     """
     archive = archive if archive is not None else Archive(space, evaluator.metric_names)
+    # before the archive: attaching it may replay the run, which needs both
+    searcher.set_n_constraints(len(evaluator.constraints))
+    if run_dir is not None and searcher.workdir is None:
+        searcher.workdir = run_dir.path  # searchers' own files (Optuna's journal) live in the run directory
     searcher.archive = archive
     saver = _Saver(space, evaluator, searcher, archive, run_dir, checkpoint_every_s) if run_dir is not None else None
     stalled = 0

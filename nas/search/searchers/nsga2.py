@@ -4,7 +4,9 @@ Defaults follow DyNAS-T's ``configure_nsga2``: SBX (probability 0.9, eta 15) and
 mutation (eta 20) on the genes as floats with ``RoundingRepair``, duplicate elimination. Polynomial
 mutation touches each gene with probability 1/n_genes (pymoo's default; DyNAS-T's ``prob=0.02`` was
 written for pymoo 0.5, where it meant the same per-variable rate for 45 genes). Children repeat no
-evaluated subnet (``novel_only``), so the budget buys only new subnets. Resume replays the run.
+evaluated subnet (``novel_only``), so the budget buys only new subnets; when mating finds too few
+within ``mating_rounds`` tries, uniform unseen subnets fill the batch (``immigrants``). Resume
+replays the run.
 """
 
 from __future__ import annotations
@@ -15,13 +17,14 @@ from search_spaces.errors import InvalidInput
 
 from .._searcher import register_searcher
 from ..replay import ReplayedSearcher
-from ._pymoo import ALGORITHMS, PymooAskTell, make_algorithm
+from ._pymoo import ALGORITHMS, PymooAskTell, fresh_samples, make_algorithm
 
 
 @register_searcher("nsga2")
 class NSGA2Searcher(ReplayedSearcher):
     defaults = {"population": 100, "algorithm": "nsga2", "offspring": None, "crossover_prob": 0.9,
-                "crossover_eta": 15.0, "mutation_eta": 20.0, "mutation_prob": None, "novel_only": True}
+                "crossover_eta": 15.0, "mutation_eta": 20.0, "mutation_prob": None, "novel_only": True,
+                "mating_rounds": 10, "immigrants": True}
     presets = {
         "dynast": {"population": 50},
         "age-moea": {"algorithm": "age-moea", "population": 50},
@@ -32,7 +35,8 @@ class NSGA2Searcher(ReplayedSearcher):
     def _check_options(self) -> None:
         o = self.options
         if o["algorithm"] not in ALGORITHMS:
-            raise InvalidInput(f"unknown algorithm {o['algorithm']!r} for searcher nsga2; known: {', '.join(ALGORITHMS)}")
+            raise InvalidInput(
+                f"unknown algorithm {o['algorithm']!r} for searcher nsga2; known: {', '.join(ALGORITHMS)}")
         if int(o["population"]) < 2:
             raise InvalidInput(f"population must be at least 2, got {o['population']}")
         if o["mutation_prob"] is not None and not 0 <= float(o["mutation_prob"]) <= 1:
@@ -42,7 +46,14 @@ class NSGA2Searcher(ReplayedSearcher):
         archive = (lambda: self.archive) if self.options["novel_only"] else (lambda: None)
         algorithm = make_algorithm(self.options["algorithm"], self.space, self.n_objectives, self.options,
                                    self.seed, archive, self.is_feasible)
-        self._driver = PymooAskTell(algorithm, self.space, self.n_objectives, self.n_constraints)
+        immigrants = None
+        if self.options["immigrants"] and self.options["novel_only"]:
+            rng = np.random.default_rng([self.seed, 1])
+
+            def immigrants(n: int, asked: np.ndarray) -> np.ndarray:
+                return fresh_samples(self.space, n, rng, self.archive, self.is_feasible, exclude=asked)
+
+        self._driver = PymooAskTell(algorithm, self.space, self.n_objectives, self.n_constraints, immigrants)
 
     def _ask(self) -> np.ndarray:
         return self._driver.ask()

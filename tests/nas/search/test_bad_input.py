@@ -1,0 +1,117 @@
+"""User mistakes in searching: one-line NasError in Python, `error: ...` and exit code 2 on the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nas.cli import app
+from nas.errors import InvalidConstraint, RunDirectoryError
+from nas.search import SEARCHERS
+from nas.search._searcher import create_searcher
+from nas.search.assemble import build_problem
+from nas.search.constraints import parse_constraint
+from search_spaces.errors import InvalidInput, NasError, UnknownName
+
+from .toy import SPACE
+
+runner = CliRunner()
+CHEAP = ["--space", "ofa-mbv3", "--target", "macs", "--objective", "macs", "--objective", "params",
+         "--predictor", "none", "--no-progress"]
+
+
+def cli(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def one_line_error(result, message: str) -> None:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1 and message in lines[0], result.output
+
+
+def test_unknown_searcher_lists_the_known_ones(tmp_path):
+    with pytest.raises(UnknownName) as info:
+        create_searcher("simulated-annealing", SPACE, n_objectives=1)
+    for name in SEARCHERS.names():
+        assert name in str(info.value)
+    one_line_error(cli("search", *CHEAP, "--searcher", "annealing", "--out", str(tmp_path / "r")), "annealing")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("latency<<20ms", "cannot parse constraint"),
+    ("latency<=", "cannot parse constraint"),
+    ("<=20ms", "cannot parse constraint"),
+    ("latency=20ms", "cannot parse constraint"),
+    ("latency<=twenty", "cannot parse constraint"),
+    ("speed<=20", "unknown metric 'speed'"),
+    ("latency<=20kg", "unknown unit 'kg' for latency"),
+    ("params<=5Q", "unknown unit 'Q' for params"),
+])
+def test_malformed_constraints(text, message):
+    with pytest.raises(InvalidConstraint, match=message):
+        parse_constraint(text)
+
+
+def test_constraint_units_are_canonical():
+    assert parse_constraint("latency<=20ms").bound == 20.0
+    assert parse_constraint("latency<=2000us").bound == pytest.approx(2.0)
+    assert parse_constraint("params<=5M").bound == 5e6
+    assert parse_constraint("macs < 300M").op == "<="
+    assert parse_constraint("accuracy>=75%").op == ">="
+
+
+def test_objective_the_target_cannot_provide(tmp_path):
+    with pytest.raises(InvalidInput, match="objective 'latency' is not available here; available: "):
+        build_problem("ofa-mbv3", "macs", predictor="none", objectives=["latency"])
+    with pytest.raises(InvalidConstraint, match="needs the metric 'latency'"):
+        build_problem("ofa-mbv3", "macs", ["latency<=20ms"], predictor="none", objectives=["macs"])
+    one_line_error(cli("search", "--space", "ofa-mbv3", "--target", "macs", "--objective", "latency",
+                       "--predictor", "none", "--out", str(tmp_path / "r")), "objective 'latency' is not available")
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"population": 1}, "population must be at least 2"),
+    ({"no_such_option": 3}, "unknown option 'no_such_option'"),
+])
+def test_bad_searcher_options(options, message):
+    for name in ("nsga2", "linas", "optuna"):
+        with pytest.raises(InvalidInput, match=message):
+            create_searcher(name, SPACE, n_objectives=2, **options)
+
+
+def test_unknown_preset_lists_the_known_ones():
+    with pytest.raises(InvalidInput, match="known presets: once-for-all, vit-resnas"):
+        create_searcher("evolution", SPACE, n_objectives=1, preset="darts")
+
+
+def test_too_many_objectives():
+    with pytest.raises(NasError, match="1 to 3 objectives"):
+        create_searcher("random", SPACE, n_objectives=4)
+
+
+def test_resume_directory_from_another_space(tmp_path):
+    run = tmp_path / "run"
+    result = cli("search", *CHEAP, "--searcher", "evolution", "--budget", "200", "--out", str(run))
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    config["space"] = "ofa-mbv3-w1.2"  # the recorded layout stays ofa-mbv3's
+    (run / "config.json").write_text(json.dumps(config))
+    one_line_error(cli("search", "--resume", str(run), "--no-progress"), "was made for another space")
+
+
+def test_resume_refuses_a_directory_that_is_no_run(tmp_path):
+    one_line_error(cli("search", "--resume", str(tmp_path), "--no-progress"), "is not a search run directory")
+    with pytest.raises(RunDirectoryError):
+        from nas.results.run_dir import RunDirectory
+
+        RunDirectory.open(tmp_path)
+
+
+def test_out_directory_holding_a_run_is_not_overwritten(tmp_path):
+    run = tmp_path / "run"
+    assert cli("search", *CHEAP, "--budget", "100", "--out", str(run)).exit_code == 0
+    one_line_error(cli("search", *CHEAP, "--budget", "100", "--out", str(run)), "already holds a search run")
