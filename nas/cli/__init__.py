@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import evaluate, export, latency, predictor, search, spaces, targets, train  # noqa: F401  (register commands)
+from . import benchmark, evaluate, export, latency, predictor, search, spaces, targets, train  # noqa: F401  (register commands)
 from ._common import app
 
 __all__ = ["app", "main"]

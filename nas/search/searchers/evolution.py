@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._searcher import Searcher, register_searcher, sample_feasible
+from .._searcher import NoFeasibleSubnet, Searcher, register_searcher, sample_feasible
 from ..pareto import pareto_ranks
+from ._pymoo import fresh_samples
 
 
 def rank_order(F: np.ndarray, G: np.ndarray) -> np.ndarray:
@@ -63,12 +64,30 @@ class EvolutionSearcher(Searcher):
             a, b = p[self.rng.integers(len(p), size=k)], p[self.rng.integers(len(p), size=k)]
             return self._novel(self.space.crossover(a, b, self.rng))
 
-        children = [sample_feasible(self.space, self.n_mutations, self.rng, self.is_feasible, mutants)]
+        children = [self._draw(self.n_mutations, mutants)]
         if self.n_crossovers:
-            children.append(sample_feasible(self.space, self.n_crossovers, self.rng, self.is_feasible, crossovers))
-        return np.concatenate(children)
+            children.append(self._draw(self.n_crossovers, crossovers))
+        children = np.concatenate(children)
+        short = self.n_mutations + self.n_crossovers - len(children)
+        if self.options["novel_only"] and short > 0:  # converged parents breed few new children: add immigrants
+            children = np.concatenate([children, fresh_samples(self.space, short, self.rng, self.archive,
+                                                               self.is_feasible, exclude=children)])
+        return children
+
+    def _draw(self, n: int, propose) -> np.ndarray:
+        if not self.options["novel_only"]:
+            return sample_feasible(self.space, n, self.rng, self.is_feasible, propose)
+        # novel children are drawn by rejection even without constraints, up to a point
+        check = self.is_feasible or (lambda g: np.ones(len(g), dtype=bool))
+        try:
+            return sample_feasible(self.space, n, self.rng, check, propose, max_rounds=20)
+        except NoFeasibleSubnet:
+            return np.empty((0, self.space.n_genes), dtype=np.int64)
 
     def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
+        if len(genomes) == 0:
+            self.generation += 1
+            return
         G = G.reshape(len(genomes), -1)
         if len(self.parents):
             genomes = np.concatenate([self.parents, genomes])

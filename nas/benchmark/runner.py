@@ -1,0 +1,94 @@
+"""Run searchers on NAS-Bench-201 and score them against the exact Pareto front, over seeds.
+
+Every searcher gets the same budget of unique cells (the archive counts each cell once) and the
+table's accuracy and latency as its two objectives (both flagged expensive, so LINAS models them
+from evaluated cells only). Scores are taken after the whole budget and along the way (a curve),
+then summarized per searcher as the mean and the worst over seeds. Random search is the baseline.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from search_spaces.errors import InvalidInput
+
+from ..search import SEARCHERS
+from ..search._searcher import create_searcher
+from ..search.evaluator import Evaluator
+from ..search.run import run_search
+from .metrics import ExactFront
+from .nb201 import NB201Table
+
+__all__ = ["BASELINE", "NB201_OPTIONS", "run_nb201", "resolve_searchers"]
+
+BASELINE = "random"
+SCORES = ("hv_ratio", "recall", "igd_plus")
+#: options for a 300-cell budget in a 15,625-cell space: smaller populations give more generations
+NB201_OPTIONS: dict[str, dict[str, Any]] = {
+    "random": {"batch_size": 20},
+    "evolution": {"population": 20, "novel_only": True},
+    "nsga2": {"population": 20},
+    "optuna": {"population": 20},
+    "linas": {"population": 20, "features": "graph", "predictor": "ensemble"},
+}
+
+
+def resolve_searchers(names: Sequence[str] | None) -> list[str]:
+    """``all`` (or nothing) means every registered searcher, the baseline first."""
+    names = list(names or ["all"])
+    if "all" in names:
+        names = SEARCHERS.names()
+    for name in names:
+        SEARCHERS.get(name)  # raises listing the known searchers
+    return sorted(dict.fromkeys(names), key=lambda n: (n != BASELINE, n))
+
+
+def _checkpoints(budget: int) -> list[int]:
+    step = max(1, budget // 10)
+    return sorted({*range(step, budget + 1, step), budget})
+
+
+def _summary(runs: list[dict]) -> tuple[dict, dict]:
+    mean = {k: float(np.mean([r[k] for r in runs])) for k in (*SCORES, "front_found")}
+    worst = {"hv_ratio": min(r["hv_ratio"] for r in runs), "recall": min(r["recall"] for r in runs),
+             "igd_plus": max(r["igd_plus"] for r in runs), "front_found": min(r["front_found"] for r in runs)}
+    return mean, worst
+
+
+def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Sequence[str] | None = None,
+              budget: int = 300, seeds: int = 5, table: NB201Table | None = None,
+              options: dict[str, dict[str, Any]] | None = None,
+              on_run: Callable[[str, int], None] | None = None) -> dict:
+    """Scores of each searcher (mean and worst over ``seeds``) after ``budget`` unique cells."""
+    if budget < 1 or seeds < 1:
+        raise InvalidInput(f"--budget and --seeds must be positive, got {budget} and {seeds}")
+    table = table or NB201Table()
+    dataset, device = table.dataset_name(dataset), table.device_name(device)
+    space = table.space
+    exact = ExactFront(table.F(dataset, device))
+    evaluator = Evaluator(space, table.objectives(dataset, device))
+    checkpoints = _checkpoints(budget)
+    out: dict[str, Any] = {"dataset": dataset, "device": device, "budget": budget, "seeds": seeds,
+                           "baseline": BASELINE, "exact_front": exact.summary(), "checkpoints": checkpoints,
+                           "searchers": {}}
+    for name in resolve_searchers(searchers):
+        opts = {**NB201_OPTIONS.get(name, {}), **(options or {}).get(name, {})}
+        runs, curves = [], []
+        for seed in range(seeds):
+            start = time.perf_counter()
+            searcher = create_searcher(name, space, n_objectives=2, seed=seed, **opts)
+            outcome = run_search(space, evaluator, searcher, budget=budget)
+            cells = space.cell_index(outcome.archive.genomes)  # in evaluation order
+            runs.append({"seed": seed, "evaluated": int(len(cells)), **exact.score(cells),
+                         "seconds": round(time.perf_counter() - start, 3)})
+            curves.append(exact.curve(cells, checkpoints))
+            if on_run is not None:
+                on_run(name, seed)
+        mean, worst = _summary(runs)
+        curve = {f"{k}_mean": np.mean([c[k] for c in curves], axis=0).tolist() for k in SCORES}
+        curve.update({f"{k}_worst": np.min([c[k] for c in curves], axis=0).tolist() for k in ("hv_ratio", "recall")})
+        out["searchers"][name] = {"options": opts, "mean": mean, "worst": worst, "runs": runs, "curve": curve}
+    return out
