@@ -32,7 +32,7 @@ NB201_OPTIONS: dict[str, dict[str, Any]] = {
     "evolution": {"population": 20, "novel_only": True},
     "nsga2": {"population": 20},
     "optuna": {"population": 20},
-    "linas": {"population": 20, "features": "graph", "predictor": "ensemble"},
+    "linas": {"population": 20, "features": "graph", "predictor": "gbm"},  # an ensemble: +0.005 HV, 6x slower
 }
 
 
