@@ -82,6 +82,7 @@ def main() -> None:
         plans = [("single_2_threads", None, 2), ("single_1_thread", None, 1), ("ray_2_workers", 2, 1)]
         for name, workers, threads in plans:
             torch.set_num_threads(threads)
+            load_before = os.getloadavg()[0]
             start = time.perf_counter()
             result = train("ofa-mbv3-cifar", args.strategy, str(data), epochs=args.epochs, out=Path(tmp) / name,
                            workers=workers, **settings)
@@ -90,7 +91,9 @@ def main() -> None:
             runs[name] = {"workers": workers, "threads_per_process": threads, "wall_s": wall,
                           "images_per_s": statistics.median(m["images_per_s"]),
                           "epoch_s": statistics.median(m["epoch_s"]), "loss": m["loss"].tolist(),
-                          "loss_max": m["loss_max"].tolist() if "loss_max" in m else None}
+                          "loss_max": m["loss_max"].tolist() if "loss_max" in m else None,
+                          # other processes on the machine skew throughput: record the 1-min load around each run
+                          "load_average_1min": {"start": load_before, "end": os.getloadavg()[0]}}
             print(f"{name:18s} {runs[name]['images_per_s']:7.1f} img/s  wall {wall:6.1f} s  "
                   f"loss {' '.join(f'{v:.4f}' for v in m['loss'])}", flush=True)
     base, ray = runs["single_2_threads"], runs["ray_2_workers"]
