@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import typer
@@ -60,7 +59,11 @@ def fit(
 ) -> None:
     """Fit a predictor on measured subnets; cross-validates first and stores the quality in its metadata."""
     derived_value = "auto" if derived == "auto" else tuple(d for d in derived.split(",") if d and d != "none")
-    command = "nas predictor " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else None
+    # rebuilt from the parsed options (sys.argv is not this command's when called from Python)
+    command = shlex.join(["nas", "predictor", "fit", "--space", space, *[a for d in data for a in ("--data", str(d))],
+                          "--kind", kind, "--out", str(out), "--features", features, "--derived", derived,
+                          *[a for o in option or () for a in ("--option", o)], *(["--label", label] if label else []),
+                          "--folds", str(folds), "--seed", str(seed)])
     with Progress(TextColumn("[bold]cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   disable=json_out or no_progress or folds == 0, transient=True) as progress:
         task = progress.add_task("cv", total=folds)
