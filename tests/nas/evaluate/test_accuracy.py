@@ -22,28 +22,9 @@ from nas.evaluate import (
 )
 from nas.evaluate.objective import measured_accuracy_objective
 from nas.results import genomes_from_results
-from nas.train import train
 from supernets.checkpoint import load_supernet
 
-DATA = "synthetic:n_train=72,n_test=24,classes=10,size=32,seed=1"
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    run = train("ofa-mbv3-cifar", "sandwich", DATA, epochs=1, out=tmp_path_factory.mktemp("run") / "r",
-                batch_size=8, steps_per_epoch=2, eval_every=0, holdout=12)
-    torch.set_num_threads(before)
-    return run.checkpoint
+from .conftest import DATA
 
 
 def _archs(space, n=3, seed=0):

@@ -17,30 +17,12 @@ from nas.errors import InvalidInput
 from nas.evaluate import calibration_batches, recalibrate_bn
 from nas.evaluate.objective import measured_accuracy_objective
 from nas.results import genomes_from_results
-from nas.train import train
 from search_spaces import get_space
 from supernets.checkpoint import load_supernet
 
-DATA = "synthetic:n_train=72,n_test=24,classes=10,size=32,seed=1"
+from .conftest import DATA
+
 MEASURE = {"bn_images": 16}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    run = train("ofa-mbv3-cifar", "sandwich", DATA, epochs=1, out=tmp_path_factory.mktemp("run") / "r",
-                batch_size=8, steps_per_epoch=2, eval_every=0, holdout=12)
-    torch.set_num_threads(before)
-    return run.checkpoint
 
 
 def test_search_measures_accuracy_with_a_small_default_budget(checkpoint, tmp_path, monkeypatch):
