@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from . import benchmark, evaluate, export, latency, predictor, search, spaces, targets, train  # noqa: F401  (register commands)
+from . import (  # noqa: F401  (register commands)
+    benchmark,
+    evaluate,
+    export,
+    latency,
+    nni_space,
+    predictor,
+    search,
+    spaces,
+    targets,
+    train,
+)
 from ._common import app
 
 __all__ = ["app", "main"]

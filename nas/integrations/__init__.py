@@ -1,0 +1,1 @@
+"""Bridges to other NAS / HPO tools (optional extras)."""
