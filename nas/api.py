@@ -16,6 +16,7 @@ from search_spaces.errors import InvalidInput
 
 from . import search as _search  # noqa: F401  (registers searchers)
 from .errors import RunDirectoryError
+from .io import write_json
 from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_dynast
 from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
@@ -86,26 +87,32 @@ def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, s
     return measured_accuracy_objective(checkpoint, data, space=space, **dict(options or {}))
 
 
-def search(space: str | None = None, target: str = "macs", *, constraints: Iterable[str] = (),
+def search(space: str | None = None, target: str | None = None, *, constraints: Iterable[str] = (),
            searcher: str | None = None, searcher_options: Mapping[str, Any] | None = None, preset: str | None = None,
-           budget: int | None = None, generations: int | None = None, seed: int = 0,
+           budget: int | None = None, generations: int | None = None, seed: int | None = None,
            predictor: str | Path | None = None, checkpoint: str | Path | None = None, data: str | Path | None = None,
            measure_options: Mapping[str, Any] | None = None, objectives: list[str] | None = None,
            out: str | Path | None = None, resume: str | Path | None = None,
            on_generation: Callable[[int, Archive, SearchProblem], None] | None = None) -> SearchResult:
     """Search ``space`` for the best subnets on ``target`` and (with ``out``) write a run directory.
 
-    Accuracy comes from ``predictor`` (default: the shipped one), or, with ``checkpoint`` and ``data``,
+    ``target`` defaults to ``macs`` and ``seed`` to 0. Accuracy comes from ``predictor`` (default: the
+    shipped one), or, with ``checkpoint`` and ``data``,
     is measured: each subnet of the trained supernet is extracted, BN-recalibrated and evaluated
     (top-1 on the held-out split; ``measure_options``: split, bn_images, eval_images, batch_size,
     device). Measuring is slow, so the budget then defaults to ``MEASURED_BUDGET`` subnets and the
     searcher to LINAS. ``space`` defaults to the checkpoint's space (else ofa-mbv3).
     ``resume`` continues the run in that directory from its last completed generation, with the
-    setup recorded there; with the same seed it ends exactly where an uninterrupted run ends.
+    setup recorded there (other options must agree with it; ``budget`` and ``generations`` may grow
+    or shrink it); with the same seed it ends exactly where an uninterrupted run ends.
     """
     if resume is not None:
         run_dir = RunDirectory.open(resume)
         cfg = run_dir.config
+        _check_resume_options(cfg, run_dir, space=space, target=target, constraints=list(constraints) or None,
+                              searcher=searcher, searcher_options=dict(searcher_options or {}) or None,
+                              preset=preset, seed=seed, objectives=objectives, predictor=predictor,
+                              checkpoint=checkpoint, out=out)
         try:
             space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
             searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
@@ -129,6 +136,8 @@ def search(space: str | None = None, target: str = "macs", *, constraints: Itera
             notes.append(f"measured accuracy is slow (every subnet is extracted, BN-recalibrated and evaluated): "
                          f"the budget defaults to {MEASURED_BUDGET} subnets; pass --budget for more")
     space = space or "ofa-mbv3"
+    target = target or "macs"
+    seed = 0 if seed is None else seed
     budget = DEFAULT_BUDGET if budget is None else budget
     if budget < 1:
         raise InvalidInput(f"--budget must be a positive number of subnets, got {budget}")
@@ -167,6 +176,10 @@ def search(space: str | None = None, target: str = "macs", *, constraints: Itera
         if state is not None:
             archive = restore_archive(space_obj, evaluator, run_dir, state)
             strategy.load_state_dict(state["searcher"])
+        else:  # killed before its first generation was saved: start over, as a resumed searcher (Optuna's journal)
+            strategy.load_state_dict(strategy.state_dict())
+        if (budget, generations) != (cfg["budget"], cfg.get("generations")):
+            write_json(run_dir.file(run_dir.CONFIG), {**cfg, "budget": budget, "generations": generations})
     elif out is not None:
         run_dir = RunDirectory.create(out, config)
     else:
@@ -199,7 +212,7 @@ def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: st
     result = SearchResult(space.name, objectives, [str(c) for c in problem.constraints], df, front, best,
                           problem.sources, searcher, stopped, generations, elapsed, None, problem.notes)
     if run_dir is not None:
-        from .io import atomic_path, write_json
+        from .io import atomic_path
 
         result.run_dir = run_dir.path
         write_json(run_dir.file(run_dir.BEST), best)
@@ -213,6 +226,32 @@ def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: st
                         title=f"{space.name} on {problem.target.name} ({searcher}, {len(df)} subnets)",
                         constraints=problem.constraints)
     return result
+
+
+def _check_resume_options(cfg: dict, run_dir: RunDirectory, **given: Any) -> None:
+    """A resumed run keeps its recorded setup: an option passed with it that says otherwise is refused."""
+    for name, value in given.items():
+        if value is None:
+            continue
+        if name == "out":
+            if Path(value).resolve() != run_dir.path.resolve():
+                raise InvalidInput(f"--out {value} differs from the run being resumed ({run_dir.path}); "
+                                   f"pass only --resume")
+            continue
+        recorded = (cfg.get("measured") or {}).get("checkpoint") if name == "checkpoint" else cfg.get(name)
+        same = value == recorded
+        if name == "space":
+            same = recorded == value or str(recorded).startswith(f"{value}[")  # narrowed by the predictor
+        elif name in ("predictor", "checkpoint") and recorded not in (None, "shipped"):
+            same = same or str(Path(value).resolve()) == recorded
+        elif name == "predictor":
+            same = same or (value in ("shipped", "default") and recorded == "shipped") or \
+                (value == "none" and recorded is None)
+        if not same:
+            flags = {"searcher_options": "option", "constraints": "constraint", "objectives": "objective"}
+            flag = flags.get(name, name)
+            raise InvalidInput(f"--{flag} {value} differs from the run being resumed ({recorded}); "
+                               f"a resumed run keeps its setup: drop --{flag} or start a new run")
 
 
 def load_run(path: str | Path) -> dict:

@@ -19,8 +19,8 @@ from ._progress import SearchProgress
 def search(
     space: str = typer.Option(None, "--space", "-s",
                               help="Search space (see `nas spaces`) [default: the checkpoint's, else ofa-mbv3]."),
-    target: str = typer.Option("macs", "--target", "-t",
-                               help="Hardware target (see `nas targets`) or a latency table file."),
+    target: str = typer.Option(None, "--target", "-t",
+                               help="Hardware target (see `nas targets`) or a latency table file [default: macs]."),
     constraint: list[str] = typer.Option(None, "--constraint", "-c",
                                          help="e.g. latency<=20ms, params<=5M, macs<=300M, accuracy>=75% "
                                               "(repeatable)."),
@@ -34,7 +34,7 @@ def search(
                                help=f"Unique subnets to evaluate [default: {api.DEFAULT_BUDGET}; "
                                     f"{api.MEASURED_BUDGET} with measured accuracy]."),
     generations: int = typer.Option(None, "--generations", help="Stop after this many generations."),
-    seed: int = typer.Option(0, "--seed", help="Seed of every random choice."),
+    seed: int = typer.Option(None, "--seed", help="Seed of every random choice [default: 0]."),
     predictor: str = typer.Option(None, "--predictor",
                                   help="Accuracy predictor file (default: the shipped one for the space)."),
     checkpoint: Path = typer.Option(None, "--checkpoint",
@@ -59,7 +59,7 @@ def search(
     measured = checkpoint is not None or data is not None
     if out is None and resume is None:
         name = space or (checkpoint.stem if checkpoint is not None else "ofa-mbv3")
-        out = Path("runs") / f"{name}-{Path(target).stem}-seed{seed}"
+        out = Path("runs") / f"{name}-{Path(target or 'macs').stem}-seed{seed or 0}"
     measure_options = {"split": split, "bn_images": bn_images}
     if eval_images is not None:
         measure_options["eval_images"] = eval_images

@@ -7,6 +7,7 @@ rows of a generation that was interrupted and then redoes that generation exactl
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from pathlib import Path
@@ -47,6 +48,10 @@ class RunDirectory:
             )
         if run.path.exists() and not run.path.is_dir():
             raise RunDirectoryError(f"--out {run.path} is a file, not a directory")
+        leftovers = [name for name in (cls.RESULTS, cls.STATE) if run.file(name).exists()]
+        if leftovers:
+            raise RunDirectoryError(f"{run.path} holds {leftovers[0]} of another run but no {cls.CONFIG}; "
+                                    f"choose another --out or remove it")
         run.path.mkdir(parents=True, exist_ok=True)
         write_json(run.file(cls.CONFIG), config)
         return run
@@ -94,22 +99,35 @@ class RunDirectory:
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise RunDirectoryError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from None
 
-    def truncate_results(self, n_rows: int) -> pd.DataFrame:
-        """Keep the header and the first ``n_rows`` rows (those of completed generations; a row torn by
-        a kill mid-write goes too) and return them. Rows never span lines, so this cuts bytes."""
+    def _prefix(self, n_rows: int) -> tuple[bytes, int]:
+        """(the file's bytes, where its first ``n_rows`` rows end). Rows never span lines."""
         path = self.file(self.RESULTS)
         data = path.read_bytes() if path.exists() else b""
         ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
         have = max(len(ends) - 1, 0)
-        if have < n_rows:
+        if not 0 <= n_rows <= have:
             raise RunDirectoryError(
                 f"{path} has {have} complete rows but the saved state counts {n_rows}: the run directory is damaged"
             )
-        cut = int(ends[n_rows]) + 1 if len(ends) else 0
+        return data, (int(ends[n_rows]) + 1 if len(ends) else 0)
+
+    def results_prefix(self, n_rows: int) -> pd.DataFrame:
+        """The first ``n_rows`` rows (those of completed generations), leaving the file as it is."""
+        data, cut = self._prefix(n_rows)
+        if cut == 0:
+            return pd.DataFrame()
+        try:
+            return read_results_csv(io.BytesIO(data[:cut]))
+        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+            raise RunDirectoryError(f"{self.file(self.RESULTS)} is corrupt: {str(exc).splitlines()[0]}") from None
+
+    def truncate_results(self, n_rows: int) -> None:
+        """Keep the header and the first ``n_rows`` rows: drops the rows of an interrupted generation
+        (a row torn by a kill mid-write goes too) before a resumed run appends its own."""
+        data, cut = self._prefix(n_rows)
         if cut < len(data):
-            with atomic_path(path) as tmp:
+            with atomic_path(self.file(self.RESULTS)) as tmp:
                 tmp.write_bytes(data[:cut])
-        return self.read_results()
 
     # ------------------------------------------------------------------- state
     def save_state(self, state: dict) -> None:
@@ -121,6 +139,13 @@ class RunDirectory:
         if not path.exists():
             return None
         try:
-            return read_json(path)
+            state = read_json(path)
         except ValueError as exc:
             raise RunDirectoryError(f"{path} is corrupt: {exc}") from None
+        ok = isinstance(state, dict) and isinstance(state.get("searcher"), dict) and all(
+            isinstance(state.get(k), int) and not isinstance(state.get(k), bool) and state[k] >= 0
+            for k in ("rows", "generation"))
+        if not ok:
+            raise RunDirectoryError(f"{path} is damaged: expected rows and generation (counts) and the searcher's "
+                                    f"state; start a new run")
+        return state

@@ -30,7 +30,7 @@ class SearchOutcome:
 
 def restore_archive(space: SearchSpace, evaluator: Evaluator, run_dir: RunDirectory, state: dict) -> Archive:
     """Rebuild the archive from ``results.csv`` (keeping only rows of completed generations)."""
-    df = run_dir.truncate_results(int(state["rows"]))
+    df = run_dir.results_prefix(int(state["rows"]))  # the file is cut only once the searcher has resumed
     archive = Archive(space, evaluator.metric_names)
     if df.empty:
         return archive
@@ -102,6 +102,8 @@ class _Saver:
 
     def __init__(self, space, evaluator, searcher, archive, run_dir, every_s):
         self.searcher, self.archive, self.run_dir, self.every_s = searcher, archive, run_dir, every_s
+        # drop rows of a generation a kill interrupted (or of a run killed before its first state)
+        run_dir.truncate_results(len(archive))
         self.formatter = RowFormatter(space, evaluator.metric_names)
         self.pending: list[str] = []
         self.last = time.perf_counter()

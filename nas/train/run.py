@@ -43,6 +43,9 @@ class TrainResult:
         return self.metrics.iloc[-1].dropna().to_dict() if not self.metrics.empty else {}
 
 
+_FLAGS = {"strategy_options": "option"}  # config keys whose CLI flag has another name
+
+
 def _resume_config(run: Path, given: Mapping[str, Any]) -> TrainConfig:
     files = RunFiles(run)
     if not files.config.is_file():
@@ -54,7 +57,7 @@ def _resume_config(run: Path, given: Mapping[str, Any]) -> TrainConfig:
     for key, value in given.items():
         if value is not None and stored.get(key) != value:
             raise RunDirectoryError(f"{run} was trained with {key} {stored.get(key)!r}, not {value!r}; "
-                                    f"resume it without --{key.replace('_', '-')} or start a new run")
+                                    f"resume it without --{_FLAGS.get(key, key.replace('_', '-'))} or start a new run")
     return TrainConfig.from_dict(stored)
 
 

@@ -109,4 +109,5 @@ class EvolutionSearcher(Searcher):
         n = len(state["parents"])
         self.parents = np.asarray(state["parents"], dtype=np.int64).reshape(n, self.space.n_genes)
         self.parents_F = np.asarray(state["parents_F"], dtype=np.float64).reshape(n, self.n_objectives)
-        self.parents_G = np.asarray(state["parents_G"], dtype=np.float64).reshape(n, -1)
+        G = np.asarray(state["parents_G"], dtype=np.float64)
+        self.parents_G = G.reshape(n, -1) if n else np.empty((0, 0))

@@ -36,9 +36,30 @@ def test_truncate_drops_a_torn_generation_and_refuses_missing_rows(tmp_path):
     run.append_lines("1,a\n2,b\n3,c\n", "n,x\n")
     with open(run.file(run.RESULTS), "a") as f:
         f.write("4,d")  # a row torn by a kill mid-write
-    assert run.truncate_results(2)["n"].tolist() == [1, 2]
-    with pytest.raises(RunDirectoryError, match="the run directory is damaged"):
-        run.truncate_results(5)
+    before = run.file(run.RESULTS).read_bytes()
+    assert run.results_prefix(2)["n"].tolist() == [1, 2]
+    assert run.file(run.RESULTS).read_bytes() == before  # reading never cuts: a failed resume loses nothing
+    run.truncate_results(2)
+    assert run.read_results()["n"].tolist() == [1, 2]
+    for bad in (5, -1):
+        with pytest.raises(RunDirectoryError, match="the run directory is damaged"):
+            run.results_prefix(bad)
+
+
+@pytest.mark.parametrize("state", [[], {}, {"rows": "abc", "generation": 1, "searcher": {}},
+                                   {"rows": -5, "generation": 1, "searcher": {}}, {"rows": 3, "generation": 1}])
+def test_malformed_state_is_refused(tmp_path, state):
+    run = RunDirectory.create(tmp_path / "run", {})
+    run.file(run.STATE).write_text(json.dumps(state))
+    with pytest.raises(RunDirectoryError, match="is damaged"):
+        run.load_state()
+
+
+def test_create_refuses_a_directory_with_another_runs_results(tmp_path):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "results.csv").write_text("n\n1\n")
+    with pytest.raises(RunDirectoryError, match="holds results.csv of another run"):
+        RunDirectory.create(tmp_path / "run", {})
 
 
 def test_corrupt_state_and_foreign_genomes(tmp_path):

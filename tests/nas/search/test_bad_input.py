@@ -115,3 +115,17 @@ def test_out_directory_holding_a_run_is_not_overwritten(tmp_path):
     run = tmp_path / "run"
     assert cli("search", *CHEAP, "--budget", "100", "--out", str(run)).exit_code == 0
     one_line_error(cli("search", *CHEAP, "--budget", "100", "--out", str(run)), "already holds a search run")
+
+
+@pytest.mark.parametrize("extra", [["--seed", "5"], ["--target", "params"], ["--space", "ofa-mbv3-w1.2"],
+                                   ["--searcher", "random"], ["--constraint", "macs<=300M"],
+                                   ["--option", "population=10"], ["--objective", "macs"], ["--out", "elsewhere"]])
+def test_resume_refuses_options_that_differ_from_the_run(tmp_path, extra):
+    run = tmp_path / "run"
+    assert cli("search", *CHEAP, "--searcher", "evolution", "--budget", "60", "--out", str(run)).exit_code == 0
+    before = (run / "results.csv").read_bytes()
+    one_line_error(cli("search", "--resume", str(run), "--no-progress", *extra), "differs from the run being resumed")
+    assert (run / "results.csv").read_bytes() == before
+    # options that repeat the run's setup are fine
+    assert cli("search", "--resume", str(run), "--no-progress", "--seed", "0", "--target", "macs",
+               "--space", "ofa-mbv3").exit_code == 0
