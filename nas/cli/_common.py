@@ -37,6 +37,10 @@ def user_errors(fn: Callable) -> Callable:
             message = " ".join(str(exc).split())  # always one line
             typer.echo(f"error: {message}", err=True)
             raise typer.Exit(2) from None
+        except OSError as exc:  # an output path that cannot be created or is a directory, a full disk, ...
+            where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+            typer.echo(f"error: cannot access{where}: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None

@@ -90,3 +90,19 @@ def test_console_script_error_contract(tmp_path):
                           cwd=tmp_path)
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("error: unknown search space")
+
+
+def test_unwritable_output_paths_are_one_line_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from nas.cli import app
+
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    (tmp_path / "adir").mkdir()
+    for out in (blocker / "sub" / "space.json", tmp_path / "adir"):  # parent is a file; target is a directory
+        result = CliRunner().invoke(app, ["nni-space", "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "cannot access" in errors[0], result.output
+    assert list((tmp_path / "adir").iterdir()) == []  # no temp file left behind
