@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-import torch
+
+from tests.threads import torch_threads
 
 TINY = "synthetic:n_train=72,n_test=16,classes=10,size=32,seed=0"
 QUICK = {"batch_size": 8, "steps_per_epoch": 2, "eval_every": 0}
@@ -11,7 +12,5 @@ QUICK = {"batch_size": 8, "steps_per_epoch": 2, "eval_every": 0}
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with torch_threads(1):
+        yield
