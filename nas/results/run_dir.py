@@ -92,12 +92,15 @@ class RunDirectory:
 
     def read_results(self) -> pd.DataFrame:
         path = self.file(self.RESULTS)
-        if not path.exists() or path.stat().st_size == 0:
+        return self._parse(path.read_bytes() if path.exists() else b"")
+
+    def _parse(self, data: bytes) -> pd.DataFrame:
+        if not data:
             return pd.DataFrame()
         try:
-            return read_results_csv(path)
+            return read_results_csv(io.BytesIO(data))
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise RunDirectoryError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from None
+            raise RunDirectoryError(f"{self.file(self.RESULTS)} is corrupt: {str(exc).splitlines()[0]}") from None
 
     def _prefix(self, n_rows: int) -> tuple[bytes, int]:
         """(the file's bytes, where its first ``n_rows`` rows end). Rows never span lines."""
@@ -114,12 +117,7 @@ class RunDirectory:
     def results_prefix(self, n_rows: int) -> pd.DataFrame:
         """The first ``n_rows`` rows (those of completed generations), leaving the file as it is."""
         data, cut = self._prefix(n_rows)
-        if cut == 0:
-            return pd.DataFrame()
-        try:
-            return read_results_csv(io.BytesIO(data[:cut]))
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            raise RunDirectoryError(f"{self.file(self.RESULTS)} is corrupt: {str(exc).splitlines()[0]}") from None
+        return self._parse(data[:cut])
 
     def truncate_results(self, n_rows: int) -> None:
         """Keep the header and the first ``n_rows`` rows: drops the rows of an interrupted generation
