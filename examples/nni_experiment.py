@@ -1,6 +1,6 @@
 """Search ofa-mbv3 for a Jetson with NNI's TPE tuner: an NNI experiment whose trials this engine scores.
 
-Each trial is `python -m nas.integrations.nni_trial`: it scores the subnet NNI proposes with the
+Each trial is `nas nni-trial` (run as `python -m nas nni-trial`): it scores the subnet NNI proposes with the
 shipped accuracy predictor and the `jetson` latency target, and reports accuracy as NNI's `default`
 (0 when the subnet breaks the latency bound). Needs the nni extra (`pip install -e '.[nni]'`);
 starts NNI's local manager and web portal on --port, runs --trials trials, prints the best subnet.
@@ -31,7 +31,7 @@ def main() -> None:
     experiment = Experiment("local")
     experiment.config.experiment_name = f"{problem.space.name} on jetson, {constraint}"
     experiment.config.search_space = nni_search_space(problem.space)
-    experiment.config.trial_command = shlex.join([sys.executable, "-m", "nas.integrations.nni_trial", "--space",
+    experiment.config.trial_command = shlex.join([sys.executable, "-m", "nas", "nni-trial", "--space",
                                                   problem.space.name, "--target", "jetson", "--constraint", constraint])
     experiment.config.trial_code_directory = "."
     experiment.config.trial_concurrency = 2

@@ -1,7 +1,7 @@
 """The trial an NNI experiment runs: score the subnet NNI's tuner proposes with this engine's objectives.
 
-``nnictl`` starts ``python -m nas.integrations.nni_trial --space ofa-mbv3 --target jetson
---constraint latency<=20ms`` once per trial. The trial reads the tuner's parameters
+NNI starts ``nas nni-trial --space ofa-mbv3[r=224] --target jetson --constraint latency<=20ms`` once
+per trial. The trial reads the tuner's parameters
 (``nni.get_next_parameter``), evaluates that subnet as ``nas search`` would (the same predictor,
 target and constraints) and reports every metric with ``nni.report_final_result``. NNI's tuners
 optimize one number, ``default``: the accuracy, or 0 for a subnet that breaks a constraint (rejected,
@@ -11,18 +11,16 @@ experiment's search space.
 
 from __future__ import annotations
 
-import argparse
-import sys
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from search_spaces.errors import NasError, NotSupported
+from search_spaces.errors import NotSupported
 
 from ..search.assemble import SearchProblem, build_problem
 from .nni_space import genomes_from_nni
 
-__all__ = ["trial_problem", "score_sample", "main"]
+__all__ = ["trial_problem", "score_sample", "run_trial"]
 
 
 def trial_problem(space: str, target: str = "macs", constraints: Sequence[str] = (),
@@ -45,33 +43,15 @@ def score_sample(problem: SearchProblem, sample: Mapping[str, Any]) -> dict[str,
             "arch_id": problem.space.arch_ids(genomes)[0]}
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m nas.integrations.nni_trial", description=__doc__.splitlines()[0])
-    parser.add_argument("--space", required=True)
-    parser.add_argument("--target", default="macs")
-    parser.add_argument("--constraint", action="append", default=[])
-    parser.add_argument("--predictor", default=None)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run_trial(problem: SearchProblem) -> dict[str, Any]:
+    """Score the parameters NNI gives this trial process and report them to NNI (needs the nni extra)."""
     try:
         import nni
     except ImportError:
-        print("error: NNI is not installed; install the extra: pip install -e '.[nni]'", file=sys.stderr)
-        return 2
-    try:
-        problem = trial_problem(args.space, args.target, args.constraint, args.predictor)
-        sample = nni.get_next_parameter()
-        if not sample:
-            raise NotSupported("NNI gave this trial no parameters: run it from an nnictl experiment")
-        nni.report_final_result(score_sample(problem, sample))
-    except NasError as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        raise NotSupported("NNI is not installed; install the extra: pip install -e '.[nni]'") from None
+    sample = nni.get_next_parameter()
+    if not sample:
+        raise NotSupported("NNI gave this trial no parameters: run it from an NNI experiment")
+    result = score_sample(problem, sample)
+    nni.report_final_result(result)
+    return result

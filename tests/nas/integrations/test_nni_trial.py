@@ -7,6 +7,7 @@ import logging
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
 from nas.cli import app
 from nas.integrations import nni_trial
@@ -55,33 +56,31 @@ def test_trial_main_reports_through_nni(problem, monkeypatch):
     reported = []
     monkeypatch.setattr(nni, "get_next_parameter", lambda: sample)
     monkeypatch.setattr(nni, "report_final_result", reported.append)
-    assert nni_trial.main(["--space", SPACE, "--target", "jetson", "--constraint", "latency<=2.4ms"]) == 0
+    result = CliRunner().invoke(app, ["nni-trial", "--space", SPACE, "--target", "jetson", "-c", "latency<=2.4ms"])
+    assert result.exit_code == 0, result.output
     assert reported == [nni_trial.score_sample(problem, sample)]
     assert reported[0]["arch_id"] == space.arch_ids(genome)[0]
 
 
-def test_trial_without_parameters_says_how_to_run_it(monkeypatch, capsys):
+def test_trial_without_parameters_says_how_to_run_it(monkeypatch):
     nni = pytest.importorskip("nni")
     monkeypatch.setattr(nni, "get_next_parameter", lambda: None)
-    assert nni_trial.main(["--space", SPACE]) == 2
-    assert "run it from an nnictl experiment" in capsys.readouterr().err
+    result = CliRunner().invoke(app, ["nni-trial", "--space", SPACE])
+    assert result.exit_code == 2
+    assert "error: NNI gave this trial no parameters: run it from an NNI experiment" in result.output
 
 
 def test_cli_writes_the_space_and_names_the_trial_command(tmp_path):
-    from typer.testing import CliRunner
-
     out = tmp_path / "search_space.json"
     result = CliRunner().invoke(app, ["nni-space", "--space", "ofa-mbv3", "--target", "jetson",
                                       "-c", "latency<=20ms", "--out", str(out)])
     assert result.exit_code == 0, result.output
     doc = json.loads(out.read_text())
     assert len(doc) == 45 and doc["e[0]"]["_value"] == [3, 4, 6]  # resolution fixed by the shipped predictor
-    assert "nas.integrations.nni_trial --space 'ofa-mbv3[r=224]' --target jetson" in " ".join(result.output.split())
+    assert "nas nni-trial --space 'ofa-mbv3[r=224]' --target jetson" in " ".join(result.output.split())
 
 
 def test_cli_refuses_a_space_without_accuracy(tmp_path):
-    from typer.testing import CliRunner
-
     result = CliRunner().invoke(app, ["nni-space", "--space", "ofa-mbv3-cifar", "--out", str(tmp_path / "s.json")])
     assert result.exit_code == 2
     assert not (tmp_path / "s.json").exists()
