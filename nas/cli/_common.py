@@ -9,13 +9,58 @@ from typing import Any, Callable
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 ships its own copy of click; older ones use click itself
+    from typer._click import exceptions as click_errors
+except ImportError:  # pragma: no cover
+    from click import exceptions as click_errors
 
 from search_spaces.errors import NasError
 
 __all__ = ["app", "console", "err_console", "user_errors", "print_json", "parse_options"]
 
+
+
+class _OneLineErrors(TyperGroup):
+    """Click's usage errors (unknown option or command, a value of the wrong type or range, a missing
+    option) as one ``error:`` line with exit code 2, like the engine's own errors, instead of a box."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click_errors.NoArgsIsHelpError as exc:
+            typer.echo(exc.ctx.get_help() if exc.ctx else str(exc))
+            sys.exit(0)
+        except click_errors.UsageError as exc:
+            typer.echo(f"error: {_usage_message(exc)}", err=True)
+            sys.exit(2)
+        except click_errors.ClickException as exc:
+            typer.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+            sys.exit(exc.exit_code)
+        except click_errors.Abort:
+            typer.echo("aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_message(exc: click_errors.UsageError) -> str:
+    message = " ".join(exc.format_message().split()).rstrip(".")
+    ctx = exc.ctx
+    if ctx is None:
+        return message
+    if isinstance(exc, click_errors.NoSuchOption) or "No such command" in message:
+        commands = getattr(ctx.command, "commands", None)
+        if "No such command" in message and commands:
+            return f"{message}; commands: {', '.join(sorted(commands))}"
+    return f"{message} (see `{ctx.command_path} --help`)"
+
+
 app = typer.Typer(
     name="nas",
+    cls=_OneLineErrors,
     help="Hardware-aware neural architecture search: search one supernet for the best subnet per device.",
     no_args_is_help=True,
     add_completion=False,

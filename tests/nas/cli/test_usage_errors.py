@@ -1,0 +1,55 @@
+"""Click's usage errors are one ``error:`` line with exit code 2 on every command, like the engine's own."""
+
+from __future__ import annotations
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from nas.cli import app
+
+runner = CliRunner()
+
+
+def _command_paths(command, prefix=()):
+    children = getattr(command, "commands", {})
+    if not children:
+        return [prefix]
+    return [path for name, child in children.items() for path in _command_paths(child, prefix + (name,))]
+
+
+COMMANDS = _command_paths(typer.main.get_command(app))
+
+
+def _one_error_line(result) -> str:
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+@pytest.mark.parametrize("path", COMMANDS, ids=" ".join)
+def test_unknown_option_is_one_line_naming_the_help(path):
+    line = _one_error_line(runner.invoke(app, [*path, "--no-such-option"]))
+    assert "--no-such-option" in line and f"nas {' '.join(path)} --help" in line
+
+
+def test_unknown_command_lists_the_commands():
+    line = _one_error_line(runner.invoke(app, ["serch"]))
+    assert "'serch'" in line and "search" in line and "spaces" in line
+
+
+def test_value_of_wrong_type_names_the_option():
+    line = _one_error_line(runner.invoke(app, ["search", "--budget", "abc"]))
+    assert "--budget" in line
+
+
+def test_missing_required_option_names_it():
+    line = _one_error_line(runner.invoke(app, ["export", "--space", "ofa-mbv3"]))
+    assert "--out" in line
+
+
+@pytest.mark.parametrize("args", [[], ["latency"]], ids=["nas", "nas latency"])
+def test_no_arguments_shows_help(args):
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0 and "Usage" in result.output
