@@ -79,6 +79,8 @@ def load_images(path: str | Path) -> ImageData:
 def holdout_split(n: int, holdout: float | int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
     """Indices (fit, held out), in random order, of a seeded split; ``holdout`` is a fraction (< 1) or a count."""
     count = max(1, int(round(holdout * n))) if 0 < holdout < 1 else int(holdout)
+    if count != holdout and holdout >= 1:
+        raise InvalidInput(f"holdout is a share in (0, 1) or a whole number of images, got {holdout}")
     if count < 1 or count >= n:
         raise InvalidInput(f"the held-out split needs 1..{n - 1} of the {n} training images; got holdout={holdout}")
     order = np.random.default_rng(seed).permutation(n)  # both parts stay shuffled: any prefix is a random sample

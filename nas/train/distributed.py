@@ -59,6 +59,22 @@ def ray_worker(config: dict) -> None:
         run(files.checkpoint if config["resume"] and files.checkpoint.is_file() else None)
 
 
+def check_ray_address(address: str) -> None:
+    """Fail fast on a cluster address that cannot be reached: ``ray.init`` would retry for minutes."""
+    from search_spaces.errors import InvalidInput
+
+    if address == "auto":
+        return
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not host or not port.isdigit():
+        raise InvalidInput(f"--ray-address must be 'local', 'auto', HOST:PORT or ray://HOST:PORT; got {address!r}")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise InvalidInput(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
+                           f"`ray start --head` or pass --ray-address local") from None
+
+
 def train_with_ray(cfg: TrainConfig, run_dir: Path, *, workers: int, address: str | None = None,
                    use_gpu: bool = False, resume: bool = False, max_failures: int = 2,
                    cpus_per_worker: int = 1) -> None:

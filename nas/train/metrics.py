@@ -35,9 +35,12 @@ def read_metrics(path: Path) -> pd.DataFrame:
     if not path.exists() or path.stat().st_size == 0:
         return pd.DataFrame()
     try:
-        return pd.read_csv(path)
+        df = pd.read_csv(path)
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise RunDirectoryError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from None
+    if "epoch" not in df.columns or not pd.api.types.is_integer_dtype(df["epoch"]):
+        raise RunDirectoryError(f"{path} is damaged: it needs an integer 'epoch' column (one row per epoch)")
+    return df
 
 
 def truncate_metrics(path: Path, epochs: int) -> None:

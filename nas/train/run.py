@@ -19,7 +19,7 @@ import pandas as pd
 from search_spaces.errors import InvalidInput
 
 from ..errors import RunDirectoryError
-from ..io import read_json, write_json
+from ..io import read_json, remove_stale_temps, write_json
 from .config import TrainConfig
 from .loop import DistContext, RunFiles, TrainingLoop
 from .metrics import read_metrics
@@ -51,14 +51,47 @@ def _resume_config(run: Path, given: Mapping[str, Any]) -> TrainConfig:
     if not files.config.is_file():
         raise RunDirectoryError(f"{run} is not a training run directory (no {RunFiles.CONFIG})")
     try:
-        stored = read_json(files.config)["train"]
-    except (ValueError, KeyError, OSError) as exc:
+        stored = read_json(files.config)
+    except (ValueError, OSError) as exc:
         raise RunDirectoryError(f"cannot read {files.config}: {exc}") from None
+    if not isinstance(stored, dict) or not isinstance(stored.get("train"), dict):
+        hint = " (it is a search run: use nas search --resume)" if isinstance(stored, dict) and "searcher" in stored \
+            else ""
+        raise RunDirectoryError(f"{run} is not a training run directory: {files.config} has no 'train' settings{hint}")
+    stored = stored["train"]
     for key, value in given.items():
         if value is not None and stored.get(key) != value:
             raise RunDirectoryError(f"{run} was trained with {key} {stored.get(key)!r}, not {value!r}; "
                                     f"resume it without --{_FLAGS.get(key, key.replace('_', '-'))} or start a new run")
-    return TrainConfig.from_dict(stored)
+    try:
+        return TrainConfig.from_dict(stored)
+    except (TypeError, ValueError) as exc:  # hand-edited or damaged: a value of the wrong type
+        raise RunDirectoryError(f"{files.config} is damaged ({exc}); restore it or start a new run") from None
+
+
+def data_ref(data: str | Path) -> str:
+    """How a run records its data: an absolute path for files and folders (runs resume from anywhere),
+    the text itself for the others (``synthetic:...``)."""
+    path = Path(data)
+    return str(path.resolve()) if path.exists() else str(data)
+
+
+def _check_execution(threads: int | None, workers: int | None, ray_address: str | None, use_gpu: bool,
+                     device: str) -> None:
+    """Where it runs: checked before the run directory is created, so a mistake leaves nothing behind."""
+    import torch
+
+    if threads is not None and threads < 1:
+        raise InvalidInput(f"--threads must be >= 1, got {threads}")
+    if workers is not None and workers < 1:
+        raise InvalidInput(f"--workers must be >= 1, got {workers}")
+    local = workers is None or ray_address in (None, "", "local")
+    if (use_gpu or device.startswith("cuda")) and local and not torch.cuda.is_available():
+        raise InvalidInput("--gpu needs CUDA, and this torch sees no CUDA device; train on the CPU without --gpu")
+    if workers is not None and not local:
+        from .distributed import check_ray_address
+
+        check_ray_address(ray_address)
 
 
 def train(space: str | None = None, strategy: str | None = None, data: str | Path | None = None, *,
@@ -77,26 +110,27 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
     import torch
 
     start = time.perf_counter()
+    _check_execution(threads, workers, ray_address, use_gpu, device)
     if threads is not None:
         torch.set_num_threads(threads)
     if resume is not None:
         cfg = _resume_config(Path(resume), {"space": space, "strategy": strategy,
-                                            "data": str(data) if data is not None else None, "epochs": epochs,
+                                            "data": data_ref(data) if data is not None else None, "epochs": epochs,
                                             **settings})
         run = Path(resume)
+        for folder in (run, RunFiles(run).checkpoint.parent):
+            remove_stale_temps(folder)  # left by the killed run while it wrote a file
     else:
         if space is None or strategy is None or data is None or epochs is None or out is None:
             raise InvalidInput("a new training run needs --space, --strategy, --data, --epochs and --out "
                                "(or --resume RUN)")
-        cfg = TrainConfig(space=space, strategy=strategy, data=str(data), epochs=epochs, **settings)
+        cfg = TrainConfig(space=space, strategy=strategy, data=data_ref(data), epochs=epochs, **settings)
         run = Path(out)
         if RunFiles(run).config.exists():
             raise RunDirectoryError(f"{run} already holds a training run; pass --resume {run} to continue it, "
                                     "or choose another --out")
         if run.exists() and not run.is_dir():
             raise RunDirectoryError(f"--out {run} is a file, not a directory")
-    if workers is not None and workers < 1:
-        raise InvalidInput(f"--workers must be >= 1, got {workers}")
     files = RunFiles(run)
     restore = files.checkpoint if resume is not None and files.checkpoint.is_file() else None
     # build everything (data, strategy, optimizer, restored state) before writing anything

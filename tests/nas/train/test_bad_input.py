@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -106,3 +107,74 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("error: data path") and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("settings,match", [
+    ({"seed": -1}, "--seed must be an integer >= 0"),
+    ({"holdout": 1.5}, "--holdout is a share in \\(0, 1\\) or a whole number"),
+    ({"holdout": 0}, "--holdout is a share"),
+    ({"threads": 0}, "--threads must be >= 1"),
+    ({"workers": 0}, "--workers must be >= 1"),
+    ({"workers": 2, "ray_address": "no-port"}, "--ray-address must be 'local', 'auto', HOST:PORT"),
+    ({"workers": 2, "ray_address": "127.0.0.1:1"}, "cannot reach the Ray cluster at 127.0.0.1:1"),
+])
+def test_bad_execution_settings_are_refused_before_anything_is_written(tmp_path, settings, match):
+    with pytest.raises(InvalidInput, match=match):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", **ONE_STEP, **settings)
+    assert not (tmp_path / "run").exists()
+
+
+def test_gpu_without_cuda_is_one_clear_error(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(InvalidInput, match="--gpu needs CUDA"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", use_gpu=True, device="cuda", **ONE_STEP)
+    assert not (tmp_path / "run").exists()
+
+
+def test_data_is_recorded_as_an_absolute_path_and_checked_on_resume(runs, tmp_path, monkeypatch):
+    images = tmp_path / "images.npz"
+    rng = np.random.default_rng(0)
+    np.savez(images, x_train=rng.integers(0, 255, (40, 32, 32, 3), dtype=np.uint8),
+             y_train=rng.integers(0, 10, 40))
+    monkeypatch.chdir(tmp_path)
+    run = train("ofa-mbv3-cifar", "deps", "images.npz", epochs=1, out="run", **ONE_STEP).run_dir
+    assert json.loads((run / "config.json").read_text())["train"]["data"] == str(images.resolve())
+    with pytest.raises(RunDirectoryError, match="trained with data"):
+        train(data=TINY, resume=run)
+
+
+def test_resuming_a_search_run_as_training_says_what_it_is(tmp_path):
+    from nas.api import search
+
+    search("ofa-mbv3", "macs", budget=20, out=tmp_path / "search")
+    with pytest.raises(RunDirectoryError, match="no 'train' settings \\(it is a search run: use nas search --resume"):
+        train(resume=tmp_path / "search")
+
+
+@pytest.mark.parametrize("damage,match", [
+    ("config", "config.json is damaged"),
+    ("metrics", "metrics.csv is damaged: it needs an integer 'epoch' column"),
+])
+def test_damaged_run_files_are_one_clear_error(runs, tmp_path, damage, match):
+    run = tmp_path / "run"
+    shutil.copytree(runs["deps"], run)
+    if damage == "config":
+        cfg = json.loads((run / "config.json").read_text())
+        cfg["train"]["epochs"] = "two"
+        (run / "config.json").write_text(json.dumps(cfg))
+    else:
+        (run / "metrics.csv").write_text("loss,val_acc_max\n1.0,20.0\n")
+    with pytest.raises(RunDirectoryError, match=match):
+        train(resume=run)
+
+
+def test_stale_temp_files_of_a_killed_run_are_removed_on_resume(runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["deps"], run)
+    (run / ".summary.json.abc123.tmp.json").write_text("{")
+    (run / "checkpoints" / ".last.pt.abc123.tmp.pt").write_bytes(b"x")
+    train(resume=run, epochs=1)
+    assert not list(run.rglob(".*.tmp*"))
