@@ -16,7 +16,7 @@ from search_spaces.errors import InvalidInput
 
 from . import search as _search  # noqa: F401  (registers searchers)
 from .errors import RunDirectoryError
-from .io import write_json
+from .io import remove_stale_temps, write_json
 from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_dynast
 from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
@@ -74,7 +74,9 @@ def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, s
     """The measured-accuracy objective (or None), checking that checkpoint and data come together."""
     if checkpoint is None and data is None:
         if options:
-            raise InvalidInput("measurement options need --checkpoint and --data")
+            flags = ", ".join(f"--{k.replace('_', '-')}" for k in options)
+            raise InvalidInput(f"{flags}: only for accuracy measured on a trained supernet; "
+                               "pass --checkpoint and --data too")
         return None
     if checkpoint is None or data is None:
         raise InvalidInput("measured accuracy needs both --checkpoint (a trained supernet) and --data (its images)")
@@ -108,6 +110,7 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     """
     if resume is not None:
         run_dir = RunDirectory.open(resume)
+        remove_stale_temps(run_dir.path)  # left by the killed run while it wrote a file
         cfg = run_dir.config
         _check_resume_options(cfg, run_dir, space=space, target=target, constraints=list(constraints) or None,
                               searcher=searcher, searcher_options=dict(searcher_options or {}) or None,
@@ -138,6 +141,10 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     space = space or "ofa-mbv3"
     target = target or "macs"
     seed = 0 if seed is None else seed
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInput(f"--seed must be an integer >= 0, got {seed!r}")
+    if generations is not None and (not isinstance(generations, (int, np.integer)) or generations < 1):
+        raise InvalidInput(f"--generations must be an integer >= 1, got {generations!r}")
     budget = DEFAULT_BUDGET if budget is None else budget
     if budget < 1:
         raise InvalidInput(f"--budget must be a positive number of subnets, got {budget}")
@@ -185,9 +192,14 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     else:
         run_dir = None
     start = time.perf_counter()
-    outcome = run_search(space_obj, evaluator, strategy, budget=budget, max_generations=generations, run_dir=run_dir,
-                         archive=archive,
-                         on_generation=(lambda g, a: on_generation(g, a, problem)) if on_generation else None)
+    try:
+        outcome = run_search(space_obj, evaluator, strategy, budget=budget, max_generations=generations,
+                             run_dir=run_dir, archive=archive,
+                             on_generation=(lambda g, a: on_generation(g, a, problem)) if on_generation else None)
+    except BaseException:
+        if run_dir is not None and resume is None:
+            run_dir.discard_unstarted()  # a run that saved no generation holds nothing worth resuming
+        raise
     elapsed = time.perf_counter() - start
     return _finish(problem, outcome.archive, strategy.name, outcome.stopped, outcome.generations, elapsed, run_dir)
 

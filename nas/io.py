@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-__all__ = ["atomic_path", "write_text", "write_json", "read_json"]
+__all__ = ["atomic_path", "write_text", "write_json", "read_json", "remove_stale_temps"]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -34,8 +34,19 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def write_text(path: str | Path, text: str) -> None:
+    """Atomically, and synced to disk before the rename: state files must survive a power cut too."""
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        with open(tmp, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def remove_stale_temps(folder: str | Path) -> None:
+    """Delete temp files that a killed process left in ``folder`` (``atomic_path`` names them ``.NAME.*.tmp*``)."""
+    for tmp in Path(folder).glob(".*.tmp*"):
+        if tmp.is_file():
+            tmp.unlink(missing_ok=True)
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -30,20 +30,22 @@ def search(
     option: list[str] = typer.Option(None, "--option", "-o", help="Searcher option key=value (repeatable)."),
     preset: str = typer.Option(None, "--preset",
                                help="Searcher preset, e.g. once-for-all or vit-resnas for evolution."),
-    budget: int = typer.Option(None, "--budget", "-n",
+    budget: int = typer.Option(None, "--budget", "-n", min=1,
                                help=f"Unique subnets to evaluate [default: {api.DEFAULT_BUDGET}; "
                                     f"{api.MEASURED_BUDGET} with measured accuracy]."),
-    generations: int = typer.Option(None, "--generations", help="Stop after this many generations."),
-    seed: int = typer.Option(None, "--seed", help="Seed of every random choice [default: 0]."),
+    generations: int = typer.Option(None, "--generations", min=1, help="Stop after this many generations."),
+    seed: int = typer.Option(None, "--seed", min=0, help="Seed of every random choice [default: 0]."),
     predictor: str = typer.Option(None, "--predictor",
                                   help="Accuracy predictor file (default: the shipped one for the space)."),
     checkpoint: Path = typer.Option(None, "--checkpoint",
                                     help="Trained supernet (nas train): measure accuracy, not predict it (slow)."),
     data: str = typer.Option(None, "--data", help="Images for measured accuracy: .npz, ImageFolder dir, synthetic:..."),
-    split: str = typer.Option("holdout", "--split",
-                              help="Measured accuracy on: holdout (training's held-out images) or test."),
-    bn_images: int = typer.Option(2000, "--bn-images", help="Images for BN recalibration of each measured subnet."),
-    eval_images: int = typer.Option(None, "--eval-images", help="Cap on evaluation images per measured subnet."),
+    split: str = typer.Option(None, "--split",
+                              help="Measured accuracy on: holdout (training's held-out images) or test "
+                                   "[default: holdout]."),
+    bn_images: int = typer.Option(None, "--bn-images", min=1,
+                                  help="Images for BN recalibration of each measured subnet [default: 2000]."),
+    eval_images: int = typer.Option(None, "--eval-images", min=1, help="Cap on evaluation images per measured subnet."),
     objective: list[str] = typer.Option(None, "--objective",
                                         help="Objectives to optimize (default: accuracy [+ target cost])."),
     out: Path = typer.Option(None, "--out", help="Run directory (default: runs/<space>-<target>-<seed>)."),
@@ -60,15 +62,14 @@ def search(
     if out is None and resume is None:
         name = space or (checkpoint.stem if checkpoint is not None else "ofa-mbv3")
         out = Path("runs") / f"{name}-{Path(target or 'macs').stem}-seed{seed or 0}"
-    measure_options = {"split": split, "bn_images": bn_images}
-    if eval_images is not None:
-        measure_options["eval_images"] = eval_images
+    given = {"split": split, "bn_images": bn_images, "eval_images": eval_images}
+    measure_options = {k: v for k, v in given.items() if v is not None}  # the rest: the objective's defaults
     total = budget or (api.MEASURED_BUDGET if measured else api.DEFAULT_BUDGET)
     with SearchProgress(total, enabled=not (json_out or no_progress)) as progress:
         result = api.search(space, target, constraints=constraint or (), searcher=searcher,
                             searcher_options=parse_options(option), preset=preset, budget=budget,
                             generations=generations, seed=seed, predictor=predictor, checkpoint=checkpoint,
-                            data=data, measure_options=measure_options if measured else None,
+                            data=data, measure_options=measure_options or None,
                             objectives=objective or None, out=out, resume=resume, on_generation=progress)
     if json_out:
         print_json({"run_dir": result.run_dir, "space": result.space, "searcher": result.searcher,

@@ -33,6 +33,7 @@ class RunDirectory:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._found: set[str] | None = None  # what ``create`` found there (None: it made the directory)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -52,9 +53,24 @@ class RunDirectory:
         if leftovers:
             raise RunDirectoryError(f"{run.path} holds {leftovers[0]} of another run but no {cls.CONFIG}; "
                                     f"choose another --out or remove it")
+        run._found = {p.name for p in run.path.iterdir()} if run.path.is_dir() else None
         run.path.mkdir(parents=True, exist_ok=True)
         write_json(run.file(cls.CONFIG), config)
         return run
+
+    def discard_unstarted(self) -> None:
+        """Remove what this run wrote if it failed before saving its first generation (nothing there to
+        resume), so the same ``--out`` can be used again; a directory that held other files keeps them."""
+        import shutil
+
+        if self.file(self.STATE).exists() or not self.path.is_dir():
+            return
+        if self._found is None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for entry in self.path.iterdir():
+            if entry.name not in self._found:
+                shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
     @classmethod
     def open(cls, path: str | Path) -> "RunDirectory":
