@@ -109,12 +109,12 @@ def get_space(name: str):
     """
     if name in _instances:
         return _instances[name]
-    base, _, spec = name.partition("[")
+    base, bracket, spec = name.partition("[")
     canonical = SPACES.canonical(base.strip())
     if canonical not in _instances:
         _instances[canonical] = SPACES.get(canonical)()
     space = _instances[canonical]
-    if spec:
+    if bracket:
         space = space.restrict(**_parse_restriction(space, name, spec))
         _instances[name] = space
     return space

@@ -25,9 +25,9 @@ def export(
     checkpoint: Path = typer.Option(None, "--checkpoint", help="Supernet checkpoint (ours or once-for-all's)."),
     data: str = typer.Option(None, "--data",
                              help="Training images: recalibrate BN on them before export (needs --checkpoint)."),
-    calibration_images: int = typer.Option(2000, "--calibration-images",
+    calibration_images: int = typer.Option(2000, "--calibration-images", min=1,
                                            help="Images for BN recalibration with --data."),
-    resolution: int = typer.Option(None, "--resolution", help="Input resolution when the arch file has none."),
+    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution when the arch file has none."),
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
 ) -> None:
@@ -59,7 +59,7 @@ def export(
 def arch(
     path: Path = typer.Argument(..., help="Arch JSON, exported JSON, best.json, or once-for-all net.config."),
     space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space to validate against."),
-    resolution: int = typer.Option(None, "--resolution", help="Input resolution when the file has none."),
+    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution when the file has none."),
     net_config: Path = typer.Option(None, "--net-config", help="Also write once-for-all's net.config here."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:

@@ -41,6 +41,9 @@ def build_evalset(data: str | Path | ImageData, *, meta: Mapping | None = None, 
     """Calibration images (from the training part of the split) and evaluation images of ``split``."""
     if split not in SPLITS:
         raise InvalidInput(f"unknown split {split!r}; allowed: {', '.join(SPLITS)}")
+    _check_count("--bn-images", bn_images)
+    if eval_images is not None:
+        _check_count("--eval-images", eval_images)
     images = data if isinstance(data, ImageData) else load_images(data)
     if n_classes is not None:
         images.check_labels(n_classes, f"a supernet with {n_classes} outputs")
@@ -55,11 +58,11 @@ def build_evalset(data: str | Path | ImageData, *, meta: Mapping | None = None, 
         if images.x_test is None or len(images.x_test) == 0:
             raise InvalidInput(f"{images.source} has no test split; use --split holdout")
         x, y = images.x_test, images.y_test
-    if eval_images:
+    if eval_images is not None:
         x, y = x[:eval_images], y[:eval_images]
     note = "" if not info or info.get("config", {}).get("data") in (None, images.source) else \
         f"; trained on {info['config']['data']}"
-    return EvalSet(x_fit[:max(bn_images, 1)], x, y, mean, std,
+    return EvalSet(x_fit[:bn_images], x, y, mean, std,
                    f"{images.source} [{split}, {len(y)} images; BN on {min(bn_images, len(fit))}{note}]")
 
 
@@ -69,6 +72,7 @@ def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = 
     """Normalized image batches for BN recalibration before export (``export_subnet(calibration=...)``):
     the training part of the split, at ``resolution`` (default: the images' own size), normalized as
     the checkpoint's training run did (``meta`` of ``load_supernet``, or read from ``checkpoint``)."""
+    _check_count("--calibration-images", n_images)
     if meta is None and checkpoint is not None:
         from supernets.checkpoint import read_checkpoint
 
@@ -78,3 +82,8 @@ def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = 
     if resolution is not None:
         x = resize(x, resolution)
     return [x[i:i + batch_size] for i in range(0, len(x), batch_size)]
+
+
+def _check_count(option: str, value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidInput(f"{option} must be a whole number of images >= 1, got {value!r}")

@@ -16,6 +16,9 @@ __all__ = ["read_arch_file"]
 
 def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None = None) -> Arch:
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"architecture file {path} is a directory; expected an arch JSON, best.json or net.config "
+                           "file")
     if not path.is_file():
         raise InvalidInput(f"architecture file {path} does not exist")
     try:

@@ -37,7 +37,10 @@ class ExportResult:
 def companion_paths(out: str | Path) -> dict[str, Path]:
     """Where each artifact of ``--out model.pt`` goes: model.pt, model.pt2, model.arch.json, model.net.config."""
     out = Path(out)
-    stem = out.with_suffix("") if out.suffix in (".pt", ".pt2", ".ts") else out
+    if out.suffix not in ("", ".pt", ".pt2", ".ts"):
+        raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export) "
+                           "or give no suffix: the arch JSON and net.config are written beside it")
+    stem = out.with_suffix("") if out.suffix else out
     return {
         "torchscript": stem.with_suffix(".pt"),
         "pt2": stem.with_suffix(".pt2"),

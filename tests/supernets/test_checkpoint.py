@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -72,3 +73,15 @@ def test_truncated_checkpoint_is_refused(net, tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(CheckpointError, match="corrupt"):
         load_supernet(path)
+
+
+def test_random_bytes_name_why_they_are_not_a_checkpoint(tmp_path):
+    from supernets.checkpoint import read_checkpoint
+
+    path = tmp_path / "rand.pt"
+    path.write_bytes(np.random.default_rng(0).bytes(3000))
+    with pytest.raises(CheckpointError) as info:
+        read_checkpoint(path)
+    message = str(info.value)
+    assert message.startswith(f"checkpoint {path} is corrupt or not a torch file (")
+    assert message.endswith(")") and "weights_only" not in message and len(message) < 200 + len(str(path))

@@ -106,3 +106,22 @@ def test_unwritable_output_paths_are_one_line_errors(tmp_path):
         errors = [line for line in result.output.splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "cannot access" in errors[0], result.output
     assert list((tmp_path / "adir").iterdir()) == []  # no temp file left behind
+
+
+def test_export_refuses_an_output_suffix_it_would_not_write(tmp_path):
+    space = get_space("ofa-mbv3")
+    (tmp_path / "a.json").write_text(json.dumps(space.decode(np.ones(space.n_genes, dtype=np.int64))))
+    result = invoke("export", "--space", "ofa-mbv3", "--arch", str(tmp_path / "a.json"),
+                    "--out", str(tmp_path / "model.txt"))
+    assert result.exit_code == 2 and "ends in .txt; name it .pt" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
+
+
+def test_a_directory_given_as_arch_file_is_named_as_such(tmp_path):
+    result = invoke("arch", str(tmp_path))
+    assert result.exit_code == 2 and "is a directory; expected an arch JSON" in result.output
+
+
+def test_a_malformed_space_name_is_refused():
+    result = invoke("spaces", "ofa-mbv3[")
+    assert result.exit_code == 2 and "malformed space name 'ofa-mbv3['" in result.output
