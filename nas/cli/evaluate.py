@@ -55,12 +55,17 @@ def evaluate(
     task = progress.add_task("evaluate", total=None, acc="-")
 
     def done(k: int, total: int, acc: float) -> None:
+        if not progress.live.is_started:  # the bar appears with the first result, after the input checks
+            progress.start()
         progress.update(task, completed=k, total=total, acc=f"{acc:.2f}%")
 
-    with progress:
+    try:
         result = evaluate_checkpoint(checkpoint, data, archs=archs, sample=sample, extremes=extremes, space=space,
                                      split=split, bn_images=bn_images, eval_images=eval_images, seed=seed, out=out,
                                      on_done=done)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
     rows = result.table
     if json_out:
         print_json({"space": result.space, "evaluated_on": result.evalset, "elapsed_s": round(result.elapsed_s, 2),

@@ -23,15 +23,19 @@ class _TrainProgress:
                                  disable=not enabled, transient=True)
         self.task = None
         self.enabled = enabled
+        self._started = False
 
     def __enter__(self):
-        self.progress.__enter__()
-        return self
+        return self  # the bar appears with the first step, after the input was checked
 
     def __exit__(self, *exc):
-        self.progress.__exit__(*exc)
+        if self._started:
+            self.progress.__exit__(*exc)
 
     def step(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        if not self._started:
+            self._started = True
+            self.progress.__enter__()
         if self.task is None or step == 1:
             if self.task is not None:
                 self.progress.remove_task(self.task)
@@ -40,7 +44,7 @@ class _TrainProgress:
 
     def log(self, line: str) -> None:
         if self.enabled:
-            self.progress.console.print(line)
+            (self.progress.console if self._started else console).print(line)
 
 
 @app.command("train")

@@ -48,8 +48,11 @@ class TrainConfig:
             raise InvalidInput(f"--epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise InvalidInput(f"--batch-size must be >= 1, got {self.batch_size}")
-        if not self.lr > 0 or self.weight_decay < 0 or not 0 <= self.label_smoothing < 1 or self.momentum < 0:
-            raise InvalidInput("need lr > 0, weight_decay >= 0, momentum >= 0 and label_smoothing in [0, 1)")
+        for name, ok, allowed in (("lr", self.lr > 0, "> 0"), ("weight_decay", self.weight_decay >= 0, ">= 0"),
+                                  ("momentum", self.momentum >= 0, ">= 0"),
+                                  ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)")):
+            if not ok:  # NaN fails every comparison, so it lands here too
+                raise InvalidInput(f"--{name.replace('_', '-')} must be {allowed}, got {getattr(self, name)}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
             raise InvalidInput(f"steps per epoch must be >= 1, got {self.steps_per_epoch}")
         if min(self.eval_every, self.eval_images, self.bn_images) < 0:

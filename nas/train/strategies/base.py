@@ -64,7 +64,13 @@ class Strategy(ABC):
         self.validate()
 
     def validate(self) -> None:  # noqa: B027  (optional hook)
-        """Check option values; raise ``InvalidInput`` naming the option."""
+        """Check option values; raise ``InvalidInput`` naming the option (see ``require``)."""
+
+    def require(self, option: str, ok: bool, allowed: str) -> None:
+        """Raise the one-line error for option ``option`` unless ``ok``; ``allowed`` says what would be."""
+        if not ok:
+            value = getattr(self.options, option)
+            raise InvalidInput(f"strategy {self.name} option {option}={value!r} must be {allowed}")
 
     @abstractmethod
     def phase(self, step: int) -> str:

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.errors import InvalidInput
-
 from .base import (
     PhaseSchedule,
     Strategy,
@@ -53,10 +51,11 @@ class DelayedEpsilonShrinking(Strategy):
 
     def validate(self) -> None:
         o = self.options
-        if not 0 <= o.shrink_start < 1:
-            raise InvalidInput(f"deps shrink_start must be in [0, 1), got {o.shrink_start}")
-        if not 0 <= o.eps_warmup <= 1 or not 0 <= o.lr_warmup < 1 or o.n_random < 0 or o.kd_weight < 0:
-            raise InvalidInput("deps needs eps_warmup in [0, 1], lr_warmup in [0, 1), n_random >= 0, kd_weight >= 0")
+        self.require("shrink_start", 0 <= o.shrink_start < 1, "in [0, 1) (a share of training)")
+        self.require("eps_warmup", 0 <= o.eps_warmup <= 1, "in [0, 1]")
+        self.require("lr_warmup", 0 <= o.lr_warmup < 1, "in [0, 1)")
+        self.require("n_random", o.n_random >= 0, ">= 0")
+        self.require("kd_weight", o.kd_weight >= 0, ">= 0")
         self.schedule = PhaseSchedule(("full-warmup", "shrinking"), (o.shrink_start, 1 - o.shrink_start),
                                       self.total_steps)
         self.shrink_step = self.schedule.starts[-1] if len(self.schedule.names) > 1 else 0

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.errors import InvalidInput
-
 from .base import (
     REORGANIZE,
     RESET_OPTIMIZER,
@@ -57,10 +55,11 @@ class ProgressiveShrinking(Strategy):
 
     def validate(self) -> None:
         o = self.options
-        if any(w < 0 for w in o.phase_epochs) or sum(o.phase_epochs) <= 0:
-            raise InvalidInput("progressive-shrinking phase_epochs must be >= 0 with a positive sum")
-        if any(n < 1 for n in o.subnets_per_step) or any(lr < 0 for lr in o.phase_lr) or o.kd_ratio < 0:
-            raise InvalidInput("progressive-shrinking needs subnets_per_step >= 1, phase_lr >= 0 and kd_ratio >= 0")
+        self.require("phase_epochs", all(w >= 0 for w in o.phase_epochs) and sum(o.phase_epochs) > 0,
+                     ">= 0 with a positive sum")
+        self.require("subnets_per_step", all(n >= 1 for n in o.subnets_per_step), ">= 1 per phase")
+        self.require("phase_lr", all(lr >= 0 for lr in o.phase_lr), ">= 0 per phase")
+        self.require("kd_ratio", o.kd_ratio >= 0, ">= 0")
         self.schedule = PhaseSchedule(PHASES, o.phase_epochs, self.total_steps)
         self._index = {name: i for i, name in enumerate(PHASES)}
         self._allowed = self._phase_options()

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from search_spaces.errors import InvalidInput
-
 from .base import Strategy, SubnetTask, cosine_factor, max_arch, min_arch, register_strategy, sample_archs
 
 __all__ = ["Sandwich"]
@@ -33,8 +31,9 @@ class Sandwich(Strategy):
 
     def validate(self) -> None:
         o = self.options
-        if o.n_random < 0 or o.kd_weight < 0 or not 0 <= o.lr_warmup < 1:
-            raise InvalidInput("sandwich needs n_random >= 0, kd_weight >= 0 and lr_warmup in [0, 1)")
+        self.require("n_random", o.n_random >= 0, ">= 0")
+        self.require("kd_weight", o.kd_weight >= 0, ">= 0")
+        self.require("lr_warmup", 0 <= o.lr_warmup < 1, "in [0, 1)")
 
     def phase(self, step: int) -> str:
         return "sandwich"
