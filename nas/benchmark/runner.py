@@ -49,6 +49,21 @@ def resolve_searchers(names: Sequence[str] | None) -> list[str]:
     return sorted(dict.fromkeys(names), key=lambda n: (n != BASELINE, n))
 
 
+def _options_per_searcher(names: list[str], space, options: dict[str, dict[str, Any]] | None) -> dict[str, dict]:
+    """Each searcher's options (NB201_OPTIONS, then the caller's), checked by building each searcher once
+    before any run: a bad value fails in a second, not after the searchers before it ran."""
+    options = options or {}
+    stray = [name for name in options if name not in names]
+    if stray:
+        key = next(iter(options[stray[0]]), "key")
+        raise InvalidInput(f"option {stray[0]}.{key} is for searcher {stray[0]!r}, which this benchmark does not run; "
+                           f"it runs: {', '.join(names)} (add --searcher {stray[0]} or drop the option)")
+    merged = {name: {**NB201_OPTIONS.get(name, {}), **options.get(name, {})} for name in names}
+    for name, opts in merged.items():
+        create_searcher(name, space, n_objectives=2, seed=0, **opts)
+    return merged
+
+
 def _checkpoints(budget: int) -> list[int]:
     step = max(1, budget // 10)
     return sorted({*range(step, budget + 1, step), budget})
@@ -73,12 +88,14 @@ def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Se
     space = table.space
     exact = ExactFront(table.F(dataset, device))
     evaluator = Evaluator(space, table.objectives(dataset, device))
+    names = resolve_searchers(searchers)
+    per_searcher = _options_per_searcher(names, space, options)
     checkpoints = _checkpoints(budget)
     out: dict[str, Any] = {"dataset": dataset, "device": device, "budget": budget, "seeds": seeds,
                            "baseline": BASELINE, "exact_front": exact.summary(), "checkpoints": checkpoints,
                            "searchers": {}}
-    for name in resolve_searchers(searchers):
-        opts = {**NB201_OPTIONS.get(name, {}), **(options or {}).get(name, {})}
+    for name in names:
+        opts = per_searcher[name]
         runs, curves = [], []
         for seed in range(seeds):
             start = time.perf_counter()

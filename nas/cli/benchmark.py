@@ -33,8 +33,8 @@ def _per_searcher(items: list[str] | None) -> dict[str, dict]:
 def nas_bench_201(
     accuracy: str = typer.Option("cifar10", "--accuracy", help="Dataset: cifar10, cifar100 or ImageNet16-120."),
     device: str = typer.Option("raspi4", "--device", help="Device whose measured latency is the second objective."),
-    budget: int = typer.Option(300, "--budget", "-n", help="Unique cells each searcher may evaluate."),
-    seeds: int = typer.Option(5, "--seeds", help="Seeds per searcher (mean and worst are reported)."),
+    budget: int = typer.Option(300, "--budget", "-n", min=1, help="Unique cells each searcher may evaluate."),
+    seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds per searcher (mean and worst are reported)."),
     searcher: list[str] = typer.Option(None, "--searcher", help="Searcher to run (repeatable) or 'all'."),
     option: list[str] = typer.Option(None, "--option", "-o", help="searcher.key=value, e.g. nsga2.population=50."),
     data: Path = typer.Option(None, "--data", help="The NAS-Bench-201 CSV (default: ../shared/data/benchmarks/...)."),

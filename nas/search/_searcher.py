@@ -12,6 +12,7 @@ from search_spaces import Registry, SearchSpace
 from search_spaces.errors import InvalidInput, NasError
 
 from .archive import Archive
+from .options import OptionSpec, check_options
 
 __all__ = ["Searcher", "SEARCHERS", "register_searcher", "create_searcher", "list_searchers", "NoFeasibleSubnet",
            "sample_feasible"]
@@ -37,6 +38,8 @@ class Searcher(ABC):
     #: documented default options; ``presets`` map a name to overrides (e.g. a paper's settings)
     defaults: ClassVar[dict[str, Any]] = {}
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: type and range of each option (see ``nas.search.options``), checked when the searcher is built
+    option_specs: ClassVar[dict[str, OptionSpec]] = {}
 
     def __init__(self, space: SearchSpace, *, n_objectives: int, n_constraints: int = 0, seed: int = 0,
                  archive: Archive | None = None,
@@ -53,7 +56,8 @@ class Searcher(ABC):
         self.is_feasible = is_feasible
         self.rng = np.random.default_rng(seed)
         self.generation = 0
-        if preset is not None and preset not in self.presets:
+        self.stalled = 0  # generations in a row that found no new subnet (the search loop counts them)
+        if preset is not None and (not isinstance(preset, str) or preset not in self.presets):
             known = ", ".join(self.presets) or "none"
             raise InvalidInput(f"unknown preset {preset!r} for searcher {self.name}; known presets: {known}")
         merged = {**self.defaults, **(self.presets.get(preset, {}) if preset else {})}
@@ -64,7 +68,7 @@ class Searcher(ABC):
                 f"{', '.join(self.defaults) or 'none'}"
             )
         merged.update(options)
-        self.options = merged
+        self.options = check_options(self.name, merged, self.option_specs)
         self._check_options()
 
     def set_n_constraints(self, n: int) -> None:
@@ -83,13 +87,14 @@ class Searcher(ABC):
         """Objective values of (a subset of) the last asked genomes."""
 
     def state_dict(self) -> dict:
-        return {"searcher": self.name, "generation": self.generation, "rng": self.rng.bit_generator.state,
-                "options": self.options, **self._extra_state()}
+        return {"searcher": self.name, "generation": self.generation, "stalled": self.stalled,
+                "rng": self.rng.bit_generator.state, "options": self.options, **self._extra_state()}
 
     def load_state_dict(self, state: dict) -> None:
         if state.get("searcher") != self.name:
             raise InvalidInput(f"searcher state is for {state.get('searcher')!r}, not {self.name!r}")
         self.generation = int(state["generation"])
+        self.stalled = int(state.get("stalled", 0))  # states saved before it was recorded: 0
         self.rng.bit_generator.state = state["rng"]
         self._load_extra_state(state)
 

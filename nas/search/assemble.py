@@ -59,6 +59,14 @@ def _load_accuracy(space: SearchSpace,
     return load_predictor(path), str(path), f"file {Path(predictor).name}:"
 
 
+def _check_objective_names(objectives: list[str]) -> None:
+    if not objectives:
+        raise InvalidInput("no objective to optimize: name at least one with --objective (e.g. accuracy)")
+    repeated = next((name for i, name in enumerate(objectives) if name in objectives[:i]), None)
+    if repeated is not None:
+        raise InvalidInput(f"objective {repeated!r} is given twice; each --objective must name a different metric")
+
+
 def build_problem(space: str | SearchSpace, target: str, constraints: list[str] | tuple[str, ...] = (),
                   predictor: str | Path | Predictor | None = None, objectives: list[str] | None = None,
                   accuracy: Objective | None = None) -> SearchProblem:
@@ -110,6 +118,7 @@ def build_problem(space: str | SearchSpace, target: str, constraints: list[str] 
                 f"or name the objectives to optimize with --objective"
             )
         objectives = ["accuracy"] if parsed else ["accuracy", cost.metric]
+    _check_objective_names(objectives)
     chosen = []
     for name in objectives:
         if name not in metrics:

@@ -1,4 +1,8 @@
-"""Metric units and constraint strings such as ``latency<=20ms``, ``params<=5M``, ``accuracy>=75%``."""
+"""Metric units and constraint strings such as ``latency<=20ms``, ``params<=5M``, ``accuracy>=75%``.
+
+``<`` and ``>`` are strict: a subnet exactly at the bound violates them (by the smallest positive
+amount, so every searcher, pymoo and Optuna included, sees it as infeasible).
+"""
 
 from __future__ import annotations
 
@@ -20,21 +24,28 @@ METRICS: dict[str, tuple[str, dict[str, float]]] = {
     "size": ("MB", {"": 1.0, "mb": 1.0, "kb": 1e-3, "gb": 1e3}),
 }
 _ALIASES = {"top1": "accuracy", "acc": "accuracy", "flops": "macs", "lat": "latency", "model_size": "size"}
+OPS = ("<=", ">=", "<", ">")
 _PATTERN = re.compile(r"^\s*([a-zA-Z_0-9]+)\s*(<=|>=|<|>)\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-zA-Z%]*)\s*$")
 
 
 @dataclass(frozen=True)
 class Constraint:
     metric: str
-    op: str  # "<=" or ">=" (strict forms are treated as their closed forms)
+    op: str  # one of OPS; "<" and ">" are strict
     bound: float  # in the metric's canonical unit
     text: str
+
+    def __post_init__(self):
+        if self.op not in OPS:
+            raise InvalidConstraint(f"unknown comparison {self.op!r} in constraint {self.text!r}; use {', '.join(OPS)}")
 
     def violation(self, values: np.ndarray) -> np.ndarray:
         """<= 0 when satisfied; otherwise the relative distance to the bound (pymoo's convention)."""
         scale = abs(self.bound) if self.bound else 1.0
-        diff = values - self.bound if self.op == "<=" else self.bound - values
-        return diff / scale
+        diff = (values - self.bound if self.op.startswith("<") else self.bound - values) / scale
+        if len(self.op) == 1:  # strict: the bound itself is not allowed
+            diff = np.where(diff >= 0, np.maximum(diff, np.finfo(np.float64).tiny), diff)
+        return diff
 
     def satisfied(self, values: np.ndarray) -> np.ndarray:
         return self.violation(values) <= 0
@@ -64,7 +75,23 @@ def parse_constraint(text: str) -> Constraint:
         units = ", ".join(u for u in factors if u) or canonical_unit
         raise InvalidConstraint(f"unknown unit {unit!r} for {metric} in {text!r}; allowed units: {units}")
     bound = float(number) * factors[key]
-    return Constraint(metric, "<=" if op.startswith("<") else ">=", bound, text.strip())
+    text = text.strip()
+    _check_bound(metric, op, bound, unit, text)
+    return Constraint(metric, op, bound, text)
+
+
+def _check_bound(metric: str, op: str, bound: float, unit: str, text: str) -> None:
+    """Bounds no subnet can meet, or that surely meant something else, are errors before any search."""
+    if metric == "accuracy":
+        if bound > 100:
+            raise InvalidConstraint(f"constraint {text!r}: accuracy is top-1 in percent, so its bound must be "
+                                    f"between 0% and 100%")
+        if not unit and 0 < bound <= 1:  # a fraction, most likely: 0.75 for 75%
+            raise InvalidConstraint(f"constraint {text!r}: accuracy is in percent, so this means {bound:g}%; "
+                                    f"write accuracy{op}{bound * 100:g}% (or accuracy{op}{bound:g}% if you mean "
+                                    f"{bound:g}%)")
+    elif op.startswith("<") and bound <= 0:
+        raise InvalidConstraint(f"constraint {text!r}: no subnet has {metric} {op} 0; the bound must be positive")
 
 
 def format_value(metric: str, value: float) -> str:

@@ -8,7 +8,7 @@ import numpy as np
 
 from search_spaces import SearchSpace
 
-from ..errors import InvalidConstraint
+from ..errors import InvalidConstraint, InvalidInput
 from .constraints import Constraint
 from .objectives import Objective
 
@@ -25,7 +25,11 @@ class Evaluator:
     def __init__(self, space: SearchSpace, objectives: Sequence[Objective], metrics: Sequence[Objective] = (),
                  constraints: Sequence[Constraint] = ()):
         if not objectives:
-            raise ValueError("an evaluator needs at least one objective")
+            raise InvalidInput("an evaluator needs at least one objective")
+        names = [o.name for o in objectives]
+        if len(set(names)) < len(names):
+            repeated = next(n for i, n in enumerate(names) if n in names[:i])
+            raise InvalidInput(f"objective {repeated!r} is given twice; each objective must be a different metric")
         self.space = space
         self.objectives = list(objectives)
         by_name: dict[str, Objective] = {}

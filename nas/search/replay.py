@@ -85,6 +85,7 @@ class ReplayedSearcher(Searcher):
     def load_state_dict(self, state: dict) -> None:
         if state.get("searcher") != self.name:
             super().load_state_dict(state)  # raises naming both searchers
+        self.stalled = int(state.get("stalled", 0))  # kept by the search loop, not replayed
         if self.archive is None and int(state["generation"]):
             self._pending_state = state  # replayed when the search loop attaches the restored archive
             self.generation = int(state["generation"])

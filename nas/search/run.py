@@ -9,6 +9,7 @@ from typing import Callable
 import numpy as np
 
 from search_spaces import SearchSpace
+from search_spaces.errors import InvalidInput
 
 from ..errors import RunDirectoryError
 from ..results.csv_rows import RowFormatter
@@ -18,7 +19,7 @@ from ._searcher import Searcher
 from .archive import Archive
 from .evaluator import Evaluator
 
-__all__ = ["SearchOutcome", "run_search", "restore_archive"]
+__all__ = ["SearchOutcome", "run_search", "restore_archive", "check_limits"]
 
 
 @dataclass
@@ -50,6 +51,18 @@ def restore_archive(space: SearchSpace, evaluator: Evaluator, run_dir: RunDirect
     return archive
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1
+
+
+def check_limits(budget: int, max_generations: int | None = None, stall_generations: int = 50) -> None:
+    """``InvalidInput`` unless the budget and generation limits are counts >= 1 (call before writing a run)."""
+    for flag, value in (("--budget", budget), ("--generations", max_generations),
+                        ("stall_generations", stall_generations)):
+        if value is not None and not _is_count(value):
+            raise InvalidInput(f"{flag} must be an integer >= 1, got {value!r}")
+
+
 def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, budget: int,
                max_generations: int | None = None, run_dir: RunDirectory | None = None,
                archive: Archive | None = None, stall_generations: int = 50,
@@ -60,8 +73,11 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
     With ``run_dir``, new rows are appended to ``results.csv`` and the searcher state saved after them
     at the end of every generation (or, with ``checkpoint_every_s``, of the first generation that many
     seconds after the last save: cheap objectives then skip most saves), so ``nas search --resume``
-    continues exactly where this stopped. Searchers are told the F and G the archive holds.
+    continues exactly where this stopped. Searchers are told the F and G the archive holds. The stall
+    count (generations in a row without a new subnet) lives in the searcher's state, so a resumed
+    run stops at the generation an uninterrupted one stops at.
     """
+    check_limits(budget, max_generations, stall_generations)
     archive = archive if archive is not None else Archive(space, evaluator.metric_names)
     # before the archive: attaching it may replay the run, which needs both
     searcher.set_n_constraints(len(evaluator.constraints))
@@ -69,13 +85,12 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
         searcher.workdir = run_dir.path  # searchers' own files (Optuna's journal) live in the run directory
     searcher.archive = archive
     saver = _Saver(space, evaluator, searcher, archive, run_dir, checkpoint_every_s) if run_dir is not None else None
-    stalled = 0
     stopped = "budget"
     while len(archive) < budget:
         if max_generations is not None and searcher.generation >= max_generations:
             stopped = "generations"
             break
-        if stalled >= stall_generations:
+        if searcher.stalled >= stall_generations:
             stopped = "stalled"
             break
         generation = searcher.generation
@@ -87,9 +102,9 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
         rows = archive.lookup(asked)
         told = rows[rows >= 0]
         searcher.tell(asked[rows >= 0], archive.F[told], archive.G[told])
+        searcher.stalled = 0 if len(new) else searcher.stalled + 1  # before the save, which records it
         if saver is not None:
             saver.generation_done(new, values, generation, np.all(G <= 0, axis=1))
-        stalled = 0 if len(new) else stalled + 1
         if on_generation is not None:
             on_generation(generation, archive)
     if saver is not None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from search_spaces.errors import InvalidInput
+
 from .._searcher import NoFeasibleSubnet, Searcher, register_searcher, sample_feasible
+from ..options import flag, integer, number
 from ..pareto import pareto_ranks
 from ._pymoo import fresh_samples
 
@@ -33,16 +36,25 @@ class EvolutionSearcher(Searcher):
         "vit-resnas": {"population": 225, "parent_ratio": 1 / 3, "mutation_ratio": 1 / 3, "mutation_prob": 0.3,
                        "initial_population": 500, "novel_only": True},
     }
+    option_specs = {"population": integer(2), "parent_ratio": number(0, 1, low_open=True),
+                    "mutation_ratio": number(0, 1), "mutation_prob": number(0, 1),
+                    "initial_population": integer(1, optional=True), "novel_only": flag()}
 
     def __init__(self, space, **kwargs):
         super().__init__(space, **kwargs)
-        o = self.options
-        self.n_parents = max(1, int(round(o["population"] * o["parent_ratio"])))
-        self.n_mutations = int(round(o["population"] * o["mutation_ratio"]))
-        self.n_crossovers = max(0, int(o["population"]) - self.n_parents - self.n_mutations)
         self.parents = np.empty((0, space.n_genes), dtype=np.int64)
         self.parents_F = np.empty((0, self.n_objectives))
         self.parents_G = np.empty((0, 0))
+
+    def _check_options(self) -> None:
+        o = self.options
+        self.n_parents = max(1, int(round(o["population"] * o["parent_ratio"])))
+        self.n_mutations = int(round(o["population"] * o["mutation_ratio"]))
+        self.n_crossovers = max(0, o["population"] - self.n_parents - self.n_mutations)
+        if self.n_mutations + self.n_crossovers == 0:  # every generation would ask for nothing
+            raise InvalidInput(f"evolution breeds no children with population {o['population']}, parent_ratio "
+                               f"{o['parent_ratio']:g} and mutation_ratio {o['mutation_ratio']:g}; "
+                               f"lower parent_ratio or raise mutation_ratio")
 
     def _novel(self, genomes: np.ndarray) -> np.ndarray:
         if self.options["novel_only"] and self.archive is not None:

@@ -15,11 +15,12 @@ the inner NSGA-II, which gives the inner loop's exact optimum at the same predic
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
-from search_spaces.errors import InvalidInput
-
 from .._searcher import register_searcher, sample_feasible
+from ..options import check_option, flag, integer, one_of
 from ..pareto import select_best
 from ..replay import ReplayedSearcher
 from ._pymoo import PymooAskTell, make_algorithm
@@ -34,18 +35,14 @@ class LINASSearcher(ReplayedSearcher):
     defaults = {"population": 50, "inner_evals": 20000, "inner_population": None, "predictor": "dynast",
                 "features": "onehot", "inner": "auto", "novel_only": True}
     presets = {"dynast": {"novel_only": False, "inner": "nsga2"}}
+    # features: checked against the space's feature kinds in _check_options
+    option_specs = {"population": integer(2), "inner_evals": integer(1), "inner_population": integer(2, optional=True),
+                    "predictor": one_of(*SURROGATES), "inner": one_of(*INNER), "novel_only": flag()}
 
     def _check_options(self) -> None:
-        o = self.options
-        if o["predictor"] not in SURROGATES:
-            raise InvalidInput(f"unknown predictor {o['predictor']!r} for linas; known: {', '.join(SURROGATES)}")
-        if o["inner"] not in INNER:
-            raise InvalidInput(f"unknown inner search {o['inner']!r} for linas; known: {', '.join(INNER)}")
-        if o["features"] not in self.space.feature_kinds():
-            raise InvalidInput(f"unknown features {o['features']!r} for space {self.space.name}; "
-                               f"known: {', '.join(self.space.feature_kinds())}")
-        if int(o["population"]) < 2:
-            raise InvalidInput(f"population must be at least 2, got {o['population']}")
+        kinds = one_of(*self.space.feature_kinds())
+        kinds = replace(kinds, what=f"{kinds.what} for space {self.space.name}")
+        self.options["features"] = check_option(self.name, "features", self.options["features"], kinds)
 
     def _reset(self, resuming: bool = False) -> None:
         self.predictions: np.ndarray | None = None  # predicted F of the last asked population

@@ -16,6 +16,7 @@ import numpy as np
 from search_spaces.errors import InvalidInput
 
 from .._searcher import register_searcher
+from ..options import flag, integer, number, one_of
 from ..replay import ReplayedSearcher
 from ._pymoo import ALGORITHMS, PymooAskTell, fresh_samples, make_algorithm
 
@@ -31,16 +32,17 @@ class NSGA2Searcher(ReplayedSearcher):
         # DyNAS-T's U-NSGA-III for 3 objectives: crossover probability 1.0, eta 30
         "unsga3": {"algorithm": "unsga3", "population": 50, "crossover_prob": 1.0, "crossover_eta": 30.0},
     }
+    # eta: the spread of SBX and polynomial mutation (pymoo's distribution index, >= 0)
+    option_specs = {"population": integer(2), "algorithm": one_of(*ALGORITHMS), "offspring": integer(1, optional=True),
+                    "crossover_prob": number(0, 1), "crossover_eta": number(0), "mutation_eta": number(0),
+                    "mutation_prob": number(0, 1, optional=True), "novel_only": flag(), "mating_rounds": integer(1),
+                    "immigrants": flag()}
 
     def _check_options(self) -> None:
-        o = self.options
-        if o["algorithm"] not in ALGORITHMS:
-            raise InvalidInput(
-                f"unknown algorithm {o['algorithm']!r} for searcher nsga2; known: {', '.join(ALGORITHMS)}")
-        if int(o["population"]) < 2:
-            raise InvalidInput(f"population must be at least 2, got {o['population']}")
-        if o["mutation_prob"] is not None and not 0 <= float(o["mutation_prob"]) <= 1:
-            raise InvalidInput(f"mutation_prob must be in [0, 1], got {o['mutation_prob']}")
+        population = self.options["population"]
+        if self.options["algorithm"] == "unsga3" and population < self.n_objectives:  # one reference direction each
+            raise InvalidInput(f"nsga2 option population must be at least the number of objectives "
+                               f"({self.n_objectives}) with algorithm unsga3, got {population}")
 
     def _reset(self, resuming: bool = False) -> None:
         archive = (lambda: self.archive) if self.options["novel_only"] else (lambda: None)

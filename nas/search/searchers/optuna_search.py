@@ -14,16 +14,21 @@ state it had, and the dashboard shows the same study.
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from search_spaces.errors import InvalidInput
 
 from .._searcher import register_searcher
+from ..options import OptionSpec, flag, integer, one_of, text
 from ..replay import ReplayedSearcher
 
 SAMPLERS = ("nsga2", "tpe")
 JOURNAL = "optuna.journal"
+# null (the default) keeps the study in the run directory's optuna.journal
+STORAGE_FORMS = "a database URL (sqlite:///optuna.db, postgresql://USER@HOST/DB, mysql://USER@HOST/DB)"
 
 
 def _import_optuna():
@@ -31,6 +36,33 @@ def _import_optuna():
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # one line per trial drowns the progress bar
     return optuna
+
+
+def _database_url(value: Any) -> Any:
+    """A URL SQLAlchemy has a dialect for (checked without connecting), or an Optuna storage object."""
+    if not isinstance(value, str):
+        from optuna.storages import BaseStorage  # Python callers may pass a storage itself
+
+        if isinstance(value, BaseStorage):
+            return value
+        raise TypeError
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        url = make_url(value)
+        dialect = url.get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError):
+        raise ValueError from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        raise ValueError(f"its driver {dialect.driver} is not installed") from None
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        folder = Path(url.database).expanduser().resolve().parent
+        if not folder.is_dir():
+            raise ValueError(f"no folder {folder}")
+    return value
 
 
 def _journal_backend(path: str):
@@ -56,13 +88,9 @@ class OptunaSearcher(ReplayedSearcher):
     defaults = {"sampler": "nsga2", "population": 50, "batch_size": None, "n_startup_trials": 10,
                 "multivariate": False, "storage": None, "study_name": "nas-search"}
     presets = {"tpe": {"sampler": "tpe"}, "nsga2": {"sampler": "nsga2"}}
-
-    def _check_options(self) -> None:
-        o = self.options
-        if o["sampler"] not in SAMPLERS:
-            raise InvalidInput(f"unknown sampler {o['sampler']!r} for searcher optuna; known: {', '.join(SAMPLERS)}")
-        if int(o["population"]) < 2:
-            raise InvalidInput(f"population must be at least 2, got {o['population']}")
+    option_specs = {"sampler": one_of(*SAMPLERS), "population": integer(2), "batch_size": integer(1, optional=True),
+                    "n_startup_trials": integer(0), "multivariate": flag(),
+                    "storage": OptionSpec(STORAGE_FORMS, _database_url, optional=True), "study_name": text()}
 
     # --------------------------------------------------------------- library
     def _sampler(self, optuna):
@@ -94,9 +122,7 @@ class OptunaSearcher(ReplayedSearcher):
         optuna = _import_optuna()
         name = str(self.options["study_name"])
         storage = self._storage(optuna, self._resuming)
-        if isinstance(storage, str):
-            storage = optuna.storages.get_storage(storage)
-        existing = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        storage, existing = self._open(optuna, storage)
         if name in existing:
             if not self._resuming:
                 raise InvalidInput(f"study {name!r} already exists in {self.options['storage'] or 'the run directory'};"
@@ -114,6 +140,18 @@ class OptunaSearcher(ReplayedSearcher):
                     self._distributions[self.space.gene_names[j]] = dist(list(c.options))
         self._index = {name: {o: i for i, o in enumerate(d.choices)} for name, d in self._distributions.items()}
         self._study = study
+
+    def _open(self, optuna, storage) -> tuple[Any, list[str]]:
+        """(the storage, its study names); a database that cannot be reached is a user error (one line)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        try:
+            if isinstance(storage, str):
+                storage = optuna.storages.get_storage(storage)
+            return storage, [s.study_name for s in optuna.get_all_study_summaries(storage)]
+        except (SQLAlchemyError, ImportError) as exc:  # ImportError: the database's driver is not installed
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InvalidInput(f"optuna cannot open storage {self.options['storage']!r}: {first}") from None
 
     # ------------------------------------------------------------- ask/tell
     def _batch(self) -> int:

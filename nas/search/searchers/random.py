@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._searcher import Searcher, register_searcher, sample_feasible
+from ..options import integer
 
 ENUMERATE_LIMIT = 100_000
 
@@ -17,6 +18,7 @@ ENUMERATE_LIMIT = 100_000
 @register_searcher("random")
 class RandomSearcher(Searcher):
     defaults = {"batch_size": 100}
+    option_specs = {"batch_size": integer(1)}
 
     def ask(self) -> np.ndarray:
         n = int(self.options["batch_size"])

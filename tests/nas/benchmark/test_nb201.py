@@ -73,13 +73,33 @@ def test_cli_writes_json_and_png(synthetic_table, tmp_path):
     (["--searcher", "annealing"], "unknown searcher 'annealing'"),
     (["--accuracy", "mnist"], "unknown NAS-Bench-201 dataset 'mnist'"),
     (["--device", "toaster"], "unknown NAS-Bench-201 device 'toaster'"),
-    (["--budget", "0"], "--budget and --seeds must be positive"),
+    (["--budget", "0"], "--budget"),
+    (["--seeds", "0"], "--seeds"),
     (["--option", "population=5"], "must look like searcher.key=value"),
+    (["--searcher", "random", "-o", "nsga2.population=50"],
+     "option nsga2.population is for searcher 'nsga2', which this benchmark does not run; it runs: random"),
+    (["--searcher", "nsga2", "-o", "nsga2.population=abc"], "nsga2 option population must be an integer >= 2"),
+    (["--searcher", "evolution", "-o", "evolution.mutation_prob=5"], "mutation_prob must be a number in [0, 1]"),
 ])
 def test_cli_user_mistakes(synthetic_table, args, message):
     result = runner.invoke(app, ["benchmark", "nas-bench-201", "--data", str(synthetic_table), "--seeds", "1", *args])
     assert result.exit_code == 2, result.output
-    assert message in result.output and "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0] and "Traceback" not in result.output, result.output
+
+
+def test_runner_checks_every_searcher_before_running_any(synthetic_table, monkeypatch):
+    import nas.benchmark.runner as runner_module
+
+    ran = []
+    monkeypatch.setattr(runner_module, "run_search", lambda *a, **k: ran.append(a) or pytest.fail("ran a search"))
+    with pytest.raises(InvalidInput, match="linas option population must be an integer >= 2, got 'x'"):
+        run_nb201("cifar10", "raspi4", searchers=["random", "linas"], budget=10, seeds=1,
+                  table=NB201Table(synthetic_table), options={"linas": {"population": "x"}})
+    with pytest.raises(InvalidInput, match="which this benchmark does not run; it runs: random, evolution"):
+        run_nb201("cifar10", "raspi4", searchers=["evolution", "random"], budget=10, seeds=1,
+                  table=NB201Table(synthetic_table), options={"optuna": {"population": 5}})
+    assert not ran
 
 
 def test_real_table_has_the_known_optimum():

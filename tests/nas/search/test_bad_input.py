@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -13,9 +15,10 @@ from nas.search import SEARCHERS
 from nas.search._searcher import create_searcher
 from nas.search.assemble import build_problem
 from nas.search.constraints import parse_constraint
+from nas.search.run import run_search
 from search_spaces.errors import InvalidInput, NasError, UnknownName
 
-from .toy import SPACE
+from .toy import SPACE, evaluator
 
 runner = CliRunner()
 CHEAP = ["--space", "ofa-mbv3", "--target", "macs", "--objective", "macs", "--objective", "params",
@@ -60,8 +63,56 @@ def test_constraint_units_are_canonical():
     assert parse_constraint("latency<=20ms").bound == 20.0
     assert parse_constraint("latency<=2000us").bound == pytest.approx(2.0)
     assert parse_constraint("params<=5M").bound == 5e6
-    assert parse_constraint("macs < 300M").op == "<="
+    assert parse_constraint("macs < 300M").op == "<"
     assert parse_constraint("accuracy>=75%").op == ">="
+
+
+@pytest.mark.parametrize("text,at_bound", [("latency<20ms", False), ("latency<=20ms", True),
+                                           ("accuracy>75%", False), ("accuracy>=75%", True)])
+def test_strict_constraints_exclude_the_bound(text, at_bound):
+    c = parse_constraint(text)
+    inside, outside = (19.0, 21.0) if c.metric == "latency" else (76.0, 74.0)
+    assert c.satisfied(np.array([inside, c.bound, outside])).tolist() == [True, at_bound, False]
+    assert (c.violation(np.array([c.bound])) > 0).item() is not at_bound  # searchers see G > 0 as infeasible
+
+
+@pytest.mark.parametrize("text,message", [
+    ("accuracy>=0.75", "accuracy is in percent, so this means 0.75%; write accuracy>=75% (or accuracy>=0.75%"),
+    ("accuracy>=150%", "accuracy is top-1 in percent, so its bound must be between 0% and 100%"),
+    ("accuracy<=101", "between 0% and 100%"),
+    ("latency<=0ms", "no subnet has latency <= 0"),
+])
+def test_constraint_bounds_that_cannot_be_meant(text, message):
+    with pytest.raises(InvalidConstraint, match=re.escape(message)):
+        parse_constraint(text)
+    assert parse_constraint("accuracy>=0.75%").bound == 0.75  # an explicit unit says it is meant
+
+
+def test_impossible_accuracy_fails_before_the_run_directory_is_written(tmp_path):
+    run = tmp_path / "run"
+    one_line_error(cli("search", "--space", "ofa-mbv3", "--target", "macs", "--constraint", "accuracy>=150%",
+                       "--no-progress", "--out", str(run)), "between 0% and 100%")
+    assert not run.exists()
+
+
+def test_an_objective_given_twice(tmp_path):
+    with pytest.raises(InvalidInput, match="objective 'macs' is given twice"):
+        build_problem("ofa-mbv3", "macs", predictor="none", objectives=["macs", "params", "macs"])
+    with pytest.raises(InvalidInput, match="no objective to optimize"):
+        build_problem("ofa-mbv3", "macs", predictor="none", objectives=[])
+    one_line_error(cli("search", "--space", "ofa-mbv3", "--target", "macs", "--objective", "accuracy",
+                       "--objective", "accuracy", "--no-progress", "--out", str(tmp_path / "r")),
+                   "objective 'accuracy' is given twice")
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("limits", [dict(max_generations=0), dict(max_generations=-3), dict(budget=0),
+                                    dict(stall_generations=0), dict(max_generations=True)])
+def test_search_loop_limits_are_counts(limits):
+    ev = evaluator(1)
+    kwargs = {"budget": 10, **limits}
+    with pytest.raises(InvalidInput, match="must be an integer >= 1"):
+        run_search(SPACE, ev, create_searcher("random", SPACE, n_objectives=1), **kwargs)
 
 
 def test_objective_the_target_cannot_provide(tmp_path):
@@ -74,7 +125,7 @@ def test_objective_the_target_cannot_provide(tmp_path):
 
 
 @pytest.mark.parametrize("options,message", [
-    ({"population": 1}, "population must be at least 2"),
+    ({"population": 1}, "population must be an integer >= 2, got 1"),
     ({"no_such_option": 3}, "unknown option 'no_such_option'"),
 ])
 def test_bad_searcher_options(options, message):
