@@ -4,8 +4,12 @@ from . import ensemble, kernel, linear, mlp, trees  # noqa: F401  (register the 
 from ._base import (
     DERIVED,
     FORMAT,
+    MAX_SEED,
     PREDICTORS,
+    Option,
     Predictor,
+    check_output_path,
+    check_seed,
     create_predictor,
     list_predictor_kinds,
     load_predictor,
@@ -14,6 +18,6 @@ from ._base import (
 from .data import LabelledSubnets, read_subnets
 from .metrics import kendall_tau, quality, rmse, spearman_rho, top_k_precision
 
-__all__ = ["DERIVED", "FORMAT", "PREDICTORS", "Predictor", "create_predictor", "list_predictor_kinds",
-           "load_predictor", "register_predictor", "LabelledSubnets", "read_subnets", "kendall_tau", "quality",
-           "rmse", "spearman_rho", "top_k_precision"]
+__all__ = ["DERIVED", "FORMAT", "MAX_SEED", "PREDICTORS", "Option", "Predictor", "check_output_path", "check_seed",
+           "create_predictor", "list_predictor_kinds", "load_predictor", "register_predictor", "LabelledSubnets",
+           "read_subnets", "kendall_tau", "quality", "rmse", "spearman_rho", "top_k_precision"]

@@ -19,37 +19,60 @@ from typing import Any, ClassVar
 import numpy as np
 
 from search_spaces import Registry, SearchSpace, get_space
-from search_spaces.errors import InvalidInput, NotSupported
+from search_spaces.errors import InvalidInput, NasError, NotSupported
+
+from ._options import Option, check_options
 
 __all__ = ["Predictor", "PREDICTORS", "register_predictor", "create_predictor", "list_predictor_kinds",
-           "load_predictor", "header_path", "FORMAT", "DERIVED"]
+           "load_predictor", "header_path", "check_output_path", "check_seed", "Option", "FORMAT", "DERIVED",
+           "MAX_SEED"]
 
 FORMAT = "nas-predictor/1"
 DERIVED = ("macs", "params")  # counts a space can add as log features
+MAX_SEED = 2**31 - 1  # numpy, torch and scikit-learn all take it (an ensemble adds member indices to it)
+
+
+def check_seed(seed: Any) -> int:
+    """``seed`` as an int, or ``InvalidInput`` when it is not an integer in ``0..MAX_SEED``."""
+    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise InvalidInput(f"seed must be an integer from 0 to {MAX_SEED}; got {seed!r}")
+    return int(seed)
 
 
 class Predictor(ABC):
-    """Subclasses implement ``_fit``, ``_predict`` and the (de)serialization of their arrays."""
+    """Subclasses implement ``_fit``, ``_predict`` and the (de)serialization of their arrays, and declare
+    their parameters in ``options`` (name -> ``Option``): creating one checks the given parameters against
+    them (unknown name, wrong type, out of range: ``InvalidInput``) and fills in the defaults."""
 
     kind: ClassVar[str] = ""
     dtype: ClassVar[type] = np.float64  # what _predict computes in (the MLP runs in float32)
+    options: ClassVar[dict[str, Option] | None] = None  # None: a plugin kind that checks its own parameters
 
     def __init__(self, space: SearchSpace, features: str = "onehot", derived: tuple[str, ...] | str = "auto",
                  **params: Any):
-        if features not in space.feature_kinds():
+        if not isinstance(features, str) or features not in space.feature_kinds():
             raise InvalidInput(
                 f"unknown feature encoding {features!r} for space {space.name}; "
                 f"known: {', '.join(space.feature_kinds())}"
             )
         if derived == "auto":  # log MACs and params where the space can count them
             derived = DERIVED if _can_count(space) else ()
+        elif isinstance(derived, str):  # "macs,params", "none" or ""
+            derived = tuple(d.strip() for d in derived.split(",") if d.strip() and d.strip() != "none")
+        elif derived is None:
+            derived = ()
+        if not isinstance(derived, (list, tuple)):
+            raise InvalidInput(f"derived features must be 'auto', 'none' or a list of {', '.join(DERIVED)}; "
+                               f"got {derived!r}")
         bad = [d for d in derived if d not in DERIVED]
         if bad:
-            raise InvalidInput(f"unknown derived feature {bad[0]!r}; known: {', '.join(DERIVED)}")
+            raise InvalidInput(f"unknown derived feature {bad[0]!r}; known: {', '.join(DERIVED)} (or auto, none)")
+        if derived and not _can_count(space):
+            raise InvalidInput(f"space {space.name} cannot count {', '.join(derived)}; use derived features 'none'")
         self.space = space
         self.features = features
         self.derived = tuple(derived)
-        self.params = params
+        self.params = check_options(self.kind, self.options, params) if self.options is not None else params
         self.metadata: dict[str, Any] = {}
         self.fitted = False
 
@@ -90,8 +113,8 @@ class Predictor(ABC):
         if not np.all(np.isfinite(y)):
             raise InvalidInput(f"labels contain {int((~np.isfinite(y)).sum())} NaN or infinite values")
         if len(y) < 2:
-            raise InvalidInput("a predictor needs at least 2 labelled subnets to fit")
-        self._fit(X.astype(np.float64, copy=False), y, int(seed))
+            raise InvalidInput(f"a predictor needs at least 2 labelled subnets to fit; got {len(y)}")
+        self._fit(X.astype(np.float64, copy=False), y, check_seed(seed))
         self.fitted = True
         return self
 
@@ -141,12 +164,13 @@ class Predictor(ABC):
         """Write ``path`` (.json header) and ``path`` with suffix .npz (arrays), atomically."""
         if not self.fitted:
             raise InvalidInput("cannot save a predictor that is not fitted")
-        path = header_path(path)
+        path = check_output_path(path)
         header = {"format": FORMAT, "kind": self.kind, "space": self.space.name,
                   "layout": self.space.layout_signature(), "features": self.features, "derived": list(self.derived),
                   "n_features": self.n_features, "params": self.params, "metadata": self.metadata}
-        _atomic_write(path.with_suffix(".npz"), lambda f: np.savez_compressed(f, **self._arrays()))
-        _atomic_write(path, lambda f: f.write(json.dumps(header, indent=2, default=_json_default).encode()))
+        text = json.dumps(header, indent=2, default=_json_default).encode()
+        _atomic_write_all([(path.with_suffix(".npz"), lambda f: np.savez_compressed(f, **self._arrays())),
+                           (path, lambda f: f.write(text))])
         return path
 
 
@@ -156,6 +180,17 @@ def _can_count(space: SearchSpace) -> bool:
     except NotSupported:
         return False
     return True
+
+
+def check_output_path(path: str | Path) -> Path:
+    """The header path a predictor saved as ``path`` gets, or ``InvalidInput`` when it or its NPZ is a directory
+    (checked before a long fit, so that nothing is fitted in vain or half-written)."""
+    hpath = header_path(path)
+    for p in (hpath, hpath.with_suffix(".npz")):
+        if p.is_dir():
+            raise InvalidInput(f"cannot write predictor {p}: it is a directory; give the predictor's file name "
+                               f"P (P.json + P.npz are written)")
+    return hpath
 
 
 def header_path(path: str | Path) -> Path:
@@ -172,16 +207,23 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+def _atomic_write_all(files: list[tuple[Path, Any]]) -> None:
+    """Write every file to a temporary name first and rename them only when all are written, so that a failure
+    leaves neither half a file nor a new NPZ beside an old header."""
+    tmps: list[str] = []
     try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; shipped artifacts must be readable by everyone
-        os.replace(tmp, path)
+        for path, write in files:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
+            tmps.append(tmp)
+            with os.fdopen(fd, "wb") as f:
+                write(f)
+            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; shipped artifacts must be readable by everyone
+        for (path, _), tmp in zip(files, tmps):
+            os.replace(tmp, path)
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        for tmp in tmps:
+            Path(tmp).unlink(missing_ok=True)
 
 
 PREDICTORS: Registry[type[Predictor]] = Registry("predictor kind", entry_point_group="nas.predictors")
@@ -196,44 +238,66 @@ def register_predictor(kind: str):
 
 
 def create_predictor(kind: str, space: SearchSpace | str, **params: Any) -> Predictor:
+    """A new, unfitted predictor; an unknown kind, option or a bad option value is ``InvalidInput``/``UnknownName``."""
     space = get_space(space) if isinstance(space, str) else space
-    return PREDICTORS.get(kind)(space, **params)
+    cls = PREDICTORS.get(kind)
+    try:
+        return cls(space, **params)
+    except TypeError as exc:  # a plugin kind without declared options, given a parameter it does not take
+        raise InvalidInput(f"cannot create a {kind} predictor with options "
+                           f"{', '.join(map(str, params)) or 'none'}: {' '.join(str(exc).split())}") from None
 
 
 def list_predictor_kinds() -> list[str]:
     return PREDICTORS.names()
 
 
+EXPECTED = "a saved predictor is the P.json + P.npz pair that `nas predictor fit` (or Predictor.save) writes"
+
+
 def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> Predictor:
     """Load a saved predictor; raise ``InvalidInput`` for a missing, corrupt or other-space file."""
+    given = Path(path)
     hpath = header_path(path)
     if not hpath.is_file():
-        raise InvalidInput(f"predictor file {hpath} does not exist")
+        if given.is_dir():
+            raise InvalidInput(f"{given} is a directory, not a saved predictor; {EXPECTED}")
+        if given != hpath and given.is_file() and given.suffix != ".npz":
+            raise InvalidInput(f"{given} is not a saved predictor (there is no {hpath.name}); {EXPECTED}")
+        if given.suffix == ".npz" and given.is_file():
+            raise InvalidInput(f"predictor header {hpath} is missing beside {given.name}; {EXPECTED}")
+        raise InvalidInput(f"predictor file {hpath} does not exist; {EXPECTED}")
     try:
         header = json.loads(hpath.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"predictor file {hpath} is corrupt: {exc}") from None
+        raise InvalidInput(f"{hpath} is not a saved predictor (not JSON: {exc}); {EXPECTED}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
-        raise InvalidInput(f"{hpath} is not a predictor file (format {FORMAT})")
+        raise InvalidInput(f"{hpath} is not a saved predictor (no format {FORMAT!r}); {EXPECTED}")
     missing = [k for k in ("kind", "space", "layout", "features") if k not in header]
     if missing:
         raise InvalidInput(f"predictor file {hpath} is corrupt: no {', '.join(missing)}")
-    if space is not None:
-        wanted = get_space(space) if isinstance(space, str) else space
-        if wanted.layout_signature() != header["layout"]:
-            raise InvalidInput(f"predictor {hpath.name} was fitted for space {header['space']}, not {wanted.name}")
-        own_space = wanted
-    else:
-        own_space = get_space(header["space"])
-        if own_space.layout_signature() != header["layout"]:
-            raise InvalidInput(f"predictor {hpath.name} does not match the registered space {header['space']}")
+    if not isinstance(header["space"], str) or not isinstance(header["kind"], str):
+        raise InvalidInput(f"predictor file {hpath} is corrupt: its kind and space must be names")
+    if not isinstance(header.get("params", {}), dict):
+        raise InvalidInput(f"predictor file {hpath} is corrupt: its params must be an object")
     try:
-        predictor = PREDICTORS.get(header["kind"])(own_space, features=header["features"],
-                                                    derived=tuple(header.get("derived", ())),
-                                                    **header.get("params", {}))
+        wanted = None if space is None else get_space(space) if isinstance(space, str) else space
+        own_space = wanted if wanted is not None else get_space(header["space"])
+        cls = PREDICTORS.get(header["kind"])
+    except NasError as exc:
+        raise type(exc)(f"predictor file {hpath}: {exc}") from None
+    if wanted is not None and wanted.layout_signature() != header["layout"]:
+        raise InvalidInput(f"predictor {hpath.name} was fitted for space {header['space']}, not {wanted.name}")
+    if wanted is None and own_space.layout_signature() != header["layout"]:
+        raise InvalidInput(f"predictor {hpath.name} does not match the registered space {header['space']}")
+    try:
+        predictor = cls(own_space, features=header["features"], derived=tuple(header.get("derived") or ()),
+                        **header.get("params", {}))
     except TypeError as exc:
         raise InvalidInput(f"predictor file {hpath} has parameters a {header['kind']} predictor does not take: "
                            f"{exc}") from None
+    except NasError as exc:
+        raise type(exc)(f"predictor file {hpath}: {exc}") from None
     npz = hpath.with_suffix(".npz")
     try:
         with np.load(npz, allow_pickle=False) as data:
@@ -249,5 +313,5 @@ def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> 
     except (KeyError, ValueError, IndexError, TypeError) as exc:
         raise InvalidInput(f"predictor arrays in {npz} do not fit a {header['kind']} predictor of "
                            f"{header.get('n_features', '?')} features: {exc}") from None
-    predictor.metadata = header.get("metadata", {})
+    predictor.metadata = header["metadata"] if isinstance(header.get("metadata"), dict) else {}
     return predictor

@@ -78,7 +78,7 @@ def read_subnets(paths: str | Path | Sequence[str | Path], space: SearchSpace | 
     space = get_space(space) if isinstance(space, str) else space
     paths = [Path(paths)] if isinstance(paths, (str, Path)) else [Path(p) for p in paths]
     if not paths:
-        raise InvalidInput("no data files given")
+        raise InvalidInput(f"no data files given; {_EXPECTED}")
     archs: list[dict] = []
     labels: list[np.ndarray] = []
     sources: list[str] = []
@@ -102,13 +102,30 @@ def read_subnets(paths: str | Path | Sequence[str | Path], space: SearchSpace | 
     return LabelledSubnets(space, genomes, np.concatenate(labels), used_label, sources)
 
 
+_EXPECTED = ("expected a results CSV file: DyNAS-T's (column 'Sub-network') or this engine's results.csv "
+             "(column 'config')")
+
+
 def _read_one(path: Path, space: SearchSpace, label: str | None) -> tuple[list[dict], np.ndarray, str]:
+    if path.is_dir():
+        csvs = sorted(p.name for p in path.glob("*.csv"))
+        if not csvs:
+            empty = "an empty directory" if not any(path.iterdir()) else "a directory with no CSV files"
+            raise InvalidInput(f"data path {path} is {empty}; {_EXPECTED}")
+        shown = ", ".join(csvs[:4]) + (", ..." if len(csvs) > 4 else "")
+        raise InvalidInput(f"data path {path} is a directory; {_EXPECTED}: pass the CSV files it holds ({shown}) "
+                           f"one by one")
+    if not path.exists():
+        raise InvalidInput(f"data file {path} does not exist; {_EXPECTED}")
     if not path.is_file():
-        raise InvalidInput(f"data file {path} does not exist")
+        raise InvalidInput(f"data path {path} is not a regular file; {_EXPECTED}")
     try:
         df = pd.read_csv(path, dtype={"config": str, "Sub-network": str})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} is not a readable CSV: {' '.join(str(exc).split())}") from None
+        raise InvalidInput(f"{path} is not a readable CSV ({' '.join(str(exc).split())}); {_EXPECTED}") from None
+    if not isinstance(df.index, pd.RangeIndex):  # pandas makes the extra leading fields of long rows an index
+        raise InvalidInput(f"{path.name} has rows with more fields than its header's {len(df.columns)} columns "
+                           f"({', '.join(map(str, df.columns))}); quote cells that contain commas")
     if "Sub-network" in df:
         column, parse, default_label = "Sub-network", _parse_dynast, DYNAST_LABEL
     elif "config" in df:
@@ -126,17 +143,22 @@ def _read_one(path: Path, space: SearchSpace, label: str | None) -> tuple[list[d
                            f"(first at line {missing[0] + 2})")
     archs = []
     for i, text in enumerate(df[column].tolist()):
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidInput(f"{path.name} line {i + 2}: the {column} cell is empty; every row needs an architecture")
         try:
             archs.append(parse(text, space))
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError) as exc:
-            raise InvalidInput(f"{path.name} line {i + 2}: cannot read {column} {str(text)[:60]!r}: {exc}") from None
+            raise InvalidInput(f"{path.name} line {i + 2}: cannot read {column} {text[:60]!r}: {exc}") from None
     return archs, y, label
 
 
 def _parse_dynast(text: Any, space: SearchSpace) -> dict:
-    arch = ast.literal_eval(text)  # a Python dict literal; literal_eval never runs code
+    try:
+        arch = ast.literal_eval(text)  # a Python dict literal; literal_eval never runs code
+    except (ValueError, SyntaxError):
+        arch = None
     if not isinstance(arch, dict):
-        raise ValueError("not a dict")
+        raise ValueError(f"not a Python dict literal with keys {', '.join(map(repr, space.keys))}")
     if arch.get("wid") is None and "wid" not in space.keys:
         arch.pop("wid", None)  # DyNAS-T writes 'wid': None for spaces without elastic width
     return arch
@@ -146,9 +168,9 @@ def _parse_engine(text: Any, space: SearchSpace) -> dict:
     try:
         arch = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(f"not JSON ({exc})") from None
     if not isinstance(arch, dict):
-        raise ValueError("not a JSON object")
+        raise ValueError(f"not a JSON object with keys {', '.join(json.dumps(k) for k in space.keys)}")
     return arch
 
 

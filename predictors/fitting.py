@@ -11,8 +11,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from search_spaces import SearchSpace
+from search_spaces.errors import InvalidInput
 
-from ._base import Predictor, create_predictor, load_predictor
+from ._base import Predictor, check_seed, create_predictor, load_predictor
 from .data import LabelledSubnets, read_subnets
 from .metrics import quality
 from .validation import CVResult, cross_validate
@@ -29,8 +30,25 @@ def fit_on_data(space: SearchSpace | str, paths: Sequence[str | Path], kind: str
     The returned predictor's metadata holds the data provenance, the command and the CV quality
     (``metadata["cv"]["kendall_tau"]``, ``["rmse"]``, ...).
     """
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    seed = check_seed(seed)
+    if not (isinstance(folds, (int, np.integer)) and not isinstance(folds, bool) and (folds == 0 or folds >= 2)):
+        raise InvalidInput(f"cross-validation folds must be 0 (none) or an integer >= 2; got {folds!r}")
+    if params is not None and not isinstance(params, dict):
+        raise InvalidInput(f"predictor params must be a dict of option values; got {type(params).__name__}")
+    create_predictor(kind, space, features=features, derived=derived, **(params or {}))  # bad kind/options: fail now
     raw = read_subnets(paths, space, label)
     data = raw.deduplicate()
+    if len(data) < 2:
+        cv = f", and {folds}-fold cross-validation at least {2 * folds} (2 per fold)" if folds else ""
+        raise InvalidInput(f"{_has(raw, data, paths)}: fitting needs at least 2 distinct measured subnets{cv}")
+    if folds and len(data) < 2 * folds:
+        fewer = f"use at most {len(data) // 2} folds, or 0" if len(data) >= 4 else "use 0 folds"
+        raise InvalidInput(f"{_has(raw, data, paths)}: {folds}-fold cross-validation needs at least {2 * folds} "
+                           f"(2 per fold); {fewer} to skip cross-validation")
+    if np.all(data.y == data.y[0]):
+        raise InvalidInput(f"every subnet in the data has the same {data.label!r} ({data.y[0]:g}): there is nothing "
+                           f"to learn; is {data.label!r} the measured accuracy column?")
 
     def make() -> Predictor:
         return create_predictor(kind, data.space, features=features, derived=derived, **(params or {}))
@@ -53,8 +71,17 @@ def fit_on_data(space: SearchSpace | str, paths: Sequence[str | Path], kind: str
 def evaluate_on_data(predictor: Predictor | str | Path, paths: Sequence[str | Path], label: str | None = None,
                      plot: str | Path | None = None) -> dict[str, Any]:
     """Metrics of ``predictor`` on measured subnets (one row per canonical arch), and optionally a scatter PNG."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    if plot is not None:
+        from .plots import check_png_path
+
+        check_png_path(plot)
     model = predictor if isinstance(predictor, Predictor) else load_predictor(predictor)
-    data = read_subnets(paths, model.space, label, narrow=False).deduplicate()
+    raw = read_subnets(paths, model.space, label, narrow=False)
+    data = raw.deduplicate()
+    if len(data) < 2:
+        raise InvalidInput(f"{_has(raw, data, paths)}: evaluating a predictor needs at least 2 distinct measured "
+                           f"subnets")
     predicted = model.predict(data.genomes)
     metrics = quality(data.y, predicted)
     out = {"predictor": model.kind, "space": model.space.name, "label": data.label,
@@ -66,6 +93,15 @@ def evaluate_on_data(predictor: Predictor | str | Path, paths: Sequence[str | Pa
         out["plot"] = str(scatter_png(data.y, predicted, plot, f"{model.kind} predictor on "
                                       f"{', '.join(out['files'])}", metrics))
     return out
+
+
+def _has(raw: LabelledSubnets, data: LabelledSubnets, paths: Sequence[str | Path]) -> str:
+    """``the data (a.csv, b.csv) has ...`` for messages about too little data."""
+    names = ", ".join(Path(p).name for p in paths)
+    if len(raw) == 0:
+        return f"the data ({names}) has no rows, only a header"
+    repeats = f" ({len(raw)} rows)" if len(raw) != len(data) else ""
+    return f"the data ({names}) has only {len(data)} distinct subnet{'s' if len(data) != 1 else ''}{repeats}"
 
 
 def data_provenance(raw: LabelledSubnets, paths: Sequence[str | Path]) -> dict[str, Any]:

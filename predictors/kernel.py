@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Predictor, register_predictor
+from ._base import Option, Predictor, register_predictor
 from ._scaling import Standardizer
 
 __all__ = ["SVRPredictor"]
@@ -21,8 +21,8 @@ class SVRPredictor(Predictor):
     1 / n_features on standardized features).
     """
 
-    def __init__(self, space, features="onehot", derived="auto", C=10.0, epsilon=0.01, gamma="scale"):
-        super().__init__(space, features, derived, C=C, epsilon=epsilon, gamma=gamma)
+    options = {"C": Option(float, 10.0, gt=0), "epsilon": Option(float, 0.01, ge=0),
+               "gamma": Option(float, "scale", gt=0, also=("scale",))}
 
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:
         from sklearn.svm import SVR

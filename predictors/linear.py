@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Predictor, register_predictor
+from ._base import Option, Predictor, register_predictor
 from ._scaling import Standardizer
 
 __all__ = ["RidgePredictor"]
@@ -17,9 +17,9 @@ class RidgePredictor(Predictor):
     Params: ``alpha`` (float or None), ``alphas`` (the grid searched when ``alpha`` is None).
     """
 
-    def __init__(self, space, features="onehot", derived="auto", alpha=None,
-                 alphas=tuple(np.logspace(-3, 3, 13).tolist())):
-        super().__init__(space, features, derived, alpha=alpha, alphas=list(alphas))
+    options = {"alpha": Option(float, None, ge=0, also=(None,)),
+               "alphas": Option(list, np.logspace(-3, 3, 13).tolist(), item=float, gt=0, min_len=1,
+                                example="[0.1, 1, 10]")}
 
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:
         from sklearn.linear_model import Ridge, RidgeCV

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import stats
 
@@ -16,21 +18,30 @@ def _pair(y_true, y_pred) -> tuple[np.ndarray, np.ndarray]:
     if t.shape != p.shape:
         raise InvalidInput(f"got {t.size} measured values but {p.size} predictions")
     if t.size < 2:
-        raise InvalidInput("quality metrics need at least 2 subnets")
+        raise InvalidInput(f"quality metrics need at least 2 measured subnets; got {t.size}")
     if not (np.all(np.isfinite(t)) and np.all(np.isfinite(p))):
         raise InvalidInput("measured values and predictions must be finite (no NaN)")
     return t, p
 
 
 def kendall_tau(y_true, y_pred) -> float:
-    """Kendall's tau-b (ties counted as scipy does)."""
+    """Kendall's tau-b (ties counted as scipy does); NaN where all measured or all predicted values are equal."""
     t, p = _pair(y_true, y_pred)
+    if _constant(t) or _constant(p):
+        return float("nan")  # undefined (scipy would say so with a warning)
     return float(stats.kendalltau(t, p).statistic)
 
 
 def spearman_rho(y_true, y_pred) -> float:
+    """Spearman's rank correlation; NaN where all measured or all predicted values are equal."""
     t, p = _pair(y_true, y_pred)
+    if _constant(t) or _constant(p):
+        return float("nan")
     return float(stats.spearmanr(t, p).statistic)
+
+
+def _constant(x: np.ndarray) -> bool:
+    return bool(np.all(x == x[0]))
 
 
 def rmse(y_true, y_pred) -> float:
@@ -49,14 +60,32 @@ def top_k_precision(y_true, y_pred, k: int | float = 0.1) -> float:
     return float(np.intersect1d(best_true, best_pred).size / n)
 
 
-def quality(y_true, y_pred, top_k: float = 0.1) -> dict[str, float]:
-    """Every metric at once, as the JSON-able dict predictor metadata and reports carry."""
+def quality(y_true, y_pred, top_k: float = 0.1) -> dict[str, Any]:
+    """Every metric that is defined on this data, as the JSON-able dict predictor metadata and reports carry.
+
+    A metric that is not defined is left out and explained under ``"undefined"`` (metric -> reason): rank
+    correlations when all measured (or all predicted) values are equal, top-k precision with fewer than
+    ``1 / top_k`` subnets (its top k would hold no subnet).
+    """
     t, p = _pair(y_true, y_pred)
-    return {
-        "kendall_tau": kendall_tau(t, p),
-        "spearman_rho": spearman_rho(t, p),
-        "rmse": rmse(t, p),
-        "bias": float(np.mean(p - t)),
-        f"top{int(round(top_k * 100))}pct_precision": top_k_precision(t, p, top_k),
-        "n": int(t.size),
-    }
+    if not 0 < top_k < 1:
+        raise InvalidInput(f"top_k must be a fraction between 0 and 1; got {top_k}")
+    out: dict[str, Any] = {}
+    undefined: dict[str, str] = {}
+    for key, fn in (("kendall_tau", kendall_tau), ("spearman_rho", spearman_rho)):
+        if _constant(t) or _constant(p):
+            undefined[key] = f"all {'measured' if _constant(t) else 'predicted'} values are equal"
+        else:
+            out[key] = fn(t, p)
+    out["rmse"] = rmse(t, p)
+    out["bias"] = float(np.mean(p - t))
+    top_key = f"top{int(round(top_k * 100))}pct_precision"
+    need = int(np.ceil(1 / top_k - 1e-9))
+    if t.size >= need:
+        out[top_key] = top_k_precision(t, p, max(1, int(round(top_k * t.size))))
+    else:
+        undefined[top_key] = f"needs at least {need} subnets; got {t.size}"
+    out["n"] = int(t.size)
+    if undefined:
+        out["undefined"] = undefined
+    return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Predictor, register_predictor
+from ._base import Option, Predictor, register_predictor
 from ._scaling import Standardizer
 
 __all__ = ["MLPPredictor"]
@@ -22,10 +22,10 @@ class MLPPredictor(Predictor):
 
     dtype = np.float32
 
-    def __init__(self, space, features="onehot", derived="auto", hidden=(128, 128), epochs=300, lr=1e-3,
-                 weight_decay=1e-2, batch_size=64, skip=True):
-        super().__init__(space, features, derived, hidden=[int(h) for h in hidden], epochs=int(epochs), lr=float(lr),
-                         weight_decay=float(weight_decay), batch_size=int(batch_size), skip=bool(skip))
+    options = {"hidden": Option(list, [128, 128], item=int, ge=1, example="[128, 128]"),
+               "epochs": Option(int, 300, ge=0), "lr": Option(float, 1e-3, gt=0),
+               "weight_decay": Option(float, 1e-2, ge=0), "batch_size": Option(int, 64, ge=1),
+               "skip": Option(bool, True)}
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import math
 import re
 from pathlib import Path
 
@@ -30,13 +31,16 @@ def read_ofa_layers(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory; expected once-for-all's predictor file (e.g. acc_predictor.pth)")
     if not path.is_file():
         raise InvalidInput(f"once-for-all predictor file {path} does not exist")
+    if path.stat().st_size == 0:
+        raise InvalidInput(f"{path.name} is not a readable torch state dict: the file is empty")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for foreign or corrupt files
-        detail = " ".join(str(exc).split())[:200]
-        raise InvalidInput(f"{path.name} is not a readable torch state dict: {detail}") from None
+        raise InvalidInput(f"{path.name} is not a readable torch state dict: {_reason(exc)}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
@@ -57,6 +61,28 @@ def read_ofa_layers(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray
     return weights, biases
 
 
+def _reason(exc: BaseException) -> str:
+    """Why torch could not read the file, in a few words (torch's long advice on ``weights_only`` left out)."""
+    text = " ".join(str(exc).split())
+    unpickler = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
+    if unpickler:
+        detail = unpickler.group(1)
+        found = re.search(r"Unsupported global: GLOBAL (\S+)", detail)
+        if found:
+            return (f"it pickles a {found.group(1)} object, not a state dict of tensors "
+                    f"(save the model's state_dict() instead)")
+        found = re.search(r"Unsupported operand \S+", detail)
+        if found:
+            return f"the file is truncated or not a torch checkpoint ({found.group(0).lower()})"
+        text = detail
+    text = re.split(r"(?<=[^.\s]{2})\. ", text, maxsplit=1)[0].rstrip(". ")
+    if "zip archive" in text:
+        text += " (the file is truncated or corrupt)"
+    if len(text) > 160:
+        text = text[:157].rstrip() + "..."
+    return text or f"{type(exc).__name__}: the file is truncated or not a torch checkpoint"
+
+
 def _layer_order(key: str) -> list[int]:
     return [int(n) for n in re.findall(r"\d+", key)]
 
@@ -65,6 +91,13 @@ def import_ofa_predictor(path: str | Path, space: SearchSpace | str = "ofa-mbv3-
                          check: int = 512) -> MLPPredictor:
     """An ``mlp`` predictor giving the released predictor's output times ``scale`` (its outputs are
     fractions; 100 gives top-1 in %). ``check`` random subnets verify the conversion against torch."""
+    if isinstance(scale, bool) or not isinstance(scale, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(scale) or scale <= 0:
+        raise InvalidInput(f"scale must be a finite number > 0 (100 turns once-for-all's fractions into %); "
+                           f"got {scale!r}")
+    if isinstance(check, bool) or not isinstance(check, (int, np.integer)) or check < 0:
+        raise InvalidInput(f"check must be a number of subnets >= 0; got {check!r}")
+    scale = float(scale)
     space = get_space(space) if isinstance(space, str) else space
     if "ofa" not in space.feature_kinds():
         raise NotSupported(f"space {space.name} has no once-for-all encoding; use an OFA space such as ofa-mbv3-w1.2")

@@ -6,7 +6,19 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["scatter_png"]
+from search_spaces.errors import InvalidInput
+
+__all__ = ["scatter_png", "check_png_path"]
+
+
+def check_png_path(path: str | Path) -> Path:
+    """``path`` if a PNG can be written there (checked before any work is done), else ``InvalidInput``."""
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"plot path {path} is a directory; expected a file name ending in .png")
+    if path.suffix.lower() != ".png":
+        raise InvalidInput(f"plot file {path} must end in .png (the scatter plot is a PNG image)")
+    return path
 
 
 def scatter_png(measured: np.ndarray, predicted: np.ndarray, path: str | Path, title: str, metrics: dict,
@@ -16,7 +28,7 @@ def scatter_png(measured: np.ndarray, predicted: np.ndarray, path: str | Path, t
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    path = Path(path)
+    path = check_png_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(5.2, 5.0), dpi=120)
     ax.scatter(measured, predicted, s=6, alpha=0.5, linewidths=0)
@@ -26,8 +38,9 @@ def scatter_png(measured: np.ndarray, predicted: np.ndarray, path: str | Path, t
     ax.set_xlabel(f"measured ({unit})")
     ax.set_ylabel(f"predicted ({unit})")
     ax.set_title(title, fontsize=9)
-    text = (f"Kendall tau {metrics['kendall_tau']:.3f}\nSpearman {metrics['spearman_rho']:.3f}\n"
-            f"RMSE {metrics['rmse']:.3f}\nn = {metrics['n']}")
+    text = "\n".join(f"{label} {metrics[key]:.3f}" if key in metrics else f"{label} n/a"
+                     for key, label in (("kendall_tau", "Kendall tau"), ("spearman_rho", "Spearman"), ("rmse", "RMSE")))
+    text += f"\nn = {metrics.get('n', len(measured))}"
     ax.text(0.03, 0.97, text, transform=ax.transAxes, va="top", fontsize=8, family="monospace")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import Predictor, register_predictor
+from ._base import Option, Predictor, register_predictor
 
 __all__ = ["GBMPredictor"]
 
@@ -16,10 +16,8 @@ _CHUNK = 2048  # rows per block: the walk holds chunk x n_trees node indices
 class GBMPredictor(Predictor):
     """Params: ``n_estimators``, ``learning_rate``, ``max_depth``, ``subsample`` (stochastic boosting, seeded)."""
 
-    def __init__(self, space, features="onehot", derived="auto", n_estimators=500, learning_rate=0.05,
-                 max_depth=3, subsample=0.8):
-        super().__init__(space, features, derived, n_estimators=n_estimators, learning_rate=learning_rate,
-                         max_depth=max_depth, subsample=subsample)
+    options = {"n_estimators": Option(int, 500, ge=1), "learning_rate": Option(float, 0.05, gt=0),
+               "max_depth": Option(int, 3, ge=1), "subsample": Option(float, 0.8, gt=0, le=1)}
 
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:
         from sklearn.ensemble import GradientBoostingRegressor

@@ -10,11 +10,11 @@ import numpy as np
 
 from search_spaces.errors import InvalidInput
 
-from ._base import Predictor, create_predictor
+from ._base import Predictor, check_seed, create_predictor
 from .data import LabelledSubnets
 from .metrics import quality
 
-__all__ = ["CVResult", "cross_validate", "fold_ids"]
+__all__ = ["CVResult", "cross_validate", "fold_ids", "check_folds"]
 
 
 @dataclass
@@ -27,16 +27,30 @@ class CVResult:
     seed: int = 0
 
     def summary(self) -> dict[str, Any]:
-        taus = [f["kendall_tau"] for f in self.per_fold]
+        taus = [f.get("kendall_tau") for f in self.per_fold]  # None where a fold's tau is undefined
         return {**self.metrics, "folds": self.folds, "grouped": True, "seed": self.seed,
                 "kendall_tau_per_fold": taus, "fit_s_median": self.fit_s}
+
+
+def check_folds(folds: int, n_archs: int) -> int:
+    """``folds`` as an int, or ``InvalidInput``: cross-validation needs 2 or more folds, each with at least 2
+    distinct subnets (so that every held-out fold can be scored)."""
+    if isinstance(folds, (bool, np.bool_)) or not isinstance(folds, (int, np.integer)) or folds < 2:
+        raise InvalidInput(f"cross-validation folds must be an integer >= 2 (or 0 to skip cross-validation); "
+                           f"got {folds!r}")
+    if 2 * folds > n_archs:
+        data = "no rows" if n_archs == 0 else f"{n_archs} distinct subnet{'s' if n_archs != 1 else ''}"
+        fewer = f"use at most {n_archs // 2} folds or none" if n_archs >= 4 else "skip cross-validation (0 folds)"
+        raise InvalidInput(f"{folds}-fold cross-validation needs at least {2 * folds} distinct subnets (2 per fold) "
+                           f"but the data has {data}: {fewer}")
+    return int(folds)
 
 
 def fold_ids(groups: np.ndarray, folds: int, seed: int) -> np.ndarray:
     """A fold number per row; all rows of a group share it, groups are shuffled with ``seed``."""
     uniq, inverse = np.unique(groups, return_inverse=True)
-    if folds < 2 or folds > len(uniq):
-        raise InvalidInput(f"cross-validation needs 2 <= folds <= {len(uniq)} distinct archs; got {folds}")
+    folds = check_folds(folds, len(uniq))
+    seed = check_seed(seed)
     order = np.random.default_rng(seed).permutation(len(uniq))
     group_fold = np.empty(len(uniq), dtype=np.int64)
     group_fold[order] = np.arange(len(uniq)) % folds

@@ -10,7 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from predictors import list_predictor_kinds
+from predictors import MAX_SEED, PREDICTORS, check_output_path, list_predictor_kinds
+from predictors._options import describe_options
 from predictors.fitting import evaluate_on_data, fit_on_data
 from predictors.ofa_import import import_ofa_predictor
 from predictors.shipped import resolve_predictor, shipped_predictors
@@ -26,7 +27,14 @@ _METRICS = (("kendall_tau", "Kendall tau"), ("spearman_rho", "Spearman rho"), ("
 
 
 def _say(text: str) -> None:
-    console.print(text, markup=False, highlight=False)  # space names like ofa-mbv3[r=224] are not markup
+    console.print(text, markup=False, highlight=False, soft_wrap=True)  # [r=224] is not markup; no wrapping
+
+
+def _say_undefined(metrics: dict) -> None:
+    """A note per metric the data leaves undefined (e.g. top-10% precision on fewer than 10 subnets)."""
+    labels = dict(_METRICS)
+    for key, why in (metrics.get("undefined") or {}).items():
+        _say(f"note: {labels.get(key, key)} is not defined on this data: {why}")
 
 
 def _metrics_table(title: str, columns: dict[str, dict]) -> Table:
@@ -50,14 +58,16 @@ def fit(
     out: Path = typer.Option(..., "--out", "-o", help="Predictor file to write (P.json + P.npz)."),
     features: str = typer.Option("onehot", "--features", help="Encoding from the space: onehot, ordinal, ofa."),
     derived: str = typer.Option("auto", "--derived", help="Derived log features: auto, none, or e.g. macs,params."),
-    option: list[str] = typer.Option(None, "--option", help="Kind parameter key=value, e.g. C=10 (repeatable)."),
+    option: list[str] = typer.Option(None, "--option", help="Kind parameter key=value, e.g. C=10 (repeatable; "
+                                     "`nas predictors` lists each kind's)."),
     label: str = typer.Option(None, "--label", help="Label column [Top-1 Acc (%) for DyNAS-T, accuracy for ours]."),
-    folds: int = typer.Option(5, "--folds", help="Grouped cross-validation folds (0: skip)."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the folds and of the fit."),
+    folds: int = typer.Option(5, "--folds", min=0, help="Grouped cross-validation folds, 2 or more (0: skip)."),
+    seed: int = typer.Option(0, "--seed", min=0, max=MAX_SEED, help="Seed of the folds and of the fit."),
     json_out: bool = _JSON,
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Fit a predictor on measured subnets; cross-validates first and stores the quality in its metadata."""
+    check_output_path(out)
     derived_value = "auto" if derived == "auto" else tuple(d for d in derived.split(",") if d and d != "none")
     # rebuilt from the parsed options (sys.argv is not this command's when called from Python)
     command = shlex.join(["nas", "predictor", "fit", "--space", space, *[a for d in data for a in ("--data", str(d))],
@@ -65,7 +75,8 @@ def fit(
                           *[a for o in option or () for a in ("--option", o)], *(["--label", label] if label else []),
                           "--folds", str(folds), "--seed", str(seed)])
     with Progress(TextColumn("[bold]cross-validating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  disable=json_out or no_progress or folds == 0, transient=True) as progress:
+                  disable=json_out or no_progress or folds == 0 or not console.is_terminal,
+                  transient=True) as progress:
         task = progress.add_task("cv", total=folds)
         model, cv, rows = fit_on_data(space, data, kind, params=parse_options(option), features=features,
                                       derived=derived_value, label=label, folds=folds, seed=seed, command=command,
@@ -82,6 +93,7 @@ def fit(
         _say(f"note: every row has the same {rows.space.name[len(space):]}, so the predictor covers {rows.space.name}")
     if cv is not None:
         console.print(_metrics_table(f"{folds}-fold grouped cross-validation", {kind: cv.metrics}))
+        _say_undefined(cv.metrics)
 
 
 @predictor_app.command("eval")
@@ -104,6 +116,7 @@ def evaluate(
         columns["its own CV"] = result["shipped_cv"]
     console.print(_metrics_table(f"{result['predictor']} predictor ({result['space']}) on "
                                  f"{', '.join(result['files'])}", columns))
+    _say_undefined(result["metrics"])
     _say(f"scatter plot: {result['plot']}")
 
 
@@ -117,6 +130,7 @@ def import_ofa(
     json_out: bool = _JSON,
 ) -> None:
     """Convert once-for-all's released accuracy predictor into this engine's format (exact, resolution-aware)."""
+    check_output_path(out)
     model = import_ofa_predictor(path, space, scale)
     saved = model.save(out)
     conv = model.metadata["conversion"]
@@ -135,8 +149,10 @@ def import_ofa(
 def predictors(json_out: bool = _JSON) -> None:
     """List the shipped accuracy predictors with their data, fit date and cross-validated quality."""
     infos = shipped_predictors()
+    options = {kind: describe_options(PREDICTORS.get(kind).options) if PREDICTORS.get(kind).options is not None
+               else "(not declared)" for kind in list_predictor_kinds()}
     if json_out:
-        print_json({"kinds": list_predictor_kinds(), "shipped": infos})
+        print_json({"kinds": list_predictor_kinds(), "options": options, "shipped": infos})
         return
     table = Table(title="shipped predictors (nas search uses them by default)")
     for col in ("name", "space", "kind", "target", "data", "CV Kendall tau", "CV RMSE", "fitted"):
@@ -149,4 +165,7 @@ def predictors(json_out: bool = _JSON) -> None:
                       f"{cv['kendall_tau']:.3f}" if "kendall_tau" in cv else "",
                       f"{cv['rmse']:.3f}" if "rmse" in cv else "", str(meta.get("date", ""))[:10])
     console.print(table)
-    _say(f"predictor kinds: {', '.join(list_predictor_kinds())} (fit your own: nas predictor fit)")
+    _say(f"predictor kinds: {', '.join(list_predictor_kinds())} (fit your own: nas predictor fit --kind K "
+         f"--option NAME=VALUE)")
+    for kind, text in options.items():
+        _say(f"  {kind} options: {text}")
