@@ -111,20 +111,16 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     if resume is not None:
         run_dir = RunDirectory.open(resume)
         remove_stale_temps(run_dir.path)  # left by the killed run while it wrote a file
-        cfg = run_dir.config
+        cfg = _recorded_setup(run_dir)
         _check_resume_options(cfg, run_dir, space=space, target=target, constraints=list(constraints) or None,
                               searcher=searcher, searcher_options=dict(searcher_options or {}) or None,
                               preset=preset, seed=seed, objectives=objectives, predictor=predictor,
                               checkpoint=checkpoint, out=out)
-        try:
-            space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
-            searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
-            seed, objectives, predictor = cfg["seed"], cfg["objectives"], cfg["predictor"] or "none"
-            generations = generations if generations is not None else cfg.get("generations")
-            budget = budget if budget is not None else cfg["budget"]
-        except KeyError as exc:
-            raise RunDirectoryError(
-                f"{run_dir.file(run_dir.CONFIG)} lacks {exc}; it was not written by nas search") from None
+        space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
+        searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
+        seed, objectives, predictor = cfg["seed"], cfg["objectives"], cfg["predictor"] or "none"
+        generations = generations if generations is not None else cfg.get("generations")
+        budget = budget if budget is not None else cfg["budget"]
         measured_cfg = cfg.get("measured") or {}
         checkpoint, data = measured_cfg.get("checkpoint"), measured_cfg.get("data")
         measure_options = measured_cfg.get("options")
@@ -238,6 +234,30 @@ def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: st
                         title=f"{space.name} on {problem.target.name} ({searcher}, {len(df)} subnets)",
                         constraints=problem.constraints)
     return result
+
+
+# what config.json must hold, by type, for a resume to rebuild the run
+_RECORDED = {"space": str, "target": str, "constraints": list, "searcher": str, "searcher_options": dict,
+             "seed": int, "objectives": list, "budget": int, "predictor": (str, type(None)),
+             "preset": (str, type(None)), "generations": (int, type(None)), "measured": (dict, type(None))}
+
+
+def _recorded_setup(run_dir: RunDirectory) -> dict:
+    """The run's config.json, checked so that a damaged one is one clear error, not a traceback later."""
+    cfg = run_dir.config
+    where = run_dir.file(run_dir.CONFIG)
+    if not isinstance(cfg, dict):
+        raise RunDirectoryError(f"{where} is damaged: it holds a {type(cfg).__name__}, not the run's settings")
+    for key, kind in _RECORDED.items():
+        if key not in cfg and key in ("preset", "generations", "measured"):
+            continue  # written only by newer versions, or optional
+        if key not in cfg:
+            raise RunDirectoryError(f"{where} lacks '{key}'; it was not written by nas search")
+        value = cfg[key]
+        if not isinstance(value, kind) or isinstance(value, bool) or (
+                isinstance(value, list) and not all(isinstance(v, str) for v in value)):
+            raise RunDirectoryError(f"{where} is damaged: '{key}' is {value!r}; restore it or start a new run")
+    return cfg
 
 
 def _check_resume_options(cfg: dict, run_dir: RunDirectory, **given: Any) -> None:

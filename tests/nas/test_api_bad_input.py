@@ -62,3 +62,27 @@ def test_resume_removes_stale_temp_files_of_the_killed_run(tmp_path):
     (tmp_path / "run" / ".best.json.abc123.tmp.json").write_text("{")
     search(resume=tmp_path / "run", budget=60)
     assert not list((tmp_path / "run").glob(".*.tmp*"))
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("budget", "abc", "'budget' is 'abc'"),
+    ("constraints", "macs<=1", "'constraints' is 'macs<=1'"),
+    ("searcher_options", [1], "'searcher_options' is \\[1\\]"),
+    ("seed", True, "'seed' is True"),
+    ("space", None, "lacks 'space'"),
+])
+def test_a_damaged_config_is_one_clear_error_on_resume(tmp_path, key, value, match):
+    import json
+
+    from nas.errors import RunDirectoryError
+
+    search("ofa-mbv3", "macs", budget=40, out=tmp_path / "run")
+    path = tmp_path / "run" / "config.json"
+    cfg = json.loads(path.read_text())
+    if value is None:
+        del cfg[key]
+    else:
+        cfg[key] = value
+    path.write_text(json.dumps(cfg))
+    with pytest.raises(RunDirectoryError, match=match):
+        search(resume=tmp_path / "run")
