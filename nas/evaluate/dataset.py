@@ -34,7 +34,12 @@ def predictor_dataset(space: SearchSpace, genomes: np.ndarray, accuracy: np.ndar
 
 
 def dataset_paths(path: str | Path) -> dict[str, Path]:
+    """Where a dataset named ``path`` goes; refused (before any measuring) for names it would not write."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"--out {path} is a directory; give the dataset's file name, e.g. {path / 'measured.csv'}")
+    if path.suffix not in ("", ".csv"):
+        raise InvalidInput(f"--out {path} ends in {path.suffix}; a predictor dataset is a .csv file")
     stem = path.with_suffix("") if path.suffix == ".csv" else path
     return {"csv": stem.with_suffix(".csv"), "dynast": Path(f"{stem}_dynast.csv"), "meta": Path(f"{stem}.meta.json")}
 

@@ -16,7 +16,7 @@ from search_spaces.errors import InvalidInput
 from supernets.checkpoint import load_supernet
 
 from .accuracy import evaluate_archs
-from .dataset import predictor_dataset, write_predictor_dataset
+from .dataset import dataset_paths, predictor_dataset, write_predictor_dataset
 from .evalset import build_evalset
 
 __all__ = ["EvaluationResult", "evaluate_checkpoint"]
@@ -41,6 +41,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
     start = time.perf_counter()
     if sample < 0:
         raise InvalidInput(f"--sample must be >= 0, got {sample}")
+    if out is not None:
+        dataset_paths(out)  # a bad name fails now, not after the measuring
     base = space.split("[", 1)[0] if space else None
     supernet, meta = load_supernet(checkpoint, base)
     supernet = supernet.to(device).eval()

@@ -102,6 +102,14 @@ def test_bad_evaluation_input(checkpoint, tmp_path):
         build_evalset("synthetic:n_train=40,classes=12", n_classes=10)
     with pytest.raises(InvalidInput, match="nothing to evaluate"):
         evaluate_checkpoint(checkpoint, DATA)
+    with pytest.raises(InvalidInput, match="--bn-images must be a whole number of images >= 1, got 0"):
+        build_evalset(DATA, bn_images=0)
+    with pytest.raises(InvalidInput, match="--eval-images must be a whole number of images >= 1, got -1"):
+        build_evalset(DATA, eval_images=-1)
+    with pytest.raises(InvalidInput, match="is a directory; give the dataset's file name"):
+        evaluate_checkpoint(checkpoint, DATA, extremes=True, out=tmp_path)
+    with pytest.raises(InvalidInput, match="a predictor dataset is a .csv file"):
+        evaluate_checkpoint(checkpoint, DATA, extremes=True, out=tmp_path / "m.txt")
     with pytest.raises(InvalidInput, match="calibration"):
         EvalSet(torch.zeros(0, 3, 32, 32, dtype=torch.uint8), torch.zeros(1, 3, 32, 32, dtype=torch.uint8),
                 torch.zeros(1, dtype=torch.int64), [0.5] * 3, [0.2] * 3)
