@@ -11,6 +11,7 @@ experiment's search space.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -49,7 +50,9 @@ def run_trial(problem: SearchProblem) -> dict[str, Any]:
         import nni
     except ImportError:
         raise NotSupported("NNI is not installed; install the extra: pip install -e '.[nni]'") from None
-    sample = nni.get_next_parameter()
+    with warnings.catch_warnings():  # outside an experiment NNI warns at length; the error below says it in one line
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sample = nni.get_next_parameter()
     if not sample:
         raise NotSupported("NNI gave this trial no parameters: run it from an NNI experiment")
     result = score_sample(problem, sample)
