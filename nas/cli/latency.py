@@ -52,17 +52,19 @@ def _pct(x: float) -> str:
 @user_errors
 def profile(
     space: str = _SPACE,
-    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N."),
+    device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N (a device torch here has)."),
     runtime: str = typer.Option("torchscript", "--runtime", help="eager or torchscript (scripted + frozen)."),
     out: Path = typer.Option(None, "--out", help="Table CSV (default for cpu: the `cpu` target's cache)."),
-    batch: int = typer.Option(1, "--batch"),
-    threads: int = typer.Option(1, "--threads", help="CPU threads, fixed while measuring (0: torch's default)."),
-    warmup: int = typer.Option(10, "--warmup", help="Untimed calls per op."),
-    repeats: int = typer.Option(30, "--repeats", help="Timed calls per op (the table keeps median and IQR)."),
-    flush_mb: float = typer.Option(None, "--flush-mb",
-                                   help="Cache flush before each call [CPU: half the largest cache]."),
+    batch: int = typer.Option(1, "--batch", min=1),
+    threads: int = typer.Option(1, "--threads", min=0,
+                                help="CPU threads, fixed while measuring (0: torch's default)."),
+    warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed calls per op."),
+    repeats: int = typer.Option(30, "--repeats", min=1, help="Timed calls per op (the table keeps median and IQR)."),
+    flush_mb: float = typer.Option(None, "--flush-mb", min=0,
+                                   help="Cache flush (MB) before each call, 0: none [CPU: half the largest cache]."),
     fusion: str = typer.Option("block", "--fusion", help="block (one entry per inverted-residual block) or layer."),
-    calibrate: int = typer.Option(20, "--calibrate", help="Subnets timed end to end to calibrate (0: skip)."),
+    calibrate: int = typer.Option(20, "--calibrate", min=0,
+                                  help="Subnets timed end to end to calibrate (0: skip, else >= 3)."),
     emit_specs: Path = typer.Option(None, "--emit-specs",
                                     help="Only write the op specs for opbench.py on another device."),
     json_out: bool = _JSON,
@@ -97,14 +99,13 @@ def fit(
     column: str = typer.Option(None, "--column", help="Latency column (ms) when the file has several."),
     out: Path = typer.Option(None, "--out", help="Write the fitted table here (.csv or .parquet)."),
     name: str = typer.Option(None, "--name", help="Also save it as a named target (--target NAME)."),
-    train: float = typer.Option(0.8, "--train", help="Share (<=1) or number of subnets to fit on; the rest checks it."),
-    seed: int = typer.Option(0, "--seed", help="Seed of the train/test split."),
+    train: float = typer.Option(0.8, "--train",
+                                help="Share in (0, 1] or number (>= 2) of subnets to fit on; the rest checks it."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Seed of the train/test split."),
     device: str = typer.Option(None, "--device-name", help="Device the timings come from (metadata)."),
     json_out: bool = _JSON,
 ) -> None:
     """Fit a per-op table (NNLS) from end-to-end latencies of whole subnets."""
-    if out is None and name is None:
-        raise typer.BadParameter("give --out FILE and/or --name NAME")
     result = latency_api.fit(space, measurements, column=column, out=out, name=name, train=train, seed=seed,
                              device=device)
     if json_out:
@@ -124,7 +125,7 @@ def fit(
 @user_errors
 def import_ofa(
     directory: Path = typer.Argument(..., help="Folder with once-for-all's {device}__{r}_lookup_table.yaml files."),
-    name: str = typer.Option(..., "--name", help="Target name to save it under, e.g. note10."),
+    name: str = typer.Option(..., "--name", help="Target name (letters, digits, '_', '-', '.'), e.g. note10."),
     out: Path = typer.Option(None, "--out", help="Write the table here instead of saving it by name."),
     json_out: bool = _JSON,
 ) -> None:
@@ -145,8 +146,8 @@ def import_ofa(
 def validate(
     target: str = typer.Option("cpu", "--target", "-t", help="Target name or table file."),
     space: str = _SPACE,
-    samples: int = typer.Option(100, "--samples", "-n", help="Random subnets to time end to end."),
-    seed: int = typer.Option(0, "--seed"),
+    samples: int = typer.Option(100, "--samples", "-n", min=2, help="Random subnets to time end to end."),
+    seed: int = typer.Option(0, "--seed", min=0),
     plot: Path = typer.Option(Path("latency_validation.png"), "--plot", help="Scatter plot of predicted vs measured."),
     json_out: bool = _JSON,
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),

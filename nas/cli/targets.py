@@ -11,6 +11,16 @@ from ._common import app, console, print_json, user_errors
 
 
 def _error(info: dict) -> str:
+    """The measured-error cell; a table with odd metadata (edited by hand, say) shows it, never a traceback."""
+    if info.get("problem"):
+        return f"unreadable: {info['problem']}"
+    try:
+        return _described_error(info)
+    except (KeyError, TypeError, ValueError):
+        return f"unreadable measured_error: {info.get('measured_error')!r}"
+
+
+def _described_error(info: dict) -> str:
     err = info.get("measured_error")
     if isinstance(err, str):
         return err
@@ -22,9 +32,9 @@ def _error(info: dict) -> str:
             return (f"leave-one-out on {loo['n']} measured layers: median {loo['median_abs_pct']}%, "
                     f"{100 * loo['within_10pct']:.0f}% within +-10%")
     cal = info.get("calibration")
-    if isinstance(cal, dict):
+    if isinstance(cal, dict) and "subnets" in cal:
         return f"calibrated on {cal['subnets']} subnets (not validated yet: nas latency validate)"
-    return info.get("status", "unknown")
+    return str(info.get("status", "unknown"))
 
 
 @app.command("targets")
@@ -39,7 +49,7 @@ def targets(json_out: bool = typer.Option(False, "--json", help="Print JSON for 
     for col in ("name", "kind", "device / runtime", "measured error", "source"):
         table.add_column(col, overflow="fold")
     for r in rows:
-        name = r["name"] + (f" ({', '.join(r['aliases'])})" if r.get("aliases") else "")
+        name = str(r["name"]) + (f" ({', '.join(map(str, r['aliases']))})" if r.get("aliases") else "")
         device = " / ".join(str(r[k]) for k in ("device", "runtime") if r.get(k))
         cells = (name, str(r.get("kind", "")), device, _error(r), str(r.get("source", r.get("table", ""))))
         table.add_row(*(escape(c) for c in cells))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -14,13 +15,19 @@ from search_spaces.errors import InvalidInput
 from ._target import TARGETS, file_targets, resolve_target, target_info
 from .calibration import calibrate_table
 from .fit import error_report, fit_table
-from .local import CPU_SETTINGS, cpu_profile_path, save_named_table
+from .local import CPU_SETTINGS, check_target_name, cpu_profile_path, save_named_table
 from .measurements import read_measurements
 from .ofa_import import import_ofa_tables
+from .opspec import check_fusion, macro_of
 from .profiling import emit_specs, profile_space
-from .validate import validate_target
+from .table import check_table_path
+from .validate import check_plot_path, check_seed, validate_target
 
 __all__ = ["profile", "fit", "import_ofa", "validate", "targets"]
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 def _space(space: str | SearchSpace) -> SearchSpace:
@@ -37,7 +44,18 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
     Without ``out`` a CPU profile with the ``cpu`` target's settings goes to that target's cache.
     """
     space = _space(space)
+    macro_of(space)
+    check_fusion(fusion)
+    if not _whole(calibrate) or calibrate < 0 or 0 < calibrate < 3:
+        raise InvalidInput(f"--calibrate must be 0 (skip) or at least 3 subnets, not {calibrate!r}")
     if emit is not None:
+        from .opbench import RUNTIMES
+
+        if runtime not in RUNTIMES:
+            raise InvalidInput(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+            raise InvalidInput(f"unknown device {device!r}; allowed: cpu, cuda or cuda:N (on the device that "
+                               f"runs opbench.py)")
         n = emit_specs(space, emit, fusion)
         return {"specs": str(emit), "ops": n, "space": space.name, "fusion": fusion,
                 "next": f"python opbench.py {emit} --out table.csv --device {device} --runtime {runtime}"}
@@ -60,13 +78,35 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
 def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | None = None,
         out: str | Path | None = None, name: str | None = None, train: float = 0.8, seed: int = 0,
         fusion: str = "block", device: str | None = None, runtime: str = "unknown", batch: int | None = None) -> dict:
-    """Fit a per-op table on a random ``train`` share (or count) of the subnets; report the rest."""
+    """Fit a per-op table on a random ``train`` share (or count) of the subnets; report the rest.
+
+    ``train`` is a share in (0, 1] or a whole number of subnets (at least 2). Every argument is checked
+    before the measurements are read, and nothing is written unless the fit succeeds.
+    """
     space = _space(space)
+    macro_of(space)  # spaces without a MobileNetV3 layout: NotSupported naming those that have one
+    check_fusion(fusion)
+    check_seed(seed)
+    try:
+        share = 0 < float(train) <= 1
+        count = float(train) > 1 and float(train).is_integer()
+    except (TypeError, ValueError):
+        share = count = False
+    if isinstance(train, bool) or not (share or count):
+        raise InvalidInput(f"--train must be a share of the subnets in (0, 1] or a whole number of them (>= 2), "
+                           f"not {train!r}")
+    if out is None and name is None:
+        raise InvalidInput("give an output: out (--out FILE) and/or name (--name NAME)")
+    if name is not None:
+        check_target_name(name)
+    if out is not None:
+        check_table_path(out)
     genomes, latency, column = read_measurements(measurements, space, column)
     n = len(latency)
-    n_train = int(round(train * n)) if train <= 1 else int(train)
+    n_train = int(round(train * n)) if share else int(train)
     if not 2 <= n_train <= n:
-        raise InvalidInput(f"--train {train} leaves {n_train} of {n} subnets to fit on; need 2..{n}")
+        raise InvalidInput(f"--train {train} leaves {n_train} of {n} subnets to fit on; need 2..{n} "
+                           f"(a share in (0, 1] or a count)")
     order = np.random.default_rng(seed).permutation(n)
     tr, te = order[:n_train], order[n_train:]
     result = fit_table(space, genomes[tr], latency[tr], fusion=fusion)
@@ -88,7 +128,10 @@ def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | Non
 
 
 def import_ofa(directory: str | Path, name: str, out: str | Path | None = None) -> dict:
-    """Import once-for-all's YAML tables; saved by ``name`` (a ``--target``) and/or to ``out``."""
+    """Import once-for-all's YAML tables; saved by ``name`` (a ``--target``), or to ``out`` when given."""
+    check_target_name(name, saving=out is None)
+    if out is not None:
+        check_table_path(out)
     table = import_ofa_tables(directory, name)
     written = [str(save_named_table(table, name))] if out is None else [str(table.save(out))]
     meta = table.metadata
@@ -103,7 +146,17 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
 
     Timing follows the target's recorded settings (runtime, batch, threads, cache flush) unless given.
     """
-    model = resolve_target(target, _space(space))
+    if not _whole(samples) or samples < 2:
+        raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
+    check_seed(seed)
+    if plot is not None:
+        check_plot_path(plot)
+    for option, value, low in (("--threads", threads, 0), ("--warmup", warmup, 0), ("--repeats", repeats, 1)):
+        if value is not None and (not _whole(value) or value < low):
+            raise InvalidInput(f"{option} must be a whole number >= {low}, not {value!r}")
+    space = _space(space)
+    macro_of(space)  # end-to-end timing builds MobileNetV3 subnets
+    model = resolve_target(target, space)
     meta = model.metadata
     if meta.get("kind") == "modeled" or meta.get("torch_device", "cpu") != "cpu":
         note = f"{model.name} models {meta.get('device')}; timing here checks it against this machine instead"
@@ -113,7 +166,7 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
         model, samples, seed, plot=plot, progress=progress, device=meta.get("torch_device", "cpu"),
         runtime=meta.get("runtime") if meta.get("runtime") in ("eager", "torchscript") else "torchscript",
         batch=int(meta["batch_size"]) if str(meta.get("batch_size", "")).isdigit() else 1,
-        threads=threads or meta.get("threads") or 1, warmup=warmup or int(meta.get("warmup", 10)),
+        threads=threads or meta.get("threads") or 1, warmup=int(meta.get("warmup", 10)) if warmup is None else warmup,
         repeats=repeats or int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"))
     if note:
         result["note"] = note
@@ -140,7 +193,10 @@ def targets() -> list[dict]:
     rows = []
     aliases = TARGETS.aliases()
     for name in TARGETS.names():
-        info = target_info(name)
+        try:
+            info = target_info(name)
+        except Exception as exc:  # a broken plugin target must not hide the others
+            info = {"kind": "unreadable", "problem": f"{type(exc).__name__}: {exc}"}
         rows.append({"name": name, "aliases": sorted(a for a, n in aliases.items() if n == name), **info})
     from .table import read_table
 
@@ -149,5 +205,5 @@ def targets() -> list[dict]:
             meta = read_table(path).metadata
         except InvalidInput as exc:
             meta = {"kind": "unreadable", "problem": str(exc)}
-        rows.append({"name": name, "aliases": [], "table": str(path), **meta})
+        rows.append({**meta, "name": name, "aliases": [], "table": str(path)})  # the file's name is the target
     return rows

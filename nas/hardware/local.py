@@ -17,7 +17,7 @@ from .profiling import cache_dir, profile_space
 from .table import LatencyTable, read_table
 
 __all__ = ["CPU_SETTINGS", "cpu_profile_path", "cpu_table", "targets_dir", "saved_tables", "save_named_table",
-           "table_target"]
+           "check_target_name", "table_target"]
 
 #: how the ``cpu`` target measures: TorchScript (frozen), batch 1, fp32, one thread (multi-threaded
 #: batch-1 timings of small kernels swing 2x with OpenMP wake-ups and any background load)
@@ -85,13 +85,23 @@ def saved_tables() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.iterdir()) if p.suffix in (".csv", ".parquet") and p.is_file()}
 
 
-def save_named_table(table: LatencyTable, name: str) -> Path:
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
-        raise InvalidInput(f"target name {name!r} must be letters, digits, '.', '_' or '-'")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*")
+
+
+def check_target_name(name: str, saving: bool = True) -> str:
+    """``name`` if it can name a saved table (``--target NAME``); ``saving`` also refuses built-in names."""
+    if not isinstance(name, str) or not _NAME.fullmatch(name) or Path(name).suffix in (".csv", ".parquet"):
+        raise InvalidInput(f"invalid target name {name!r}: use letters, digits, '_', '-' and '.', starting with a "
+                           f"letter or digit and not ending in .csv/.parquet (e.g. note10, orin-nano_fp16)")
     from ._target import TARGETS
 
-    if name in TARGETS:
+    if saving and name in TARGETS:
         raise InvalidInput(f"{name!r} is a built-in target; pick another --name")
+    return name
+
+
+def save_named_table(table: LatencyTable, name: str) -> Path:
+    check_target_name(name)
     table.metadata["name"] = name
     return table.save(targets_dir() / f"{name}.csv")
 

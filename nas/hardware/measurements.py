@@ -33,36 +33,69 @@ def _parse_cell(text) -> object:
     return values[0] if len(values) == 1 else values
 
 
+#: column names taken as the latency (ms) without --column
+LATENCY_NAMES = ("latency_ms", "latency", "lat_ms")
+_INDEX_COLUMNS = {"arch", "idx", "index", "id", "arch_id"}
+
+
 def latency_columns(df: pd.DataFrame, space: SearchSpace) -> list[str]:
     """Numeric columns that are neither arch columns nor an index."""
-    skip = set(space.keys) | {"arch", "idx", "index", "id", "arch_id"}
+    skip = set(space.keys) | _INDEX_COLUMNS
     return [c for c in df.columns if c not in skip and pd.api.types.is_numeric_dtype(df[c])]
+
+
+def _pick_column(df: pd.DataFrame, space: SearchSpace, path: Path, column: str | None) -> str:
+    """The latency column: ``column``, else the one named like a latency, else the only numeric one."""
+    skip = set(space.keys) | _INDEX_COLUMNS
+    columns = latency_columns(df, space)
+    listed = ", ".join(map(str, df.columns))
+    if column is not None:
+        if column not in df.columns:
+            raise InvalidInput(f"{path} has no column {column!r}; its columns: {listed}")
+        if column in skip:
+            raise InvalidInput(f"--column {column!r} of {path} is an arch or index column, not latencies; "
+                               f"latency columns: {', '.join(columns) or 'none'}")
+        return column
+    named = [c for c in df.columns if str(c).lower() in LATENCY_NAMES and c not in skip]
+    if len(named) == 1:
+        return named[0]  # non-numeric values are reported by row below
+    if len(columns) == 1 and not named:
+        return columns[0]
+    if len(named) > 1 or len(columns) > 1:
+        raise InvalidInput(f"{path} has several latency columns ({', '.join(map(str, named or columns))}); "
+                           f"pick one with --column")
+    raise InvalidInput(f"{path} has no numeric latency column (its columns: {listed}); expected one column of "
+                       f"latencies in ms, named {', '.join(LATENCY_NAMES)} or picked with --column, besides the "
+                       f"arch columns ({', '.join(space.keys)}, or one 'arch' column of JSON dicts)")
 
 
 def read_measurements(path: str | Path, space: SearchSpace,
                       column: str | None = None) -> tuple[np.ndarray, np.ndarray, str]:
     """(genomes, latency in ms, the latency column used)."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"measurements file {path} is a folder; expected a CSV of subnets and their latencies")
     if not path.is_file():
         raise InvalidInput(f"measurements file {path} does not exist")
     try:
         df = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"{path} is not a readable CSV ({' '.join(str(exc).split())})") from None
-    columns = latency_columns(df, space)
-    if column is None:
-        named = [c for c in columns if c.lower() in ("latency_ms", "latency", "lat_ms")]
-        if len(named) != 1 and len(columns) != 1:
-            raise InvalidInput(f"{path} has several latency columns ({', '.join(columns) or 'none'}); "
-                               f"pick one with --column")
-        column = named[0] if len(named) == 1 else columns[0]
-    if column not in df.columns:
-        raise InvalidInput(f"{path} has no column {column!r}; latency columns: {', '.join(columns) or 'none'}")
+    if df.empty:
+        raise InvalidInput(f"{path} has no data rows (columns: {', '.join(map(str, df.columns))}); expected one "
+                           f"row per timed subnet")
+    column = _pick_column(df, space, path, column)
     if "arch" in df.columns:
-        try:
-            archs = [json.loads(a) for a in df["arch"]]
-        except (TypeError, json.JSONDecodeError) as exc:
-            raise InvalidInput(f"{path}: column 'arch' must hold JSON dicts ({exc})") from None
+        archs = []
+        for i, text in enumerate(df["arch"]):
+            try:
+                arch = json.loads(text)
+            except (TypeError, json.JSONDecodeError):
+                arch = None
+            if not isinstance(arch, dict):
+                raise InvalidInput(f"{path} row {i + 2}: column 'arch' must hold a JSON dict such as "
+                                   f'{{"ks": [...], "e": [...], "d": [...], "r": 224}}, not {text!r}')
+            archs.append(arch)
     else:
         missing = [k for k in space.keys if k not in df.columns]
         if missing:
@@ -83,6 +116,8 @@ def read_measurements(path: str | Path, space: SearchSpace,
     bad = ~np.isfinite(latency) | (latency <= 0)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
-        raise InvalidInput(f"{path} row {row + 2}: latency {df[column].iloc[row]} "
-                           f"is not a positive number")
+        value = df[column].iloc[row]
+        shown = repr(value) if isinstance(value, str) else str(value)
+        raise InvalidInput(f"{path} row {row + 2}: latency {shown} in column {column!r} is not a positive number "
+                           f"of ms")
     return genomes, latency, column

@@ -69,28 +69,66 @@ def _spaces_covered(table: LatencyTable) -> list[str]:
     return out
 
 
-def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup_table.yaml") -> LatencyTable:
-    """One LatencyTable from every once-for-all MBv3 YAML table in ``directory``."""
-    directory = Path(directory)
-    files = sorted(directory.glob(pattern)) if directory.is_dir() else []
+_FILES = "{device}__{resolution}_lookup_table.yaml"
+
+
+def _table_files(directory: Path, pattern: str) -> list[Path]:
+    """The lookup-table files of one device in ``directory``, or ``InvalidInput`` saying what is wrong."""
+    expected = f"a folder of once-for-all lookup tables ({_FILES}, e.g. note10__224_lookup_table.yaml)"
+    if not directory.exists():
+        raise InvalidInput(f"folder {directory} does not exist; expected {expected}")
+    if not directory.is_dir():
+        raise InvalidInput(f"{directory} is a file; give the folder of once-for-all lookup tables ({_FILES}) "
+                           f"instead, e.g. {directory.parent}")
+    files = sorted(p for p in directory.glob(pattern) if p.is_file())
     if not files:
-        raise InvalidInput(f"no once-for-all lookup tables ({pattern}) in {directory}")
+        others = sorted(p.name for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
+        has = f" (it has {', '.join(others[:3])}{', ...' if len(others) > 3 else ''})" if others else \
+            (" (it is empty)" if not any(directory.iterdir()) else "")
+        raise InvalidInput(f"folder {directory} holds no once-for-all lookup tables matching {pattern}{has}; "
+                           f"expected {expected}")
+    devices = sorted({p.name.split("__", 1)[0] for p in files})
+    if len(devices) > 1:
+        raise InvalidInput(f"folder {directory} holds lookup tables of several devices ({', '.join(devices)}); "
+                           f"import one device at a time from a folder of its own")
+    return files
+
+
+def _number(path: Path, key, entry: dict, field: str, default: float | None = None, whole: bool = False) -> float:
+    value = entry.get(field, default)
+    try:
+        number = float(value)
+        ok = number >= 0 and number != float("inf") and (not whole or number.is_integer())
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        kind = "a whole number >= 0" if whole else "a number of ms >= 0"
+        raise InvalidInput(f"{path}: entry {key!r} has {field}={value!r}; expected {kind}")
+    return number
+
+
+def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup_table.yaml") -> LatencyTable:
+    """One LatencyTable from every once-for-all MBv3 YAML table (of one device) in ``directory``."""
+    directory = Path(directory)
+    files = _table_files(directory, pattern)
     rows: dict[tuple, dict] = {}
     for path in files:
         m = re.search(r"__(\d+)_", path.name)
         if m is None:
-            raise InvalidInput(f"{path.name} does not name its resolution "
-                               f"({{device}}__{{resolution}}_lookup_table.yaml)")
+            raise InvalidInput(f"{path.name} does not name its resolution ({_FILES})")
         resolution = int(m.group(1))
         try:
             data = yaml.safe_load(path.read_text())
+        except UnicodeDecodeError:
+            raise InvalidInput(f"{path} is not a text (YAML) file") from None
         except yaml.YAMLError as exc:
             raise InvalidInput(f"{path} is not valid YAML ({' '.join(str(exc).split())[:200]})") from None
         if not isinstance(data, dict) or not data:
-            raise InvalidInput(f"{path} holds no lookup-table entries")
+            raise InvalidInput(f"{path} holds no lookup-table entries (expected a mapping of op keys to "
+                               f"{{mean: ms, std: ms, count: n}})")
         for key, entry in data.items():
             if not isinstance(entry, dict) or "mean" not in entry:
-                raise InvalidInput(f"{path}: entry {key!r} has no 'mean'")
+                raise InvalidInput(f"{path}: entry {key!r} has no 'mean' (expected {{mean: ms, std: ms, count: n}})")
             try:
                 op = parse_ofa_key(str(key))
             except InvalidInput as exc:
@@ -98,8 +136,8 @@ def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup
             # once-for-all timed every op inside networks of one resolution per file; the same head op
             # differs between files, so entries keep their resolution
             rows[(op.key, resolution)] = op.as_row() | {
-                "latency_ms": float(entry["mean"]), "spread_ms": float(entry.get("std", 0.0)),
-                "count": int(entry.get("count", 0)), "resolution": resolution}
+                "latency_ms": _number(path, key, entry, "mean"), "spread_ms": _number(path, key, entry, "std", 0.0),
+                "count": int(_number(path, key, entry, "count", 0, whole=True)), "resolution": resolution}
     resolutions = sorted({r for _, r in rows})
     metadata = {
         "name": name, "kind": "measured", "device": name, "runtime": "unknown (once-for-all: TF-Lite, as reported)",

@@ -18,6 +18,7 @@ import csv
 import datetime as _dt
 import io
 import json
+import numbers
 import os
 import platform
 import statistics
@@ -31,8 +32,8 @@ import torch
 from torch import nn
 
 __all__ = ["TABLE_FORMAT", "COLUMNS", "build_op", "prepare", "time_module", "flush_buffer", "stable_allocator",
-           "fixed_threads", "measure_specs", "run_settings", "profile", "device_name", "write_table", "read_rows",
-           "main"]
+           "fixed_threads", "measure_specs", "check_device", "run_settings", "profile", "device_name", "write_table",
+           "read_rows", "main"]
 
 TABLE_FORMAT = "nas-latency-table"
 SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel", "stride", "mid", "se",
@@ -40,6 +41,7 @@ SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
 #: ``resolution``: the network input resolution an entry was measured in (blank: valid in any network)
 COLUMNS = SPEC_FIELDS + ["latency_ms", "spread_ms", "count", "resolution"]
 RUNTIMES = ("eager", "torchscript")
+DTYPES = ("float32", "float16")
 
 
 # ----------------------------------------------------------------------------- modules
@@ -289,12 +291,22 @@ def read_rows(path: str) -> tuple[dict | None, list[dict]]:
     first, _, rest = text.partition("\n")
     meta = None
     if first.startswith(f"# {TABLE_FORMAT} "):
-        meta = json.loads(first[len(TABLE_FORMAT) + 3:])
+        try:
+            meta = json.loads(first[len(TABLE_FORMAT) + 3:])
+        except json.JSONDecodeError:
+            meta = None
+        if not isinstance(meta, dict):
+            raise ValueError(f"{path} has corrupt metadata on its first line; delete it to measure again")
+    elif text.strip():
+        raise ValueError(f"{path} is not a latency table or journal (its first line must be "
+                         f"'# {TABLE_FORMAT} {{metadata}}'); move it away or pick another --out")
     else:
         rest = text
     if not text.endswith("\n"):
         rest = rest[: rest.rfind("\n") + 1]
     rows = [r for r in csv.DictReader(io.StringIO(rest)) if None not in r.values() and r.get("count")]
+    if rows and not rows[0].get("key"):
+        raise ValueError(f"{path} is corrupt: its rows have no 'key' column; delete it to measure again")
     return meta, rows
 
 
@@ -317,9 +329,15 @@ def write_table(path: str, metadata: dict, rows: Iterable[dict]) -> None:
 
 
 class Journal:
-    """Append-only ``<out>.partial``: one flushed CSV row per measured op."""
+    """Append-only ``<out>.partial``: one flushed CSV row per measured op. The file is opened with the
+    first row, so a run that fails before measuring anything (a bad device, say) leaves no journal."""
 
     def __init__(self, path: str, metadata: dict):
+        self.path, self.metadata = path, metadata
+        self.file = None
+
+    def _open(self) -> None:
+        path = self.path
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fresh = not os.path.exists(path) or os.path.getsize(path) == 0
         if not fresh:  # drop a torn last line before appending
@@ -329,26 +347,77 @@ class Journal:
         self.file = open(path, "a", newline="")
         self.writer = csv.DictWriter(self.file, COLUMNS, extrasaction="ignore")
         if fresh:
-            self.file.write(metadata_line(metadata))
+            self.file.write(metadata_line(self.metadata))
             self.writer.writeheader()
             self.file.flush()
 
     def __call__(self, row: dict) -> None:
+        if self.file is None:
+            self._open()
         self.writer.writerow(row)
         self.file.flush()
         os.fsync(self.file.fileno())
 
     def close(self) -> None:
-        self.file.close()
+        if self.file is not None:
+            self.file.close()
+
+
+def _cuda_devices() -> int:
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
+def _allowed_devices(n_cuda: int) -> str:
+    if not n_cuda:
+        return "cpu (torch here has no CUDA device)"
+    return "cpu, cuda, " + ("cuda:0" if n_cuda == 1 else f"cuda:0 .. cuda:{n_cuda - 1}")
+
+
+def check_device(device: str) -> str:
+    """``device`` when torch here can run on it (cpu, cuda, cuda:N), else ``ValueError`` naming the allowed ones."""
+    n_cuda = _cuda_devices()
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda") or (dev.type == "cpu" and dev.index not in (None, 0)):
+        raise ValueError(f"unknown device {device!r}; allowed: {_allowed_devices(n_cuda)}")
+    if dev.type == "cuda" and (not n_cuda or (dev.index or 0) >= n_cuda):
+        raise ValueError(f"device {device!r} is not available here; allowed: {_allowed_devices(n_cuda)}")
+    return device
+
+
+def _check_numbers(batch: int, threads: int | None, warmup: int, repeats: int, flush_mb: float | None) -> None:
+    def whole(value) -> bool:
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+    for option, value, low in (("--batch", batch, 1), ("--warmup", warmup, 0), ("--repeats", repeats, 1),
+                               ("--threads", 0 if threads is None else threads, 0)):
+        if not whole(value) or value < low:
+            raise ValueError(f"{option} must be a whole number >= {low}, not {value!r}"
+                             + (" (0: torch's default)" if option == "--threads" else ""))
+    if flush_mb is not None:
+        try:
+            ok = float(flush_mb) >= 0 and float(flush_mb) != float("inf")
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ValueError(f"--flush-mb must be a number of megabytes >= 0 (0: no cache flush), not {flush_mb!r}")
 
 
 def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int | None, warmup: int,
                  repeats: int, flush_mb: float | None = None) -> dict:
-    """The measurement conditions every table records (threads are fixed while measuring, then restored)."""
+    """The measurement conditions every table records (threads are fixed while measuring, then restored).
+
+    Checks them all first (``ValueError`` naming the option and what it allows), so a bad setting fails
+    before anything is measured or written.
+    """
     if runtime not in RUNTIMES:
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("--device cuda: torch here has no CUDA device")
+    if dtype not in DTYPES:
+        raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+    check_device(device)
+    _check_numbers(batch, threads, warmup, repeats, flush_mb)
     cpu = device.startswith("cpu")
     flush_mb = (default_flush_mb() if cpu else 0.0) if flush_mb is None else float(flush_mb)
     return {"device": device_name(device), "torch_device": "cpu" if cpu else device, "runtime": runtime,
@@ -425,14 +494,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--repeats", type=int, default=30)
     args = p.parse_args(argv)
-    with open(args.specs) as f:
-        doc = json.load(f)
-    if doc.get("format") != "nas-op-specs":
+    try:
+        with open(args.specs) as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as exc:
+        print(f"error: cannot read {args.specs}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    if not isinstance(doc, dict) or doc.get("format") != "nas-op-specs":
         print(f"error: {args.specs} is not a spec file written by `nas latency profile --emit-specs`", file=sys.stderr)
         return 2
-    settings = run_settings(args.device, args.runtime, args.batch, args.dtype, args.threads or None, args.warmup,
-                            args.repeats, args.flush_mb)
-    meta, rows, new = profile(doc["specs"], args.out, doc["metadata"], settings, _TextProgress)
+    try:
+        settings = run_settings(args.device, args.runtime, args.batch, args.dtype, args.threads or None,
+                                args.warmup, args.repeats, args.flush_mb)
+        meta, rows, new = profile(doc["specs"], args.out, doc["metadata"], settings, _TextProgress)
+    except ValueError as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
     print(f"wrote {args.out}: {len(rows)} ops ({new} measured now) on {meta['device']}", file=sys.stderr)
     return 0
 

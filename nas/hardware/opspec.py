@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from search_spaces.errors import InvalidInput, NotSupported
 from search_spaces.mobilenet_v3_layout import ConvSpec, LinearSpec, MBConvSpec
 
-__all__ = ["FUSIONS", "OpSpec", "block_ops", "fixed_ops", "layout_ops", "check_fusion"]
+__all__ = ["FUSIONS", "OpSpec", "block_ops", "fixed_ops", "layout_ops", "check_fusion", "macro_of", "layout_spaces"]
 
 FUSIONS = ("block", "layer")
 
@@ -123,10 +123,28 @@ def layout_ops(layout, fusion: str) -> list[OpSpec]:
     return ops
 
 
+def _has_layout(space) -> bool:
+    return hasattr(getattr(space, "macro", None), "block_spec")
+
+
+def layout_spaces() -> list[str]:
+    """Registered spaces with a MobileNetV3 layout: those latency tables (profile, fit, import) support."""
+    from search_spaces import get_space, list_spaces
+    from search_spaces.errors import NasError
+
+    out = []
+    for name in list_spaces():
+        try:
+            if _has_layout(get_space(name)):
+                out.append(name)
+        except NasError:
+            continue
+    return out
+
+
 def macro_of(space):
-    """The MobileNetV3 macro-architecture of a space, or ``NotSupported``."""
-    macro = getattr(space, "macro", None)
-    if macro is None or not hasattr(macro, "block_spec"):
-        raise NotSupported(f"latency tables need a space with a MobileNetV3 layout (ofa-mbv3, ofa-mbv3-w1.2); "
+    """The MobileNetV3 macro-architecture of a space, or ``NotSupported`` naming the spaces that have one."""
+    if not _has_layout(space):
+        raise NotSupported(f"latency tables need a space with a MobileNetV3 layout ({', '.join(layout_spaces())}); "
                            f"{space.name} has none")
-    return macro
+    return space.macro

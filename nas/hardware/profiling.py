@@ -14,7 +14,7 @@ from ..io import write_json
 from . import opbench
 from .model import space_ops
 from .opspec import check_fusion
-from .table import LatencyTable, read_table
+from .table import LatencyTable, is_table_file, read_table
 
 __all__ = ["space_specs", "emit_specs", "profile_space", "cache_dir", "RichProgress"]
 
@@ -63,6 +63,17 @@ class RichProgress:
         self.progress.stop()
 
 
+def _check_existing_output(out: Path) -> None:
+    """``out`` may hold an earlier profile to extend, but never anything else (it would be overwritten)."""
+    if out.is_dir():
+        raise InvalidInput(f"--out {out} is a folder; give the path of a table file (.csv)")
+    if out.exists():
+        if not is_table_file(out):
+            raise InvalidInput(f"--out {out} exists and is not a latency table; pick another --out "
+                               f"(profiling extends only a table it wrote before)")
+        read_table(out)  # a corrupt table raises here, before anything is measured
+
+
 def profile_space(space: SearchSpace, out: str | Path, *, device: str = "cpu", runtime: str = "torchscript",
                   batch: int = 1, dtype: str = "float32", threads: int | None = 1, warmup: int = 10,
                   repeats: int = 30, flush_mb: float | None = None, fusion: str = "block",
@@ -75,8 +86,7 @@ def profile_space(space: SearchSpace, out: str | Path, *, device: str = "cpu", r
     out = Path(out)
     if out.suffix != ".csv":
         raise InvalidInput(f"profiles are written as CSV (got {out.name}); convert with LatencyTable.save")
-    if batch < 1 or warmup < 0 or repeats < 1:
-        raise InvalidInput("--batch and --repeats must be >= 1 and --warmup >= 0")
+    _check_existing_output(out)
     try:
         settings = opbench.run_settings(device, runtime, batch, dtype, threads, warmup, repeats, flush_mb)
         specs = space_specs(space, fusion)

@@ -21,12 +21,13 @@ from search_spaces.errors import InvalidInput
 from ..io import atomic_path
 from .opbench import COLUMNS, TABLE_FORMAT, metadata_line
 
-__all__ = ["LatencyTable", "read_table", "is_table_file", "REQUIRED_METADATA"]
+__all__ = ["LatencyTable", "read_table", "is_table_file", "check_table_path", "REQUIRED_METADATA", "TABLE_SUFFIXES"]
 
 #: provenance every table carries (values may say "unknown" for imported tables)
 REQUIRED_METADATA = ("kind", "device", "runtime", "batch_size", "dtype", "source", "fusion")
 _NUMERIC = ("latency_ms", "spread_ms", "count")
 _PARQUET_KEY = TABLE_FORMAT.encode()
+TABLE_SUFFIXES = (".csv", ".parquet")
 
 
 class LatencyTable:
@@ -69,7 +70,29 @@ class LatencyTable:
         if missing_meta:
             raise InvalidInput(f"{self.origin} lacks metadata {missing_meta[0]!r} (a table records "
                                f"{', '.join(REQUIRED_METADATA)})")
+        self._check_metadata()
         return df
+
+    def _check_metadata(self) -> None:
+        """The metadata fields that models read: a hand-edited or foreign table fails here, by name."""
+        from .opspec import FUSIONS
+
+        meta = self.metadata
+        if meta["fusion"] not in FUSIONS:
+            raise InvalidInput(f"{self.origin} has metadata fusion={meta['fusion']!r}; known: {', '.join(FUSIONS)}")
+        spaces = meta.get("spaces", [])
+        if not isinstance(spaces, list) or not all(isinstance(x, str) for x in spaces):
+            raise InvalidInput(f"{self.origin} has metadata spaces={spaces!r}; expected a list of space names")
+        cal = meta.get("calibration")
+        if cal is not None:
+            ok = isinstance(cal, dict)
+            try:
+                ok = ok and float(cal.get("scale", 1.0)) > 0 and np.isfinite(float(cal.get("offset_ms", 0.0)))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise InvalidInput(f"{self.origin} has corrupt metadata 'calibration' (expected a positive scale and "
+                                   f"a finite offset_ms); profile again or remove that field")
 
     # ------------------------------------------------------------------ access
     def __len__(self) -> int:
@@ -159,9 +182,33 @@ def is_table_file(path: Path) -> bool:
         return f.read(len(TABLE_FORMAT) + 2) == f"# {TABLE_FORMAT}".encode()
 
 
+def check_table_path(path: str | Path, option: str = "--out") -> Path:
+    """A path a table can be written to: ``.csv`` or ``.parquet``, not a folder (checked before any work)."""
+    path = Path(path)
+    if path.suffix not in TABLE_SUFFIXES:
+        raise InvalidInput(f"{option} {path}: a latency table is written as .csv or .parquet, "
+                           f"not {path.suffix or 'a file without suffix'}")
+    if path.is_dir():
+        raise InvalidInput(f"{option} {path} is a folder; give the path of a table file (.csv or .parquet)")
+    return path
+
+
+def _metadata(raw: str | bytes, path: Path, where: str) -> dict:
+    try:
+        metadata = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"{path} has corrupt metadata {where} ({getattr(exc, 'msg', exc)})") from None
+    if not isinstance(metadata, dict):
+        raise InvalidInput(f"{path} has corrupt metadata {where} (expected a JSON object, not "
+                           f"{type(metadata).__name__})")
+    return metadata
+
+
 def read_table(path: str | Path) -> LatencyTable:
     """Load a CSV or Parquet table; malformed, truncated or foreign files raise ``InvalidInput``."""
     path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"latency table {path} is a folder, not a table file (.csv or .parquet)")
     if not path.is_file():
         raise InvalidInput(f"latency table {path} does not exist")
     if path.suffix == ".parquet":
@@ -173,10 +220,7 @@ def read_table(path: str | Path) -> LatencyTable:
     if not first.startswith(f"# {TABLE_FORMAT} "):
         raise InvalidInput(f"{path} is not a latency table: its first line must be '# {TABLE_FORMAT} {{metadata}}' "
                            f"(tables are written by nas latency profile|fit|import-ofa)")
-    try:
-        metadata = json.loads(first[len(TABLE_FORMAT) + 3:])
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"{path} has corrupt metadata on its first line ({exc.msg})") from None
+    metadata = _metadata(first[len(TABLE_FORMAT) + 3:], path, "on its first line")
     if not text.endswith("\n"):
         raise InvalidInput(f"{path} is truncated (its last line is incomplete)")
     from io import StringIO
@@ -198,4 +242,4 @@ def _read_parquet(path: Path) -> LatencyTable:
     raw = (arrow.schema.metadata or {}).get(_PARQUET_KEY)
     if raw is None:
         raise InvalidInput(f"{path} is a Parquet file without latency-table metadata")
-    return LatencyTable(arrow.to_pandas(), json.loads(raw), origin=str(path))
+    return LatencyTable(arrow.to_pandas(), _metadata(raw, path, "in its schema"), origin=str(path))

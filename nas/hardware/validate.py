@@ -13,7 +13,29 @@ from search_spaces.errors import InvalidInput
 from ._target import CostModel
 from .fit import error_report
 
-__all__ = ["measure_subnets", "validate_target", "plot_validation"]
+__all__ = ["measure_subnets", "validate_target", "plot_validation", "check_seed", "check_plot_path"]
+
+
+def check_seed(seed: int) -> int:
+    """A seed numpy accepts: a whole number >= 0."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InvalidInput(f"--seed must be a whole number >= 0, not {seed!r}")
+    return int(seed)
+
+
+def check_plot_path(path: str | Path) -> Path:
+    """A path matplotlib can save a figure to (checked before anything is timed)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidInput(f"--plot {path} is a folder; give the path of an image file (e.g. check.png)")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    fmt = path.suffix.lstrip(".").lower()
+    if fmt and fmt not in formats:
+        raise InvalidInput(f"--plot {path}: cannot save a plot as .{fmt}; use one of "
+                           f"{', '.join('.' + f for f in sorted(formats))}")
+    return path
 
 
 def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "cpu", runtime: str = "torchscript",
@@ -52,8 +74,11 @@ def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plo
     """Predict and measure ``samples`` random subnets; report the share within +-10%, RMSE and a scatter."""
     if target.metric != "latency":
         raise InvalidInput(f"target {target.name} predicts {target.metric}, not latency; nothing to time")
-    if samples < 2:
-        raise InvalidInput("--samples must be at least 2")
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
+    check_seed(seed)
+    if plot is not None:
+        check_plot_path(plot)
     space = target.space
     genomes = space.sample(samples, np.random.default_rng(seed))
     predicted = target.predict(genomes)
@@ -94,6 +119,6 @@ def plot_validation(predicted: np.ndarray, measured: np.ndarray, path: str | Pat
     ax.legend(loc="upper left")
     fig.tight_layout()
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format=path.suffix.lstrip(".") or "png", dpi=120)
+        fig.savefig(tmp, format=path.suffix.lstrip(".").lower() or "png", dpi=120)
     plt.close(fig)
     return path
