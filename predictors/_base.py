@@ -186,7 +186,7 @@ def check_output_path(path: str | Path) -> Path:
     """The header path a predictor saved as ``path`` gets, or ``InvalidInput`` when it or its NPZ is a directory
     (checked before a long fit, so that nothing is fitted in vain or half-written)."""
     hpath = header_path(path)
-    for p in (hpath, hpath.with_suffix(".npz")):
+    for p in (Path(path), hpath, hpath.with_suffix(".npz")):
         if p.is_dir():
             raise InvalidInput(f"cannot write predictor {p}: it is a directory; give the predictor's file name "
                                f"P (P.json + P.npz are written)")

@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from search_spaces import get_space
+from search_spaces.errors import InvalidInput
 from supernets.checkpoint import read_checkpoint
 
 from ..evaluate import SPLITS, evaluate_checkpoint
@@ -47,7 +48,7 @@ def evaluate(
         space_name = space or str(read_checkpoint(checkpoint).get("space") or "")
         space_obj = get_space(space_name) if space_name else None
         if space_obj is None:
-            raise typer.BadParameter("--arch with a once-for-all checkpoint needs --space")
+            raise InvalidInput("--arch with a once-for-all checkpoint needs --space (the checkpoint names none)")
         archs = [read_arch_file(path, space_obj) for path in arch]
     show = not (json_out or no_progress)
     progress = Progress(TextColumn("[bold]measuring"), BarColumn(), MofNCompleteColumn(),

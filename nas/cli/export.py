@@ -8,9 +8,10 @@ import typer
 from rich.markup import escape
 
 from search_spaces import get_space
+from search_spaces.errors import InvalidInput
 
 from .. import api
-from ..export import FORMATS, arch_to_net_config, read_arch_file
+from ..export import FORMATS, arch_file_space, arch_to_net_config, read_arch_file
 from ..search import format_value
 from ._common import app, console, print_json, user_errors
 
@@ -27,16 +28,19 @@ def export(
                              help="Training images: recalibrate BN on them before export (needs --checkpoint)."),
     calibration_images: int = typer.Option(2000, "--calibration-images", min=1,
                                            help="Images for BN recalibration with --data."),
-    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution when the arch file has none."),
+    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution (overrides the arch file's)."),
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
 ) -> None:
     """Export a subnet as TorchScript (+ torch.export .pt2), its arch JSON and once-for-all net.config."""
     arch_dict = None
     if arch is not None:
+        space = space or arch_file_space(arch)
         if space is None:
-            raise typer.BadParameter("--arch needs --space")
+            raise InvalidInput(f"--arch {arch} does not name its space: pass --space (see `nas spaces`)")
         arch_dict = read_arch_file(arch, get_space(space), resolution)
+    elif resolution is not None:
+        raise InvalidInput("--resolution applies to an --arch file; a run's best subnet has its own resolution")
     result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt, data=data,
                         calibration_images=calibration_images)
     if json_out:
@@ -59,7 +63,7 @@ def export(
 def arch(
     path: Path = typer.Argument(..., help="Arch JSON, exported JSON, best.json, or once-for-all net.config."),
     space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space to validate against."),
-    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution when the file has none."),
+    resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution (overrides the file's)."),
     net_config: Path = typer.Option(None, "--net-config", help="Also write once-for-all's net.config here."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:

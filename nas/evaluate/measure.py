@@ -22,6 +22,9 @@ from .evalset import build_evalset
 __all__ = ["EvaluationResult", "evaluate_checkpoint"]
 
 
+MAX_SAMPLE = 100_000
+
+
 @dataclass
 class EvaluationResult:
     space: str
@@ -39,8 +42,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
     """Recalibrate BN and measure top-1 of ``archs``, ``sample`` distinct random subnets (seeded) and,
     with ``extremes``, the largest and smallest; with ``out`` write them as a predictor dataset."""
     start = time.perf_counter()
-    if sample < 0:
-        raise InvalidInput(f"--sample must be >= 0, got {sample}")
+    if not 0 <= sample <= MAX_SAMPLE:  # each subnet is recalibrated and evaluated: seconds apiece
+        raise InvalidInput(f"--sample must be between 0 and {MAX_SAMPLE:,} subnets, got {sample}")
     if out is not None:
         dataset_paths(out)  # a bad name fails now, not after the measuring
     base = space.split("[", 1)[0] if space else None

@@ -11,7 +11,7 @@ from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
 
 from .ofa_net_config import net_config_to_arch, read_net_config
 
-__all__ = ["read_arch_file"]
+__all__ = ["read_arch_file", "arch_file_space"]
 
 
 def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None = None) -> Arch:
@@ -40,3 +40,19 @@ def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None 
     if resolution is not None and isinstance(obj, dict):
         obj = {**obj, "r": resolution}
     return space.validate(obj)
+
+
+def arch_file_space(path: str | Path) -> str | None:
+    """The space an arch file names: an exported subnet's JSON records it, a search run's best.json
+    sits beside the run's config.json; None for plain arch JSON and net.config files."""
+    path = Path(path)
+    try:
+        obj = json.loads(path.read_text())
+        if isinstance(obj, dict) and isinstance(obj.get("space"), str):
+            return obj["space"]
+        if isinstance(obj, dict) and "best" in obj and (path.parent / "config.json").is_file():
+            space = json.loads((path.parent / "config.json").read_text()).get("space")
+            return space if isinstance(space, str) else None
+    except (OSError, ValueError, AttributeError):
+        return None  # read_arch_file says what is wrong with the file
+    return None

@@ -37,6 +37,8 @@ class ExportResult:
 def companion_paths(out: str | Path) -> dict[str, Path]:
     """Where each artifact of ``--out model.pt`` goes: model.pt, model.pt2, model.arch.json, model.net.config."""
     out = Path(out)
+    if out.is_dir():
+        raise InvalidInput(f"--out {out} is a directory; give the subnet's file name, e.g. {out / 'subnet.pt'}")
     if out.suffix not in ("", ".pt", ".pt2", ".ts"):
         raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export) "
                            "or give no suffix: the arch JSON and net.config are written beside it")

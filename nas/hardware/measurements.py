@@ -84,6 +84,10 @@ def read_measurements(path: str | Path, space: SearchSpace,
     if df.empty:
         raise InvalidInput(f"{path} has no data rows (columns: {', '.join(map(str, df.columns))}); expected one "
                            f"row per timed subnet")
+    missing = [] if "arch" in df.columns else [k for k in space.keys if k not in df.columns]
+    if missing:  # before the latency column: without the arch, any numeric column looks like one
+        raise InvalidInput(f"{path} lacks arch column {missing[0]!r}; expected columns "
+                           f"{', '.join(space.keys)} (or one 'arch' column of JSON dicts) for space {space.name}")
     column = _pick_column(df, space, path, column)
     if "arch" in df.columns:
         archs = []
@@ -97,10 +101,6 @@ def read_measurements(path: str | Path, space: SearchSpace,
                                    f'{{"ks": [...], "e": [...], "d": [...], "r": 224}}, not {text!r}')
             archs.append(arch)
     else:
-        missing = [k for k in space.keys if k not in df.columns]
-        if missing:
-            raise InvalidInput(f"{path} lacks arch column {missing[0]!r}; expected columns "
-                               f"{', '.join(space.keys)} (or one 'arch' column of JSON dicts) for space {space.name}")
         try:
             cells = {k: [_parse_cell(v) for v in df[k]] for k in space.keys}
         except (ValueError, json.JSONDecodeError) as exc:

@@ -403,6 +403,29 @@ def _check_numbers(batch: int, threads: int | None, warmup: int, repeats: int, f
             ok = False
         if not ok:
             raise ValueError(f"--flush-mb must be a number of megabytes >= 0 (0: no cache flush), not {flush_mb!r}")
+    cpus, ram_mb = os.cpu_count() or 1, _ram_mb()
+    if threads is not None and threads > cpus:
+        raise ValueError(f"--threads {threads} exceeds the {cpus} CPUs of this machine (0: torch's default)")
+    if ram_mb is not None and flush_mb is not None and float(flush_mb) > ram_mb / 2:
+        raise ValueError(f"--flush-mb {flush_mb} exceeds half of this machine's {ram_mb:.0f} MB of memory; "
+                         "a flush buffer a few times the last-level cache is enough")
+
+
+def _ram_mb() -> float | None:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+    except (AttributeError, ValueError, OSError):  # not on Linux: no check
+        return None
+
+
+def check_batch_memory(batch: int, resolution: int, device: str) -> None:
+    """Refuse a CPU batch whose activations cannot fit in memory (MobileNetV3's largest block holds about
+    32 input images' worth of activations), instead of swapping for hours or dying without a word."""
+    ram_mb = _ram_mb()
+    need_mb = batch * 3 * resolution * resolution * 4 * 32 / 2**20
+    if device.startswith("cpu") and ram_mb is not None and need_mb > ram_mb / 2:
+        raise ValueError(f"--batch {batch} at resolution {resolution} needs about {need_mb:.0f} MB of activations, "
+                         f"more than half of this machine's {ram_mb:.0f} MB; use a smaller --batch")
 
 
 def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int | None, warmup: int,

@@ -4,6 +4,7 @@ data it trains on: the fit / held-out split of the training images and their nor
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -48,8 +49,9 @@ class TrainConfig:
             raise InvalidInput(f"--epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
             raise InvalidInput(f"--batch-size must be >= 1, got {self.batch_size}")
-        for name, ok, allowed in (("lr", self.lr > 0, "> 0"), ("weight_decay", self.weight_decay >= 0, ">= 0"),
-                                  ("momentum", self.momentum >= 0, ">= 0"),
+        for name, ok, allowed in (("lr", 0 < self.lr < math.inf, "a finite number > 0"),
+                                  ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
+                                  ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
                                   ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)")):
             if not ok:  # NaN fails every comparison, so it lands here too
                 raise InvalidInput(f"--{name.replace('_', '-')} must be {allowed}, got {getattr(self, name)}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import tarfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,8 +116,10 @@ def _from_npz(path: Path) -> ImageData:
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{path} is not a readable .npz file: {exc}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        # numpy's own text advises pickle loading, which a data file never needs: keep its first clause
+        reason = "it is empty" if path.stat().st_size == 0 else str(exc).split(". ")[0].strip() or type(exc).__name__
+        raise InvalidInput(f"{path} is not a readable .npz file ({reason})") from None
     missing = [k for k in ("x_train", "y_train") if k not in arrays]
     if missing:
         raise InvalidInput(f"{path} lacks {', '.join(missing)} (keys: {', '.join(arrays) or 'none'})")

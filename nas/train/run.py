@@ -85,6 +85,8 @@ def _check_execution(threads: int | None, workers: int | None, ray_address: str 
         raise InvalidInput(f"--threads must be >= 1, got {threads}")
     if workers is not None and workers < 1:
         raise InvalidInput(f"--workers must be >= 1, got {workers}")
+    if workers is None and ray_address not in (None, "", "local"):
+        raise InvalidInput(f"--ray-address {ray_address} needs --workers K (the number of Ray Train workers)")
     local = workers is None or ray_address in (None, "", "local")
     if (use_gpu or device.startswith("cuda")) and local and not torch.cuda.is_available():
         raise InvalidInput("--gpu needs CUDA, and this torch sees no CUDA device; train on the CPU without --gpu")
@@ -114,6 +116,8 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
     if threads is not None:
         torch.set_num_threads(threads)
     if resume is not None:
+        if out is not None and Path(out).resolve() != Path(resume).resolve():
+            raise InvalidInput(f"--out {out} differs from the run being resumed ({resume}); pass only --resume")
         cfg = _resume_config(Path(resume), {"space": space, "strategy": strategy,
                                             "data": data_ref(data) if data is not None else None, "epochs": epochs,
                                             **settings})

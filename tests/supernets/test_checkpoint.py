@@ -85,3 +85,12 @@ def test_random_bytes_name_why_they_are_not_a_checkpoint(tmp_path):
     message = str(info.value)
     assert message.startswith(f"checkpoint {path} is corrupt or not a torch file (")
     assert message.endswith(")") and "weights_only" not in message and len(message) < 200 + len(str(path))
+
+
+def test_a_text_file_is_not_a_checkpoint(tmp_path):
+    from supernets.checkpoint import read_checkpoint
+
+    path = tmp_path / "results.csv"
+    path.write_text("arch_id,accuracy\nks:3|e:3,75.0\n")
+    with pytest.raises(CheckpointError, match="is corrupt or not a torch file"):
+        read_checkpoint(path)

@@ -125,3 +125,18 @@ def test_a_directory_given_as_arch_file_is_named_as_such(tmp_path):
 def test_a_malformed_space_name_is_refused():
     result = invoke("spaces", "ofa-mbv3[")
     assert result.exit_code == 2 and "malformed space name 'ofa-mbv3['" in result.output
+
+
+def test_export_takes_the_space_from_a_search_runs_best_json(tmp_path):
+    from nas.api import search
+
+    search("ofa-mbv3-cifar", "macs", budget=20, objectives=["macs", "params"], out=tmp_path / "run")
+    result = invoke("export", "--arch", str(tmp_path / "run" / "best.json"), "--out", str(tmp_path / "s.pt"), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["space"] == "ofa-mbv3-cifar"
+    line = invoke("export", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "t.pt"), "--resolution", "32")
+    assert line.exit_code == 2 and "--resolution applies to an --arch file" in line.output
+    (tmp_path / "folder").mkdir()
+    line = invoke("export", "--run", str(tmp_path / "run"), "--out", str(tmp_path / "folder"))
+    assert line.exit_code == 2 and "is a directory; give the subnet's file name" in line.output
+    assert not list(tmp_path.glob("folder.*"))

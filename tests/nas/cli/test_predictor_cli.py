@@ -267,7 +267,7 @@ def test_fit_says_what_data_and_folds_it_needs(tmp_path, dynast_csv, case):
 
 
 @pytest.mark.parametrize("case", ["empty directory", "directory of CSVs", "binary file", "empty arch cell",
-                                  "not a dict", "out is a directory"])
+                                  "not a dict", "out is a directory", "out names a directory"])
 def test_fit_bad_data_paths_and_cells(tmp_path, dynast_csv, case):
     data, out, words = tmp_path / "d", tmp_path / "p", []
     if case == "empty directory":
@@ -290,6 +290,10 @@ def test_fit_bad_data_paths_and_cells(tmp_path, dynast_csv, case):
         data, out = dynast_csv, tmp_path / "p.json"
         out.mkdir()
         words = ["p.json: it is a directory"]
+    elif case == "out names a directory":  # -o DIR would write DIR.json and DIR.npz beside it
+        data, out = dynast_csv, tmp_path / "p"
+        out.mkdir()
+        words = ["p: it is a directory"]
     _one_error(invoke("predictor", "fit", "--data", data, "--kind", "ridge", "--out", out, "--folds", "0"), *words)
     assert not (tmp_path / "p.npz").exists()
 

@@ -108,6 +108,8 @@ def test_bad_evaluation_input(checkpoint, tmp_path):
         build_evalset(DATA, eval_images=-1)
     with pytest.raises(InvalidInput, match="is a directory; give the dataset's file name"):
         evaluate_checkpoint(checkpoint, DATA, extremes=True, out=tmp_path)
+    with pytest.raises(InvalidInput, match="--sample must be between 0 and 100,000 subnets"):
+        evaluate_checkpoint(checkpoint, DATA, sample=10**8)
     with pytest.raises(InvalidInput, match="a predictor dataset is a .csv file"):
         evaluate_checkpoint(checkpoint, DATA, extremes=True, out=tmp_path / "m.txt")
     with pytest.raises(InvalidInput, match="calibration"):

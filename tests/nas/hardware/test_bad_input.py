@@ -67,6 +67,14 @@ def test_profile_option_out_of_range(workdir, tmp_path, option, value):
     assert option in line
 
 
+@pytest.mark.parametrize("option,value,words", [("--threads", 100_000, "exceeds the"),
+                                                ("--flush-mb", 1e12, "exceeds half of this machine's"),
+                                                ("--batch", 100_000, "more than half of this machine's")])
+def test_profile_settings_beyond_this_machine_fail_before_measuring(workdir, tmp_path, option, value, words):
+    line = fails("latency", "profile", "--space", TINY, option, value, "--out", "t.csv", root=tmp_path)
+    assert option in line and words in line
+
+
 def test_profile_calibrate_below_three_fails_before_profiling(workdir, tmp_path):
     line = fails("latency", "profile", "--space", TINY, "--calibrate", 2, "--out", "t.csv", root=tmp_path)
     assert "--calibrate must be 0 (skip) or at least 3" in line
@@ -125,6 +133,8 @@ def test_fit_names_the_real_problem_with_the_measurements(workdir, tmp_path):
     assert "has no numeric latency column (its columns: arch, speed)" in line and "latency_ms" in line
     _measurements(workdir / "empty.csv", n=0, latency_ms=[])
     assert "has no data rows" in fails("latency", "fit", "-m", "empty.csv", "--out", "f.csv", root=tmp_path)
+    pd.DataFrame({"a": [1], "b": [2]}).to_csv(workdir / "foreign.csv", index=False)
+    assert "lacks arch column 'ks'" in fails("latency", "fit", "-m", "foreign.csv", "--out", "f.csv", root=tmp_path)
     _measurements(workdir / "two.csv", a_ms=np.ones(10), b_ms=np.ones(10))
     assert "several latency columns (a_ms, b_ms)" in fails("latency", "fit", "-m", "two.csv", "--out", "f.csv",
                                                            root=tmp_path)

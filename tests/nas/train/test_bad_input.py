@@ -178,3 +178,26 @@ def test_stale_temp_files_of_a_killed_run_are_removed_on_resume(runs, tmp_path):
     (run / "checkpoints" / ".last.pt.abc123.tmp.pt").write_bytes(b"x")
     train(resume=run, epochs=1)
     assert not list(run.rglob(".*.tmp*"))
+
+
+@pytest.mark.parametrize("settings,match", [
+    ({"lr": float("inf")}, "--lr must be a finite number > 0, got inf"),
+    ({"weight_decay": float("inf")}, "--weight-decay must be a finite number >= 0"),
+    ({"ray_address": "head:6379"}, "--ray-address head:6379 needs --workers"),
+])
+def test_nonsense_that_would_train_anyway_is_refused(tmp_path, settings, match):
+    with pytest.raises(InvalidInput, match=match):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", **ONE_STEP, **settings)
+    assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_another_out(runs, tmp_path):
+    with pytest.raises(InvalidInput, match="differs from the run being resumed"):
+        train(resume=runs["deps"], out=tmp_path / "elsewhere")
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_an_empty_npz_is_one_clear_error(tmp_path):
+    (tmp_path / "empty.npz").touch()
+    with pytest.raises(InvalidInput, match="empty.npz is not a readable .npz file \\(it is empty\\)"):
+        train("ofa-mbv3-cifar", "deps", str(tmp_path / "empty.npz"), epochs=1, out=tmp_path / "run", **ONE_STEP)
