@@ -51,6 +51,8 @@ def save_checkpoint(supernet: Supernet, path: str | Path, extra: Mapping[str, An
 def read_checkpoint(path: str | Path) -> dict:
     """Load a checkpoint file safely; raise ``CheckpointError`` for missing, corrupt or foreign files."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory; expected a supernet file such as supernet.pt")
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:

@@ -94,3 +94,10 @@ def test_a_text_file_is_not_a_checkpoint(tmp_path):
     path.write_text("arch_id,accuracy\nks:3|e:3,75.0\n")
     with pytest.raises(CheckpointError, match="is corrupt or not a torch file"):
         read_checkpoint(path)
+
+
+def test_a_directory_is_not_a_checkpoint(tmp_path):
+    from supernets.checkpoint import read_checkpoint
+
+    with pytest.raises(CheckpointError, match="is a directory; expected a supernet file"):
+        read_checkpoint(tmp_path)

@@ -119,7 +119,8 @@ def parse_options(options_cls: type, options: Mapping[str, Any], name: str):
             else:
                 value = _coerce(default, value)
         except (TypeError, ValueError):
-            shape = f"a list of {len(default)} numbers" if isinstance(default, tuple) else type(default).__name__
+            shape = f"a list of {len(default)} finite numbers" if isinstance(default, tuple) else \
+                {bool: "true or false", int: "a whole number"}.get(type(default), "a finite number")
             raise InvalidInput(f"strategy {name} option {key}={value!r} must be {shape} (default {default})") from None
         values[key] = value
     return options_cls(**values)

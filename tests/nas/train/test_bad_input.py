@@ -201,3 +201,12 @@ def test_an_empty_npz_is_one_clear_error(tmp_path):
     (tmp_path / "empty.npz").touch()
     with pytest.raises(InvalidInput, match="empty.npz is not a readable .npz file \\(it is empty\\)"):
         train("ofa-mbv3-cifar", "deps", str(tmp_path / "empty.npz"), epochs=1, out=tmp_path / "run", **ONE_STEP)
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"kd_weight": float("inf")}, "kd_weight=inf must be a finite number"),
+    ({"n_random": 1.5}, "n_random=1.5 must be a whole number"),
+])
+def test_strategy_option_types_are_named(tmp_path, options, match):
+    with pytest.raises(InvalidInput, match=match):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", strategy_options=options, **ONE_STEP)
