@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace, get_space, list_spaces
+from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from . import search as _search  # noqa: F401  (registers searchers)
@@ -20,6 +21,7 @@ from .io import remove_stale_temps, write_json
 from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_dynast
 from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
+from .search.run import check_limits
 
 __all__ = ["SearchResult", "search", "space_info", "export", "load_run", "DEFAULT_BUDGET", "MEASURED_BUDGET"]
 
@@ -137,13 +139,9 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     space = space or "ofa-mbv3"
     target = target or "macs"
     seed = 0 if seed is None else seed
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInput(f"--seed must be an integer >= 0, got {seed!r}")
-    if generations is not None and (not isinstance(generations, (int, np.integer)) or generations < 1):
-        raise InvalidInput(f"--generations must be an integer >= 1, got {generations!r}")
+    check_seed(seed)
     budget = DEFAULT_BUDGET if budget is None else budget
-    if budget < 1:
-        raise InvalidInput(f"--budget must be a positive number of subnets, got {budget}")
+    check_limits(budget, generations)  # before the run directory is created
     constraints = list(constraints)
     problem = build_problem(space, target, constraints, predictor, objectives, accuracy=measured)
     problem.notes[:0] = notes

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from search_spaces import Registry, SearchSpace, get_space
+from search_spaces.checks import MAX_SEED, check_seed
 from search_spaces.errors import InvalidInput, NasError, NotSupported
 
 from ._options import Option, check_options
@@ -29,14 +30,6 @@ __all__ = ["Predictor", "PREDICTORS", "register_predictor", "create_predictor", 
 
 FORMAT = "nas-predictor/1"
 DERIVED = ("macs", "params")  # counts a space can add as log features
-MAX_SEED = 2**31 - 1  # numpy, torch and scikit-learn all take it (an ensemble adds member indices to it)
-
-
-def check_seed(seed: Any) -> int:
-    """``seed`` as an int, or ``InvalidInput`` when it is not an integer in ``0..MAX_SEED``."""
-    if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
-        raise InvalidInput(f"seed must be an integer from 0 to {MAX_SEED}; got {seed!r}")
-    return int(seed)
 
 
 class Predictor(ABC):

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from search_spaces import SearchSpace, get_space
+from search_spaces.checks import torch_load_reason
 from search_spaces.errors import InvalidInput, NotSupported
 
 from .mlp import MLPPredictor
@@ -40,7 +41,7 @@ def read_ofa_layers(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for foreign or corrupt files
-        raise InvalidInput(f"{path.name} is not a readable torch state dict: {_reason(exc)}") from None
+        raise InvalidInput(f"{path.name} is not a readable torch state dict: {torch_load_reason(exc)}") from None
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
     if not isinstance(state, dict) or not all(hasattr(v, "shape") for v in state.values()):
@@ -59,28 +60,6 @@ def read_ofa_layers(path: str | Path) -> tuple[list[np.ndarray], list[np.ndarray
     if "base_acc" in state:
         biases[-1] = biases[-1] + state["base_acc"].detach().double().numpy().reshape(-1)
     return weights, biases
-
-
-def _reason(exc: BaseException) -> str:
-    """Why torch could not read the file, in a few words (torch's long advice on ``weights_only`` left out)."""
-    text = " ".join(str(exc).split())
-    unpickler = re.search(r"WeightsUnpickler error: (.*?)(?: Check the documentation|$)", text)
-    if unpickler:
-        detail = unpickler.group(1)
-        found = re.search(r"Unsupported global: GLOBAL (\S+)", detail)
-        if found:
-            return (f"it pickles a {found.group(1)} object, not a state dict of tensors "
-                    f"(save the model's state_dict() instead)")
-        found = re.search(r"Unsupported operand \S+", detail)
-        if found:
-            return f"the file is truncated or not a torch checkpoint ({found.group(0).lower()})"
-        text = detail
-    text = re.split(r"(?<=[^.\s]{2})\. ", text, maxsplit=1)[0].rstrip(". ")
-    if "zip archive" in text:
-        text += " (the file is truncated or corrupt)"
-    if len(text) > 160:
-        text = text[:157].rstrip() + "..."
-    return text or f"{type(exc).__name__}: the file is truncated or not a torch checkpoint"
 
 
 def _layer_order(key: str) -> list[int]:

@@ -14,6 +14,7 @@ from typing import Any, Mapping
 import torch
 
 from search_spaces import SearchSpace, get_space
+from search_spaces.checks import torch_load_reason
 
 from ._base import Supernet, create_supernet
 from .compat.ofa import CheckpointError, load_ofa_state_dict, looks_like_ofa
@@ -58,23 +59,10 @@ def read_checkpoint(path: str | Path) -> dict:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch's unpickler fails in many ways on foreign files (IndexError on text, ...)
-        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({_load_reason(exc)})") from None
+        raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({torch_load_reason(exc)})") from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, expected a state dict")
     return dict(obj)
-
-
-def _load_reason(exc: Exception) -> str:
-    """The part of a ``torch.load`` failure that says what is wrong with the file, in one short line."""
-    text = " ".join(str(exc).split())
-    if "WeightsUnpickler error:" in text:  # torch's weights-only advice is long; the reason follows it
-        reason = text.split("WeightsUnpickler error:", 1)[1].split(" Check the documentation")[0].strip()
-        return f"unpickling failed: {reason}" if reason else "unpickling failed"
-    if isinstance(exc, KeyError):  # a text file reads as a legacy pickle whose first byte is taken as a key
-        return "not a pickle or zip archive"
-    if not text:
-        return type(exc).__name__
-    return text if len(text) <= 160 else text[:157].rsplit(" ", 1)[0] + " ..."
 
 
 def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path) -> dict:

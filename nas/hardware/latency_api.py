@@ -10,6 +10,7 @@ from typing import Any, Callable
 import numpy as np
 
 from search_spaces import SearchSpace, get_space
+from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from ._target import TARGETS, file_targets, resolve_target, target_info
@@ -21,7 +22,7 @@ from .ofa_import import import_ofa_tables
 from .opspec import check_fusion, macro_of
 from .profiling import emit_specs, profile_space
 from .table import check_table_path
-from .validate import check_plot_path, check_seed, validate_target
+from .validate import check_plot_path, validate_target
 
 __all__ = ["profile", "fit", "import_ofa", "validate", "targets"]
 

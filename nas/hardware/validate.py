@@ -8,19 +8,13 @@ from typing import Callable
 import numpy as np
 
 from search_spaces import SearchSpace
+from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from ._target import CostModel
 from .fit import error_report
 
-__all__ = ["measure_subnets", "validate_target", "plot_validation", "check_seed", "check_plot_path"]
-
-
-def check_seed(seed: int) -> int:
-    """A seed numpy accepts: a whole number >= 0."""
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InvalidInput(f"--seed must be a whole number >= 0, not {seed!r}")
-    return int(seed)
+__all__ = ["measure_subnets", "validate_target", "plot_validation", "check_plot_path"]
 
 
 def check_plot_path(path: str | Path) -> Path:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 import torch
 
 from search_spaces import SearchSpace, get_space
+from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from .data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
@@ -59,8 +60,7 @@ class TrainConfig:
             raise InvalidInput(f"steps per epoch must be >= 1, got {self.steps_per_epoch}")
         if min(self.eval_every, self.eval_images, self.bn_images) < 0:
             raise InvalidInput("eval_every, eval_images and bn_images must be >= 0")
-        if not isinstance(self.seed, int) or self.seed < 0:
-            raise InvalidInput(f"--seed must be an integer >= 0, got {self.seed!r}")
+        check_seed(self.seed)
         if not (0 < self.holdout < 1 or (self.holdout >= 1 and float(self.holdout).is_integer())):
             raise InvalidInput(f"--holdout is a share in (0, 1) or a whole number of images >= 1, got {self.holdout}")
         STRATEGIES.get(self.strategy)  # unknown names list the known ones

@@ -11,8 +11,8 @@ from nas.errors import InvalidInput, NasError
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"seed": -1}, "--seed must be an integer >= 0"),
-    ({"seed": 1.5}, "--seed must be an integer >= 0"),
+    ({"seed": -1}, "--seed must be an integer from 0 to"),
+    ({"seed": 1.5}, "--seed must be an integer from 0 to"),
     ({"generations": 0}, "--generations must be an integer >= 1"),
     ({"measure_options": {"split": "test"}}, "--split: only for accuracy measured on a trained supernet"),
 ])

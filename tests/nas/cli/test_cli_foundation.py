@@ -8,11 +8,12 @@ import sys
 
 import numpy as np
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from nas.cli import app
 from search_spaces import get_space
+
+from .commands import COMMANDS
 
 runner = CliRunner()
 
@@ -21,16 +22,9 @@ def invoke(*args: str):
     return runner.invoke(app, list(args))
 
 
-def _command_paths(command, prefix=()):
-    children = getattr(command, "commands", {})
-    if not children:
-        return [prefix]
-    return [path for name, child in children.items() for path in _command_paths(child, prefix + (name,))]
-
-
 def test_every_command_has_help():
     assert invoke("--help").exit_code == 0
-    paths = _command_paths(typer.main.get_command(app))
+    paths = COMMANDS
     assert {("spaces",), ("search",), ("export",), ("arch",)} <= set(paths)
     for path in paths:
         result = invoke(*path, "--help")

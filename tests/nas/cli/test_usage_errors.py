@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from nas.cli import app
 
+from .commands import COMMANDS
+
 runner = CliRunner()
-
-
-def _command_paths(command, prefix=()):
-    children = getattr(command, "commands", {})
-    if not children:
-        return [prefix]
-    return [path for name, child in children.items() for path in _command_paths(child, prefix + (name,))]
-
-
-COMMANDS = _command_paths(typer.main.get_command(app))
 
 
 def _one_error_line(result) -> str:

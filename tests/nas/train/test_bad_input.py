@@ -110,7 +110,7 @@ def test_cli_reports_one_line_and_exit_code_2(tmp_path):
 
 
 @pytest.mark.parametrize("settings,match", [
-    ({"seed": -1}, "--seed must be an integer >= 0"),
+    ({"seed": -1}, "--seed must be an integer from 0 to"),
     ({"holdout": 1.5}, "--holdout is a share in \\(0, 1\\) or a whole number"),
     ({"holdout": 0}, "--holdout is a share"),
     ({"threads": 0}, "--threads must be >= 1"),
