@@ -466,6 +466,9 @@ def profile(specs: list[dict], out: str, metadata: dict, settings: dict,
                                  f"use another --out or the same settings")
     done = {r["key"]: r for path in (out, journal_path) for r in read_rows(path)[1]}
     todo = [s for s in specs if s["key"] not in done]
+    if todo:  # here, so that this script on a device checks it too
+        check_batch_memory(settings["batch_size"], max(max(int(s["in_h"]), int(s["in_w"])) for s in todo),
+                           settings["torch_device"])
     if todo:
         journal = Journal(journal_path, meta)
         bar = progress_factory(len(todo), len(done)) if progress_factory else None

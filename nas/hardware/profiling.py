@@ -90,7 +90,6 @@ def profile_space(space: SearchSpace, out: str | Path, *, device: str = "cpu", r
     try:
         settings = opbench.run_settings(device, runtime, batch, dtype, threads, warmup, repeats, flush_mb)
         specs = space_specs(space, fusion)
-        opbench.check_batch_memory(batch, max(max(sp["in_h"], sp["in_w"]) for sp in specs), device)
 
         def factory(total: int, done: int) -> RichProgress:
             return RichProgress(total, done, progress)
