@@ -162,7 +162,7 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
             "checkpoint": measured.metadata["checkpoint"],
             "data": str(Path(data).resolve()) if Path(data).exists() else str(data),
             "options": dict(measure_options or {})},
-        "sources": problem.sources, "layout": space_obj.layout_signature(),
+        "sources": problem.sources, "restrictions": problem.restrictions, "layout": space_obj.layout_signature(),
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     strategy = create_searcher(
@@ -271,7 +271,7 @@ def _check_resume_options(cfg: dict, run_dir: RunDirectory, **given: Any) -> Non
         recorded = (cfg.get("measured") or {}).get("checkpoint") if name == "checkpoint" else cfg.get(name)
         same = value == recorded
         if name == "space":
-            same = recorded == value or str(recorded).startswith(f"{value}[")  # narrowed by the predictor
+            same = recorded == value or _narrows(str(recorded), str(value))  # narrowed by the predictor or target
         elif name in ("predictor", "checkpoint") and recorded not in (None, "shipped"):
             same = same or str(Path(value).resolve()) == recorded
         elif name == "predictor":
@@ -282,6 +282,17 @@ def _check_resume_options(cfg: dict, run_dir: RunDirectory, **given: Any) -> Non
             flag = flags.get(name, name)
             raise InvalidInput(f"--{flag} {value} differs from the run being resumed ({recorded}); "
                                f"a resumed run keeps its setup: drop --{flag} or start a new run")
+
+
+def _narrows(recorded: str, given: str) -> bool:
+    """Whether the recorded space is ``given`` restricted further (by the accuracy source or the target)."""
+    from search_spaces.errors import NasError
+
+    try:
+        narrowed = get_space(given).intersect(get_space(recorded))
+    except NasError:
+        return False
+    return narrowed.name == recorded
 
 
 def load_run(path: str | Path) -> dict:
@@ -303,7 +314,7 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
     """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files.
 
     With ``data`` (the images the checkpoint was trained on), BN statistics are recalibrated on
-    ``calibration_images`` training images at the subnet's resolution, normalized as in training.
+    ``calibration_images`` training images at the subnet's input size, normalized as in training.
     """
     from supernets import create_supernet
     from supernets.checkpoint import load_supernet
@@ -327,17 +338,17 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
         raise InvalidInput("pass either calibration batches or data, not both")
     space_obj = get_space(space)
     if checkpoint is not None:
-        supernet, ckpt_meta = load_supernet(checkpoint, space_obj.name.split("[", 1)[0])
+        supernet, ckpt_meta = load_supernet(checkpoint, space_obj.family)
         meta["checkpoint"] = str(Path(checkpoint).resolve())
     else:
-        supernet = create_supernet(space_obj.name.split("[", 1)[0])
+        supernet = create_supernet(space_obj.family)
         meta["checkpoint"] = None
         meta["warning"] = "no checkpoint: weights are randomly initialized (structure-only export)"
     if data is not None:
         from .evaluate.evalset import calibration_batches
 
-        resolution = supernet.input_resolution(supernet.space.validate(dict(arch)))
-        calibration = calibration_batches(data, meta=ckpt_meta, resolution=resolution, n_images=calibration_images)
+        size = supernet.input_size(supernet.space.validate(dict(arch)))
+        calibration = calibration_batches(data, meta=ckpt_meta, size=size, n_images=calibration_images)
         meta["calibration_data"] = str(data)
     return export_subnet(supernet, arch, out, formats=formats, calibration=calibration,
                          calibration_images=calibration_images, metadata=meta)

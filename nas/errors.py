@@ -4,8 +4,15 @@ The root types live in ``search_spaces.errors`` (the lowest package, so every pa
 this module gathers them with the engine-level ones for users to catch.
 """
 
-from search_spaces.errors import DuplicateName, InvalidArchitecture, InvalidInput, NasError, NotSupported, UnknownName
-from supernets.compat.ofa import CheckpointError
+from search_spaces.errors import (
+    CheckpointError,
+    DuplicateName,
+    InvalidArchitecture,
+    InvalidInput,
+    NasError,
+    NotSupported,
+    UnknownName,
+)
 
 __all__ = [
     "NasError",

@@ -8,8 +8,6 @@ maps genomes to a scalar (e.g. ImageNet top-1 in %). Features come from the spac
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from abc import ABC, abstractmethod
@@ -18,9 +16,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from search_spaces import Registry, SearchSpace, get_space
+from search_spaces import Registry, SearchSpace, Structured, get_space
 from search_spaces.checks import MAX_SEED, check_seed
 from search_spaces.errors import InvalidInput, NasError, NotSupported
+from search_spaces.fileio import atomic_paths
 
 from ._options import Option, check_options
 
@@ -162,17 +161,15 @@ class Predictor(ABC):
                   "layout": self.space.layout_signature(), "features": self.features, "derived": list(self.derived),
                   "n_features": self.n_features, "params": self.params, "metadata": self.metadata}
         text = json.dumps(header, indent=2, default=_json_default).encode()
-        _atomic_write_all([(path.with_suffix(".npz"), lambda f: np.savez_compressed(f, **self._arrays())),
-                           (path, lambda f: f.write(text))])
+        with atomic_paths([path.with_suffix(".npz"), path]) as (npz, header_tmp):
+            with open(npz, "wb") as f:
+                np.savez_compressed(f, **self._arrays())
+            header_tmp.write_bytes(text)
         return path
 
 
 def _can_count(space: SearchSpace) -> bool:
-    try:
-        space.count(np.zeros((1, space.n_genes), dtype=np.int64))
-    except NotSupported:
-        return False
-    return True
+    return isinstance(space, Structured)
 
 
 def check_output_path(path: str | Path) -> Path:
@@ -200,34 +197,12 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
 
 
-def _atomic_write_all(files: list[tuple[Path, Any]]) -> None:
-    """Write every file to a temporary name first and rename them only when all are written, so that a failure
-    leaves neither half a file nor a new NPZ beside an old header."""
-    tmps: list[str] = []
-    try:
-        for path, write in files:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{path.suffix}")
-            tmps.append(tmp)
-            with os.fdopen(fd, "wb") as f:
-                write(f)
-            os.chmod(tmp, 0o644)  # mkstemp makes it 0600; shipped artifacts must be readable by everyone
-        for (path, _), tmp in zip(files, tmps):
-            os.replace(tmp, path)
-    finally:
-        for tmp in tmps:
-            Path(tmp).unlink(missing_ok=True)
-
-
 PREDICTORS: Registry[type[Predictor]] = Registry("predictor kind", entry_point_group="nas.predictors")
 
 
 def register_predictor(kind: str):
-    def deco(cls: type[Predictor]) -> type[Predictor]:
-        cls.kind = kind
-        return PREDICTORS.register(kind, cls)
-
-    return deco
+    """Class decorator: registers a predictor kind (and sets ``cls.kind``)."""
+    return PREDICTORS.register_class(kind, "kind")
 
 
 def create_predictor(kind: str, space: SearchSpace | str, **params: Any) -> Predictor:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from search_spaces import SearchSpace
+from search_spaces import SearchSpace, family_of
 from search_spaces.errors import InvalidInput
 
 from ._base import FORMAT, Predictor, load_predictor
@@ -31,9 +31,8 @@ def shipped_predictors() -> list[dict]:
 
 def shipped_predictor(space: SearchSpace) -> Predictor | None:
     """The shipped predictor for ``space`` or for a restriction of it (e.g. ``ofa-mbv3[r=224]``), if any."""
-    base = space.name.split("[", 1)[0]
     for info in shipped_predictors():
-        if info["space"] == space.name or info["space"].split("[", 1)[0] == base:
+        if isinstance(info["space"], str) and family_of(info["space"]) == space.family:
             return load_predictor(info["path"])
     return None
 

@@ -2,16 +2,47 @@
 
 from ._registry import SPACES, Registry, get_space, list_spaces, register_space
 from ._space import Arch, Choice, SearchSpace
-from .errors import DuplicateName, InvalidArchitecture, InvalidInput, NasError, NotSupported, UnknownName
+from .elastic import ShrinkingOrder, ShrinkStage
+from .errors import (
+    CheckpointError,
+    DuplicateName,
+    InvalidArchitecture,
+    InvalidInput,
+    NasError,
+    NotSupported,
+    UnknownName,
+)
+from .formats import ForeignArchFormat
 from .mobilenet_v3_layout import MobileNetV3Layout, MobileNetV3Macro, make_divisible
+from .names import family_of, format_space_name, format_value, parse_space_name
 from .nas_bench_201 import NASBench201Space
 from .ofa_mbv3 import OFAMobileNetV3Space
 from .ofa_mbv3_cifar import OFAMobileNetV3CifarSpace
+from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
+from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
 
 __all__ = [
     "Arch",
     "Choice",
     "SearchSpace",
+    "Structured",
+    "ForeignArchFormat",
+    "ShrinkingOrder",
+    "ShrinkStage",
+    "Op",
+    "OpKind",
+    "OP_KINDS",
+    "register_op_kind",
+    "FUSIONS",
+    "Slot",
+    "SlotSpec",
+    "Structure",
+    "Variant",
+    "covering_restriction",
+    "family_of",
+    "format_space_name",
+    "format_value",
+    "parse_space_name",
     "OFAMobileNetV3Space",
     "NASBench201Space",
     "OFAMobileNetV3CifarSpace",
@@ -29,4 +60,5 @@ __all__ = [
     "UnknownName",
     "DuplicateName",
     "NotSupported",
+    "CheckpointError",
 ]

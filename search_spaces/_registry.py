@@ -10,8 +10,8 @@ import difflib
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
-from ._space import _fmt
-from .errors import DuplicateName, UnknownName
+from .errors import DuplicateName, InvalidArchitecture, UnknownName
+from .names import format_value, parse_space_name
 
 T = TypeVar("T")
 
@@ -42,6 +42,15 @@ class Registry(Generic[T]):
 
         if obj is not None:
             return _add(obj)
+        return _add
+
+    def register_class(self, name: str, attribute: str = "name", *, aliases: tuple[str, ...] = ()):
+        """Decorator for classes: registers the class and sets ``cls.<attribute> = name``."""
+
+        def _add(cls):
+            setattr(cls, attribute, name)
+            return self.register(name, cls, aliases=aliases)
+
         return _add
 
     def unregister(self, name: str) -> None:
@@ -105,41 +114,33 @@ def register_space(name: str, *, aliases: tuple[str, ...] = ()):
 def get_space(name: str):
     """The registered search space ``name`` (one shared instance per name).
 
-    ``"ofa-mbv3[r=224]"`` (the name ``SearchSpace.restrict`` gives) returns the restricted space.
+    ``"ofa-mbv3[r=224]"`` (the names ``SearchSpace.restrict`` gives) returns the restricted space.
     """
     if name in _instances:
         return _instances[name]
-    base, bracket, spec = name.partition("[")
-    canonical = SPACES.canonical(base.strip())
+    family, restriction = parse_space_name(name)
+    canonical = SPACES.canonical(family)
     if canonical not in _instances:
         _instances[canonical] = SPACES.get(canonical)()
     space = _instances[canonical]
-    if bracket:
-        space = space.restrict(**_parse_restriction(space, name, spec))
+    if restriction:
+        space = space.restrict(**_restriction_values(space, name, restriction))
         _instances[name] = space
     return space
 
 
-def _parse_restriction(space, name: str, spec: str) -> dict:
-    from .errors import InvalidArchitecture
-
-    if not spec.endswith("]"):
-        raise InvalidArchitecture(f"malformed space name {name!r}; expected e.g. 'ofa-mbv3[r=224]'")
+def _restriction_values(space, name: str, restriction: dict[str, list[str]]) -> dict:
+    """Option values of the texts a name restricts to, each checked against the space."""
     out = {}
-    for part in filter(None, spec[:-1].split(",")):
-        key, _, values = part.partition("=")
-        key = key.strip()
+    for key, texts in restriction.items():
         if key not in space.keys:
             raise InvalidArchitecture(f"unknown key {key!r} in {name!r}; expected keys: {', '.join(space.keys)}")
-        by_text = {_fmt(o): o for o in space.choice(key).options}
-        picked = []
-        for text in values.split("/"):
-            if text.strip() not in by_text:
-                raise InvalidArchitecture(
-                    f"{key}={text.strip()} in {name!r} is not allowed; allowed values: {space.choice(key).allowed}"
-                )
-            picked.append(by_text[text.strip()])
-        out[key] = picked
+        by_text = {format_value(o): o for o in space.choice(key).options}
+        bad = next((t for t in texts if t not in by_text), None)
+        if bad is not None:
+            raise InvalidArchitecture(f"{key}={bad} in {name!r} is not allowed; allowed values: "
+                                      f"{space.choice(key).allowed}")
+        out[key] = [by_text[t] for t in texts]
     return out
 
 

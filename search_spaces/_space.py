@@ -15,16 +15,11 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .errors import InvalidArchitecture, NotSupported
+from .names import family_of, format_space_name, format_value
 
 __all__ = ["Arch", "Choice", "SearchSpace"]
 
 Arch = dict[str, Any]
-
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 @dataclass(frozen=True)
@@ -55,7 +50,7 @@ class Choice:
 
     @property
     def allowed(self) -> str:
-        return ", ".join(_fmt(o) for o in self.options)
+        return ", ".join(format_value(o) for o in self.options)
 
 
 class SearchSpace:
@@ -70,6 +65,8 @@ class SearchSpace:
         if len(set(keys)) != len(keys):
             raise ValueError(f"space {name!r} repeats a choice key: {keys}")
         self.name = name
+        self.family = family_of(name)  # the registered space this one is (a restriction of)
+        self.restriction: dict[str, tuple] = {}  # choice key -> options kept, for restricted keys
         self.description = description
         self.choices: tuple[Choice, ...] = tuple(choices)
         self._build_layout()
@@ -257,6 +254,10 @@ class SearchSpace:
         """Genomes with inactive genes zeroed, so equivalent networks compare equal."""
         return np.where(self.active_mask(genomes), genomes, 0)
 
+    def canonical_arch(self, arch: Mapping[str, Any]) -> Arch:
+        """The arch written canonically (inactive positions at their first option: the same network)."""
+        return self.decode(self.canonical(self.encode(arch)[None, :])[0])
+
     def keys_of(self, genomes: np.ndarray) -> np.ndarray:
         """A hashable key per genome (bytes of the canonical genome) for fast de-duplication."""
         canon = np.ascontiguousarray(self.canonical(genomes), dtype=np.int8 if self.n_options.max() < 128 else np.int64)
@@ -268,17 +269,17 @@ class SearchSpace:
 
     def arch_ids(self, genomes: np.ndarray) -> list[str]:
         """Canonical string ids: ``key:v,v,...|key:v``; inactive positions show as ``-``."""
-        genomes = self.check_genomes(genomes)
+        genomes = self.canonical(self.check_genomes(genomes))
         active = self.active_mask(genomes)
         parts_per_choice = []
         for c in self.choices:
             if c.key in self.gene_slices:
                 sl = self.gene_slices[c.key]
-                text = np.asarray([_fmt(o) for o in c.options], dtype=object)[genomes[:, sl]]
+                text = np.asarray([format_value(o) for o in c.options], dtype=object)[genomes[:, sl]]
                 text = np.where(active[:, sl], text, "-")
                 parts_per_choice.append([f"{c.key}:" + ",".join(row) for row in text.tolist()])
             else:
-                fixed = f"{c.key}:" + ",".join([_fmt(c.options[0])] * c.count)
+                fixed = f"{c.key}:" + ",".join([format_value(c.options[0])] * c.count)
                 parts_per_choice.append([fixed] * len(genomes))
         return ["|".join(parts) for parts in zip(*parts_per_choice)]
 
@@ -286,9 +287,13 @@ class SearchSpace:
     def feature_kinds(self) -> tuple[str, ...]:
         return ("onehot", "ordinal")
 
+    def feature_support(self, kind: str) -> dict[str, tuple]:
+        """The options an encoding is defined on, where it is not defined on all (a restriction)."""
+        return {}
+
     def features(self, genomes: np.ndarray, kind: str = "onehot") -> np.ndarray:
-        """Float features for predictors; inactive genes are zeroed."""
-        genomes = self.check_genomes(genomes)
+        """Float features for predictors (of the canonical genome); inactive genes are zeroed."""
+        genomes = self.canonical(self.check_genomes(genomes))
         active = self.active_mask(genomes)
         if kind == "onehot":
             offsets = np.concatenate([[0], np.cumsum(self.n_options)[:-1]])
@@ -309,40 +314,82 @@ class SearchSpace:
         """Number of distinct architectures (subclasses discount equivalent genomes)."""
         return int(np.prod([len(c.options) ** c.count for c in self.choices], dtype=object))
 
-    def count(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        """Params and MACs per genome; spaces with a known macro-architecture override this."""
-        raise NotSupported(f"space {self.name} cannot count params and MACs")
-
     def restrict(self, **options: Sequence) -> "SearchSpace":
-        """A copy whose choices keep only the given options, e.g. ``restrict(r=[224])``."""
-        new_choices = []
-        for c in self.choices:
-            if c.key in options:
-                keep = list(options[c.key]) if isinstance(options[c.key], (list, tuple)) else [options[c.key]]
-                bad = [v for v in keep if v not in self._index[c.key]]
-                if bad or not keep:
-                    raise InvalidArchitecture(
-                        f"cannot restrict {c.key} to {keep}: allowed values in space {self.name}: {c.allowed}"
-                    )
-                new_choices.append(Choice(c.key, tuple(o for o in c.options if o in keep), c.count, c.doc))
-            else:
-                new_choices.append(c)
+        """A copy whose choices keep only the given options, e.g. ``restrict(r=[224])``; named canonically
+        (``family[key=v/v,...]``, keys in choice order), so restrictions of restrictions compose."""
         unknown = [k for k in options if k not in self._choice]
         if unknown:
             raise InvalidArchitecture(
                 f"unknown key {unknown[0]!r} for space {self.name}; expected: {', '.join(self.keys)}"
             )
+        new_choices, restriction = [], dict(self.restriction)
+        for c in self.choices:
+            if c.key in options:
+                keep = list(options[c.key]) if isinstance(options[c.key], (list, tuple)) else [options[c.key]]
+                bad = [v for v in keep if not _hashable(v) or v not in self._index[c.key]]
+                if bad or not keep:
+                    raise InvalidArchitecture(
+                        f"cannot restrict {c.key} to {keep}: allowed values in space {self.name}: {c.allowed}"
+                    )
+                kept = tuple(o for o in c.options if o in keep)
+                new_choices.append(Choice(c.key, kept, c.count, c.doc))
+                restriction[c.key] = kept
+            else:
+                new_choices.append(c)
         clone = copy.copy(self)
+        for cached in [k for k in clone.__dict__ if k.startswith("_cached_")]:
+            del clone.__dict__[cached]
         clone.choices = tuple(new_choices)
-        suffix = ",".join(f"{k}={'/'.join(_fmt(v) for v in clone._choice_values(new_choices, k))}" for k in options)
-        clone.name = f"{self.name}[{suffix}]"
+        clone.restriction = restriction
+        clone.name = format_space_name(self.family, restriction, self.keys)
         clone._build_layout()
         clone._on_restrict()
         return clone
 
-    @staticmethod
-    def _choice_values(choices: Sequence[Choice], key: str) -> tuple:
-        return next(c.options for c in choices if c.key == key)
+    def intersect(self, other: "SearchSpace", what: str = "the other source") -> "SearchSpace":
+        """The subnets both spaces hold (same family): per choice, the options both keep."""
+        if other.family != self.family:
+            raise InvalidArchitecture(f"{what} is for space {other.name}, not {self.name}")
+        keep = {}
+        for c in self.choices:
+            theirs = set(other.choice(c.key).options)
+            both = [o for o in c.options if o in theirs]
+            if not both:
+                raise InvalidArchitecture(f"{what} covers {c.key} in {{{other.choice(c.key).allowed}}}, which "
+                                          f"{self.name} excludes ({c.key} in {{{c.allowed}}})")
+            if len(both) < len(c.options):
+                keep[c.key] = both
+        return self.restrict(**keep) if keep else self
+
+    def genomes_in(self, superset: "SearchSpace", genomes: np.ndarray) -> np.ndarray:
+        """``genomes`` of this space written in the encoding of ``superset`` (a space of the same family that
+        holds every option of this one), vectorized; e.g. to ask a predictor fitted on a larger space."""
+        genomes = self.check_genomes(genomes)
+        if superset is self or superset.name == self.name:
+            return genomes
+        out = np.zeros((len(genomes), superset.n_genes), dtype=np.int64)
+        for c in superset.choices:
+            if c.key not in superset.gene_slices:
+                continue
+            if c.key not in self._choice:
+                raise InvalidArchitecture(f"space {self.name} has no choice {c.key!r} of {superset.name}")
+            lut = np.array([superset._index[c.key].get(o, -1) for o in self.choice(c.key).options], dtype=np.int64)
+            if (lut < 0).any():
+                raise InvalidArchitecture(f"space {self.name} allows {c.key} values that {superset.name} does not")
+            sl = self.gene_slices.get(c.key)
+            out[:, superset.gene_slices[c.key]] = lut[genomes[:, sl]] if sl is not None else lut[0]
+        return out
+
+    def extremes(self) -> tuple[Arch, Arch]:
+        """(largest, smallest) subnet. Default: every choice at its largest / smallest option value."""
+        largest, smallest = {}, {}
+        for c in self.choices:
+            if not all(isinstance(o, (int, float)) and not isinstance(o, bool) for o in c.options):
+                raise NotSupported(f"space {self.name} does not say which of its subnets is the largest")
+            hi, lo = max(c.options), min(c.options)
+            largest[c.key] = hi if c.count == 1 else [hi] * c.count
+            smallest[c.key] = lo if c.count == 1 else [lo] * c.count
+        return largest, smallest
 
     def _on_restrict(self) -> None:
         """Hook for subclasses that cache per-option tables."""

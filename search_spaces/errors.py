@@ -14,6 +14,7 @@ __all__ = [
     "UnknownName",
     "DuplicateName",
     "NotSupported",
+    "CheckpointError",
 ]
 
 
@@ -39,3 +40,7 @@ class DuplicateName(NasError, ValueError):
 
 class NotSupported(NasError, NotImplementedError):
     """A capability that this space, supernet or target does not offer."""
+
+
+class CheckpointError(InvalidInput):
+    """A checkpoint that is corrupt, truncated, or made for another space or supernet."""

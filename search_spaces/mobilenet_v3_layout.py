@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["make_divisible", "ConvSpec", "MBConvSpec", "LinearSpec", "MobileNetV3Layout", "MobileNetV3Macro"]
+from .ops import Op
+
+__all__ = ["make_divisible", "ConvSpec", "MBConvSpec", "LinearSpec", "MobileNetV3Layout", "MobileNetV3Macro",
+           "conv_op", "mbconv_op"]
 
 
 def make_divisible(v: float, divisor: int = 8, min_val: int | None = None) -> int:
@@ -215,6 +218,15 @@ class MobileNetV3Macro:
         classifier = LinearSpec(w[-1], self.n_classes, self.dropout)
         return stem, first, final_expand, feature_mix, classifier
 
+    def fixed_op(self, index: int, resolution: int) -> Op:
+        """The ops every subnet runs: 0 stem, 1 first block, 2 final expand, 3 pool, 4 feature mix, 5 classifier."""
+        stem, first, final_expand, feature_mix, classifier = self.fixed_specs(resolution)
+        s, c = final_expand.output_size, final_expand.out_channels
+        return (conv_op(stem), mbconv_op(first), conv_op(final_expand),
+                Op("pool", (s, s, c), (1, 1, c), fused="mean"), conv_op(feature_mix),
+                Op("linear", (1, 1, classifier.in_features), (1, 1, classifier.out_features),
+                   fused="linear+bias"))[index]
+
     def layout(self, ks: list[int], e: list[int], d: list[int], resolution: int) -> MobileNetV3Layout:
         stem, first, final_expand, feature_mix, classifier = self.fixed_specs(resolution)
         blocks = [first]
@@ -223,3 +235,31 @@ class MobileNetV3Macro:
                 pos = stage * self.max_depth + index
                 blocks.append(self.block_spec(pos, ks[pos], e[pos], resolution))
         return MobileNetV3Layout(resolution, stem, tuple(blocks), final_expand, feature_mix, classifier)
+
+
+def _hw(size: int) -> tuple[int, int]:
+    return size, size
+
+
+def conv_op(spec: ConvSpec, name: str = "") -> Op:
+    """conv -> [BN] -> [activation] as one op."""
+    fused = "conv" + ("+bn" if spec.use_bn else "") + ("+act" if spec.act not in (None, "none") else "")
+    return Op("conv", (*_hw(spec.input_size), spec.in_channels), (*_hw(spec.output_size), spec.out_channels),
+              spec.kernel_size, spec.stride, act=spec.act or "none", bn=spec.use_bn, fused=fused, name=name)
+
+
+def mbconv_op(b: MBConvSpec, name: str = "") -> Op:
+    """An inverted-residual block as a composite op: [1x1 expand] -> kxk depthwise -> [SE] -> 1x1 project [+ x]."""
+    se = b.se_channels if b.use_se else 0
+    i, o = (*_hw(b.input_size), b.in_channels), (*_hw(b.output_size), b.out_channels)
+    m_in, m_out = (*_hw(b.input_size), b.mid_channels), (*_hw(b.output_size), b.mid_channels)
+    parts = []
+    if b.has_expand:
+        parts.append(Op("conv", i, m_in, 1, 1, act=b.act, bn=True, fused="conv+bn+act", name="expand"))
+    parts.append(Op("dwconv", m_in, m_out, b.kernel_size, b.stride, act=b.act, bn=True, fused="conv+bn+act",
+                    name="depthwise"))
+    if se:
+        parts.append(Op("se", m_out, m_out, mid=se, se=se, act="h_sigmoid", fused="se", name="se"))
+    parts.append(Op("conv", m_out, o, 1, 1, bn=True, fused="conv+bn", name="project"))
+    return Op("mbconv", i, o, b.kernel_size, b.stride, b.mid_channels, se, b.act, True, b.residual, "block",
+              name=name, parts=tuple(parts))

@@ -14,7 +14,7 @@ import numpy as np
 
 from ._registry import register_space
 from ._space import Arch, Choice, SearchSpace
-from .errors import InvalidArchitecture, NotSupported
+from .errors import InvalidArchitecture
 
 __all__ = ["NASBench201Space", "OPS", "EDGES", "nas_bench_201"]
 
@@ -138,9 +138,6 @@ class NASBench201Space(SearchSpace):
             block[rows, code[rows]] = 1.0
             blocks.append(block)
         return np.concatenate(blocks, axis=1)
-
-    def count(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        raise NotSupported(f"space {self.name} has no params/MACs model; use the benchmark's measured tables")
 
 
 @register_space("nas-bench-201", aliases=("nb201",))

@@ -11,16 +11,27 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
+from . import ofa_mbv3_lookup as _lookup  # noqa: F401  (registers once-for-all's table keys)
 from ._registry import register_space
 from ._space import Arch, Choice, SearchSpace
-from .errors import InvalidArchitecture
-from .mobilenet_v3_layout import MobileNetV3Layout, MobileNetV3Macro
+from .elastic import ShrinkingOrder, ShrinkStage
+from .errors import InvalidArchitecture, InvalidInput
+from .formats import ForeignArchFormat
+from .mobilenet_v3_layout import MobileNetV3Layout, MobileNetV3Macro, mbconv_op
+from .structure import SlotSpec, Structured
 
 __all__ = ["OFAMobileNetV3Space", "ofa_mbv3", "ofa_mbv3_w12"]
 
 
-class OFAMobileNetV3Space(SearchSpace):
-    """An OFA-MobileNetV3 space over a fixed macro-architecture (widths, strides, SE, activations)."""
+class OFAMobileNetV3Space(Structured, ShrinkingOrder, ForeignArchFormat, SearchSpace):
+    """An OFA-MobileNetV3 space over a fixed macro-architecture (widths, strides, SE, activations);
+    subnets also read and write as once-for-all ``net.config`` files."""
+
+    resolution_key = "r"
+    foreign_format = "net.config"
+    # once-for-all's train_ofa_net.py: kernel (1 subnet per step), depth (2), expand (4, channels sorted)
+    shrink_order = (ShrinkStage("ks", "kernel", 1, 1), ShrinkStage("d", "depth", 2, 2),
+                    ShrinkStage("e", "expand", 2, 4, sort_channels=True))
 
     def __init__(
         self,
@@ -33,6 +44,7 @@ class OFAMobileNetV3Space(SearchSpace):
         description: str = "",
     ):
         self.macro = macro
+        self.n_classes = macro.n_classes
         n = macro.n_blocks
         choices = [
             Choice("ks", tuple(ks), n, "depthwise kernel size per block"),
@@ -42,10 +54,31 @@ class OFAMobileNetV3Space(SearchSpace):
         ]
         super().__init__(name, choices, description)
 
-    def _on_restrict(self) -> None:
-        self.__dict__.pop("_tables", None)
-
     # ---------------------------------------------------------------- structure
+    def slot_specs(self) -> list[SlotSpec]:
+        m = self.macro
+        r = (("r", 0),)
+
+        def fixed(i: int, name: str):
+            return lambda res: (m.fixed_op(i, res).renamed(name),)
+
+        slots = [SlotSpec("stem", r, fixed(0, "stem")), SlotSpec("blocks.first", r, fixed(1, "blocks"))]
+        for pos in range(m.n_blocks):
+            slots.append(SlotSpec(f"blocks.{pos}", (("ks", pos), ("e", pos), *r),
+                                  lambda k, e, res, p=pos: (mbconv_op(m.block_spec(p, k, e, res), "blocks"),)))
+        for i, name in enumerate(("final_expand", "pool", "feature_mix", "classifier"), start=2):
+            slots.append(SlotSpec(name, r, fixed(i, name)))
+        return slots
+
+    def slot_active(self, genomes: np.ndarray) -> np.ndarray:
+        active = np.ones((len(genomes), self.macro.n_blocks + 6), dtype=bool)
+        active[:, 2:2 + self.macro.n_blocks] = self.active_blocks(genomes)
+        return active
+
+    def input_shape(self, arch: Mapping[str, Any]) -> tuple[int, int, int]:
+        r = int(self.validate(arch)["r"])
+        return 3, r, r
+
     def depth_of(self, genomes: np.ndarray) -> np.ndarray:
         return self.values(genomes, "d").astype(np.int64)
 
@@ -67,36 +100,32 @@ class OFAMobileNetV3Space(SearchSpace):
         arch = self.validate(arch)
         return self.macro.layout(arch["ks"], arch["e"], arch["d"], arch["r"])
 
+    # ------------------------------------------------------------ net.config
+    def is_foreign_arch(self, obj: Any) -> bool:
+        from .ofa_mbv3_net_config import is_net_config
+
+        return is_net_config(obj)
+
+    def arch_from_foreign(self, obj: Mapping[str, Any], path, resolution: int | None = None) -> Arch:
+        from pathlib import Path
+
+        from .ofa_mbv3_net_config import net_config_to_arch, run_config_image_size
+
+        r = resolution or run_config_image_size(Path(path))
+        if r is None:
+            raise InvalidInput(f"{path} holds no resolution: pass --resolution or put its run.config beside it")
+        return net_config_to_arch(self, obj, int(r))
+
+    def arch_to_foreign(self, arch: Mapping[str, Any]) -> dict:
+        from .ofa_mbv3_net_config import arch_to_net_config
+
+        return arch_to_net_config(self, arch)
+
     @property
     def size(self) -> int:
         per_block = len(self.choice("ks").options) * len(self.choice("e").options)
         per_stage = sum(per_block**depth for depth in self.choice("d").options)
         return per_stage**self.macro.n_stages * len(self.choice("r").options)
-
-    # ------------------------------------------------------------------ counting
-    @property
-    def _count_tables(self) -> dict[str, np.ndarray]:
-        """Per-block params/MACs for every (position, ks, e, r) option, built once per space."""
-        if "_tables" not in self.__dict__:
-            ks, e, r = (self.choice(k).options for k in ("ks", "e", "r"))
-            n = self.macro.n_blocks
-            macs = np.zeros((n, len(ks), len(e), len(r)), dtype=np.int64)
-            params = np.zeros((n, len(ks), len(e)), dtype=np.int64)
-            for pos in range(n):
-                for ki, k in enumerate(ks):
-                    for ei, ee in enumerate(e):
-                        for ri, res in enumerate(r):
-                            spec = self.macro.block_spec(pos, k, ee, res)
-                            macs[pos, ki, ei, ri] = spec.macs
-                        params[pos, ki, ei] = spec.params
-            fixed = [self.macro.fixed_specs(res) for res in r]
-            self.__dict__["_tables"] = {
-                "block_macs": macs,
-                "block_params": params,
-                "fixed_macs": np.array([sum(s.macs for s in f) for f in fixed], dtype=np.int64),
-                "fixed_params": np.int64(sum(s.params for s in fixed[0])),
-            }
-        return self.__dict__["_tables"]
 
     def option_indices(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         """Per-block option indices (``ks``, ``e``: ``[n, n_blocks]``), ``r``: ``[n]``, and ``active``."""
@@ -109,18 +138,6 @@ class OFAMobileNetV3Space(SearchSpace):
         out["r"] = genomes[:, sl.start] if sl is not None else np.zeros(n, dtype=np.int64)
         out["active"] = self.active_blocks(genomes)
         return out
-
-    def count(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
-        genomes = self.check_genomes(genomes)
-        t = self._count_tables
-        idx = self.option_indices(genomes)
-        pos = np.arange(self.macro.n_blocks)[None, :]
-        block_macs = t["block_macs"][pos, idx["ks"], idx["e"], idx["r"][:, None]]
-        block_params = t["block_params"][pos, idx["ks"], idx["e"]]
-        return {
-            "macs": t["fixed_macs"][idx["r"]] + np.where(idx["active"], block_macs, 0).sum(axis=1),
-            "params": t["fixed_params"] + np.where(idx["active"], block_params, 0).sum(axis=1),
-        }
 
     # ------------------------------------------------------------------ features
     def feature_kinds(self) -> tuple[str, ...]:
@@ -148,9 +165,12 @@ class OFAMobileNetV3Space(SearchSpace):
         out[np.arange(n), nb * (n_ks + n_e) + bucket] = 1.0
         return out
 
-    def canonical_arch(self, arch: Mapping[str, Any]) -> Arch:
-        """The arch with blocks past each stage's depth set to the first option (same network)."""
-        return self.decode(self.canonical(self.encode(arch)[None, :])[0])
+    def feature_support(self, kind: str) -> dict[str, tuple]:
+        if kind != "ofa":
+            return super().feature_support(kind)
+        rs = self.choice("r").options
+        inside = tuple(r for r in rs if 112 <= r < 240)
+        return {"r": inside} if len(inside) < len(rs) else {}
 
 
 def _resolutions(lo: int, hi: int, step: int = 4) -> tuple[int, ...]:

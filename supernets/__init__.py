@@ -1,7 +1,17 @@
 """How weights are shared: torch supernets over the spaces in ``search_spaces``."""
 
 from . import ofa_mbv3 as _ofa_mbv3  # noqa: F401  (registers the OFA-MobileNetV3 supernets)
-from ._base import SUPERNETS, Supernet, create_supernet, list_supernets, register_supernet
+from ._base import (
+    FOREIGN_FORMATS,
+    SUPERNETS,
+    ChannelSorting,
+    ForeignWeights,
+    Supernet,
+    create_supernet,
+    list_supernets,
+    register_supernet,
+)
 from .ofa_mbv3 import OFAMobileNetV3Supernet
 
-__all__ = ["Supernet", "SUPERNETS", "create_supernet", "list_supernets", "register_supernet", "OFAMobileNetV3Supernet"]
+__all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "create_supernet",
+           "list_supernets", "register_supernet", "OFAMobileNetV3Supernet"]

@@ -1,8 +1,9 @@
-"""The Supernet contract and the supernet registry."""
+"""The Supernet contract, its capabilities and the supernet registry."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from abc import ABC, abstractmethod
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 import torch
@@ -10,7 +11,8 @@ from torch import nn
 
 from search_spaces import Arch, Registry, SearchSpace, get_space
 
-__all__ = ["Supernet", "SUPERNETS", "register_supernet", "create_supernet", "list_supernets"]
+__all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
+           "create_supernet", "list_supernets"]
 
 
 class Supernet(nn.Module):
@@ -25,7 +27,7 @@ class Supernet(nn.Module):
     def __init__(self, space: SearchSpace):
         super().__init__()
         self.space = space
-        self.active_arch: Arch = space.decode(self.space.n_options - 1)  # the largest subnet
+        self.active_arch: Arch = space.validate(space.extremes()[0])  # the largest subnet
 
     def set_active(self, arch: Mapping[str, Any]) -> Arch:
         arch = self.space.validate(arch)
@@ -40,42 +42,72 @@ class Supernet(nn.Module):
         return self.set_active(self.space.decode(self.space.sample(1, rng)[0]))
 
     def set_max(self) -> Arch:
-        return self.set_active(self.space.decode(self.space.n_options - 1))
+        return self.set_active(self.space.extremes()[0])
 
     def set_min(self) -> Arch:
-        return self.set_active(self.space.decode(np.zeros(self.space.n_genes, dtype=np.int64)))
+        return self.set_active(self.space.extremes()[1])
 
     def extract(self, arch: Mapping[str, Any] | None = None) -> nn.Module:
         """The subnet ``arch`` (default: the active one) as a static module with copied weights."""
         raise NotImplementedError
 
-    def reorganize_channels(self, expand_stage: int = 0) -> None:
-        """Sort elastic channels by importance so that smaller widths keep the most important ones."""
-
-    def input_resolution(self, arch: Mapping[str, Any] | None = None) -> int:
-        arch = self.active_arch if arch is None else self.space.validate(arch)
-        return int(arch["r"])
+    def input_size(self, arch: Mapping[str, Any] | None = None) -> tuple[int, int]:
+        """(height, width) of the images the subnet ``arch`` (default: the active one) takes."""
+        _, h, w = self.space.input_shape(self.active_arch if arch is None else arch)
+        return int(h), int(w)
 
     def dummy_input(self, batch_size: int = 1, arch: Mapping[str, Any] | None = None) -> torch.Tensor:
-        r = self.input_resolution(arch)
+        c, h, w = self.space.input_shape(self.active_arch if arch is None else arch)
         p = next(self.parameters())
-        return torch.randn(batch_size, 3, r, r, device=p.device, dtype=p.dtype)
+        return torch.randn(batch_size, c, h, w, device=p.device, dtype=p.dtype)
 
 
-#: space name -> factory(space) returning a Supernet
+class ChannelSorting(ABC):
+    """Capability: re-sort elastic channels by importance so that smaller settings of a choice keep the
+    most important ones (once-for-all sorts before each expand phase of progressive shrinking)."""
+
+    @abstractmethod
+    def sort_channels(self, key: str, stage: int = 0) -> None:
+        """Sort the channels choice ``key`` slices; ``stage`` k > 0 keeps the groups of the k largest options."""
+
+
+#: every supernet class that loads another project's checkpoints (filled by subclassing ForeignWeights)
+FOREIGN_FORMATS: list[type] = []
+
+
+class ForeignWeights(ABC):
+    """Capability: the supernet loads another project's state dicts (e.g. once-for-all's)."""
+
+    foreign_name: ClassVar[str]  # e.g. "once-for-all OFAMobileNetV3"
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not any(getattr(getattr(cls, m), "__isabstractmethod__", False) for m in ("recognizes", "load_foreign")):
+            FOREIGN_FORMATS.append(cls)
+
+    @classmethod
+    @abstractmethod
+    def recognizes(cls, state: Mapping[str, Any]) -> bool:
+        """Whether ``state`` is a state dict in this supernet's foreign format (by its keys)."""
+
+    @abstractmethod
+    def load_foreign(self, state: Mapping[str, torch.Tensor]) -> None:
+        """Copy ``state`` in (strict: every key, every shape; ``CheckpointError`` naming the first misfit)."""
+
+
+#: space family -> factory(space) returning a Supernet
 SUPERNETS: Registry[Callable[[SearchSpace], Supernet]] = Registry("supernet", entry_point_group="nas.supernets")
 
 
 def register_supernet(space_name: str):
-    """Decorator registering a supernet factory for the space ``space_name``."""
+    """Decorator registering a supernet factory for the space family ``space_name``."""
     return SUPERNETS.register(space_name)
 
 
 def create_supernet(space: str | SearchSpace, **kwargs) -> Supernet:
     """A freshly initialized supernet for ``space`` (a registered name or a space object)."""
     space_obj = get_space(space) if isinstance(space, str) else space
-    base = space_obj.name.split("[", 1)[0]
-    return SUPERNETS.get(base)(space_obj, **kwargs)
+    return SUPERNETS.get(space_obj.family)(space_obj, **kwargs)
 
 
 def list_supernets() -> list[str]:

@@ -6,8 +6,6 @@ so an interrupted save never leaves a half-written checkpoint behind.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -15,9 +13,10 @@ import torch
 
 from search_spaces import SearchSpace, get_space
 from search_spaces.checks import torch_load_reason
+from search_spaces.errors import CheckpointError
+from search_spaces.fileio import atomic_path
 
-from ._base import Supernet, create_supernet
-from .compat.ofa import CheckpointError, load_ofa_state_dict, looks_like_ofa
+from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, create_supernet
 
 __all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save"]
 
@@ -25,16 +24,8 @@ FORMAT = "nas-supernet/1"
 
 
 def atomic_torch_save(obj: Any, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_checkpoint(supernet: Supernet, path: str | Path, extra: Mapping[str, Any] | None = None) -> None:
@@ -71,7 +62,7 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path)
     if ckpt.get("format") == FORMAT:
         if ckpt["layout"] != supernet.space.layout_signature():
             raise CheckpointError(
-                f"checkpoint was made for space {ckpt['space']}, not {supernet.space.name}"
+                f"checkpoint was made for space {ckpt.get('space')}, not {supernet.space.name}"
             )
         try:
             supernet.load_state_dict(ckpt["state_dict"])
@@ -81,11 +72,17 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path)
             raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: {detail}") from None
         return {k: v for k, v in ckpt.items() if k != "state_dict"}
     state = ckpt.get("state_dict", ckpt)
-    if isinstance(state, Mapping) and looks_like_ofa(state):
-        load_ofa_state_dict(supernet, state)
-        return {"format": "once-for-all", "space": supernet.space.name}
-    raise CheckpointError(
-        "checkpoint is neither a nas-supernet checkpoint nor a once-for-all OFAMobileNetV3 state dict")
+    theirs = next((f for f in FOREIGN_FORMATS if isinstance(state, Mapping) and f.recognizes(state)), None)
+    mine = supernet.foreign_name if isinstance(supernet, ForeignWeights) else None
+    if theirs is not None and isinstance(supernet, theirs):
+        supernet.load_foreign(state)
+        return {"format": supernet.foreign_name, "space": supernet.space.name}
+    loads = f"; supernet {supernet.space.name} loads nas-supernet checkpoints" + (f" and {mine} state dicts"
+                                                                                   if mine else "")
+    if theirs is not None:
+        raise CheckpointError(f"checkpoint is a {theirs.foreign_name} state dict{loads}")
+    known = ", ".join(f.foreign_name for f in FOREIGN_FORMATS)
+    raise CheckpointError(f"checkpoint is neither a nas-supernet checkpoint nor a state dict of {known}{loads}")
 
 
 def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> tuple[Supernet, dict]:

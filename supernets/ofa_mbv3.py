@@ -2,38 +2,43 @@
 
 from __future__ import annotations
 
+from typing import Mapping
+
 import torch
 from torch import nn
 
 from search_spaces import Arch
 from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
 
-from ._base import Supernet, register_supernet
+from ._base import ChannelSorting, ForeignWeights, Supernet, register_supernet
+from .compat.ofa_mbv3 import load_ofa_state_dict, looks_like_ofa
 from .ops.elastic_mbconv import ElasticMBConv
-from .static.layers import MBConv
-from .static.mobilenet_v3 import MobileNetV3Net, conv_from_spec, mbconv_from_spec
+from .static import StaticNet, build_op
+from .static.oplib import Block
 
 __all__ = ["OFAMobileNetV3Supernet"]
 
 
-class OFAMobileNetV3Supernet(Supernet):
+class OFAMobileNetV3Supernet(ChannelSorting, ForeignWeights, Supernet):
     """Fixed stem, first block and head around 5 stages of up to 4 elastic inverted-residual blocks."""
+
+    foreign_name = "once-for-all OFAMobileNetV3"
 
     def __init__(self, space: OFAMobileNetV3Space):
         super().__init__(space)
         macro = space.macro
         r = max(space.choice("r").options)
-        stem, first, final_expand, feature_mix, classifier = macro.fixed_specs(r)
         ks, e = space.choice("ks").options, space.choice("e").options
-        self.stem = conv_from_spec(stem)
-        self.first_block = mbconv_from_spec(first)
+        self.stem = build_op(macro.fixed_op(0, r).as_spec())[0]
+        self.first_block = build_op(macro.fixed_op(1, r).as_spec())[0]
         self.blocks = nn.ModuleList()
         for pos in range(macro.n_blocks):
             spec = macro.block_spec(pos, max(ks), max(e), r)
             self.blocks.append(ElasticMBConv(spec.in_channels, spec.out_channels, ks, e, spec.stride, spec.act,
                                              spec.use_se))
-        self.final_expand = conv_from_spec(final_expand)
-        self.feature_mix = conv_from_spec(feature_mix)
+        self.final_expand = build_op(macro.fixed_op(2, r).as_spec())[0]
+        self.feature_mix = build_op(macro.fixed_op(4, r).as_spec())[0]
+        classifier = macro.fixed_specs(r)[-1]
         self.dropout = nn.Dropout(classifier.dropout)
         self.classifier = nn.Linear(classifier.in_features, classifier.out_features)
         self.max_depth = macro.max_depth
@@ -57,11 +62,11 @@ class OFAMobileNetV3Supernet(Supernet):
         return self.classifier(self.dropout(torch.flatten(x, 1)))
 
     @torch.no_grad()
-    def extract(self, arch=None) -> MobileNetV3Net:
+    def extract(self, arch=None) -> StaticNet:
         previous = self.active_arch
         arch = self.set_active(previous if arch is None else arch)
         try:
-            net = MobileNetV3Net(self.space.layout(arch))
+            net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
             net.stem.load_state_dict(self.stem.state_dict())
             net.blocks[0].load_state_dict(self.first_block.state_dict())
             for target, block in zip(net.blocks[1:], self.active_blocks()):
@@ -74,25 +79,35 @@ class OFAMobileNetV3Supernet(Supernet):
         net.train(self.training)
         return net.to(next(self.parameters()).device)
 
-    def reorganize_channels(self, expand_stage: int = 0) -> None:
+    def sort_channels(self, key: str, stage: int = 0) -> None:
+        if key != "e":
+            raise ValueError(f"{self.space.name} sorts the channels of its expand ratios (e), not {key!r}")
         for block in self.blocks:
-            block.reorganize_channels(expand_stage)
+            block.reorganize_channels(stage)
+
+    @classmethod
+    def recognizes(cls, state: Mapping) -> bool:
+        return looks_like_ofa(state)
+
+    def load_foreign(self, state: Mapping[str, torch.Tensor]) -> None:
+        load_ofa_state_dict(self, state)
 
 
-def _copy_elastic_block(target: MBConv, block: ElasticMBConv) -> None:
+def _copy_elastic_block(target: Block, block: ElasticMBConv) -> None:
     w_expand, w_dw, se_rw, se_rb, se_ew, se_eb, w_project = block.active_weights()
     mid = w_dw.shape[0]
-    target.expand.conv.weight.copy_(w_expand)
-    _copy_bn(target.expand.bn, block.expand_bn, mid)
-    target.depthwise.conv.weight.copy_(w_dw)
-    _copy_bn(target.depthwise.bn, block.depthwise_bn, mid)
+    main = target.main
+    main.expand.conv.weight.copy_(w_expand)
+    _copy_bn(main.expand.bn, block.expand_bn, mid)
+    main.depthwise.conv.weight.copy_(w_dw)
+    _copy_bn(main.depthwise.bn, block.depthwise_bn, mid)
     if se_rw is not None:
-        target.se.reduce.weight.copy_(se_rw)
-        target.se.reduce.bias.copy_(se_rb)
-        target.se.expand.weight.copy_(se_ew)
-        target.se.expand.bias.copy_(se_eb)
-    target.project.conv.weight.copy_(w_project)
-    _copy_bn(target.project.bn, block.project_bn, block.out_ch)
+        main.se.reduce.weight.copy_(se_rw)
+        main.se.reduce.bias.copy_(se_rb)
+        main.se.expand.weight.copy_(se_ew)
+        main.se.expand.bias.copy_(se_eb)
+    main.project.conv.weight.copy_(w_project)
+    _copy_bn(main.project.bn, block.project_bn, block.out_ch)
 
 
 def _copy_bn(target: nn.BatchNorm2d, source: nn.BatchNorm2d, c: int) -> None:

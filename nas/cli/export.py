@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 from rich.markup import escape
 
-from search_spaces import get_space
-from search_spaces.errors import InvalidInput
+from search_spaces import ForeignArchFormat, Structured, get_space
+from search_spaces.errors import InvalidInput, NotSupported
 
 from .. import api
-from ..export import FORMATS, arch_file_space, arch_to_net_config, read_arch_file
+from ..export import FORMATS, arch_file_space, read_arch_file
 from ..search import format_value
 from ._common import app, console, print_json, user_errors
 
@@ -32,7 +32,7 @@ def export(
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
 ) -> None:
-    """Export a subnet as TorchScript (+ torch.export .pt2), its arch JSON and once-for-all net.config."""
+    """Export a subnet as TorchScript (+ torch.export .pt2), its arch JSON (and once-for-all net.config)."""
     arch_dict = None
     if arch is not None:
         space = space or arch_file_space(arch)
@@ -47,8 +47,9 @@ def export(
         print_json({**result.metadata, "files": {k: str(v) for k, v in result.files.items()}})
         return
     meta = result.metadata
-    console.print(f"exported {escape(meta['space'])} subnet ({format_value('params', meta['params'])} params, "
-                  f"{format_value('macs', meta['macs'])} MACs, input {meta['input_shape']}); "
+    sizes = "".join(f"{format_value(k, meta[k])} {label}, " for k, label in (("params", "params"), ("macs", "MACs"))
+                    if k in meta)
+    console.print(f"exported {escape(meta['space'])} subnet ({sizes}input {meta['input_shape']}); "
                   f"max |scripted - eager| = {result.max_abs_error:.1e}"
                   + (f"; BN recalibrated on {meta['bn_recalibrated_images']} images"
                      if meta.get("bn_recalibrated_images") else ""))
@@ -64,23 +65,29 @@ def arch(
     path: Path = typer.Argument(..., help="Arch JSON, exported JSON, best.json, or once-for-all net.config."),
     space: str = typer.Option("ofa-mbv3", "--space", "-s", help="Search space to validate against."),
     resolution: int = typer.Option(None, "--resolution", min=1, help="Input resolution (overrides the file's)."),
-    net_config: Path = typer.Option(None, "--net-config", help="Also write once-for-all's net.config here."),
+    net_config: Path = typer.Option(None, "--net-config",
+                                    help="Also write the arch in the space's foreign format (once-for-all's "
+                                         "net.config) here."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts."),
 ) -> None:
     """Validate an architecture and show its id, params and MACs (reads once-for-all net.config too)."""
     space_obj = get_space(space)
+    if net_config is not None and not isinstance(space_obj, ForeignArchFormat):
+        raise NotSupported(f"--net-config: space {space_obj.name} has no foreign arch format")
     arch_dict = read_arch_file(path, space_obj, resolution)
-    counts = space_obj.count(space_obj.encode(arch_dict)[None, :])
-    info = {"space": space_obj.name, "arch": arch_dict, "arch_id": space_obj.arch_id(arch_dict),
-            "params": int(counts["params"][0]), "macs": int(counts["macs"][0])}
+    info = {"space": space_obj.name, "arch": arch_dict, "arch_id": space_obj.arch_id(arch_dict)}
+    if isinstance(space_obj, Structured):
+        counts = space_obj.count(space_obj.encode(arch_dict)[None, :])
+        info |= {"params": int(counts["params"][0]), "macs": int(counts["macs"][0])}
     if net_config is not None:
         from ..io import write_json
 
-        write_json(net_config, arch_to_net_config(space_obj, arch_dict))
+        write_json(net_config, space_obj.arch_to_foreign(arch_dict))
         info["net_config"] = str(net_config)
     if json_out:
         print_json(info)
         return
     console.print(f"{escape(info['space'])}: {escape(info['arch_id'])}")
-    console.print(f"  params {format_value('params', info['params'])}, MACs {format_value('macs', info['macs'])}")
+    if "params" in info:
+        console.print(f"  params {format_value('params', info['params'])}, MACs {format_value('macs', info['macs'])}")
     console.print_json(data=info["arch"])

@@ -58,6 +58,9 @@ def train(
     resume: Path = typer.Option(None, "--resume", help="Continue the training run in this directory."),
     batch_size: int = typer.Option(None, "--batch-size", "-b", min=1, help="Global batch, split over workers [64]."),
     lr: float = typer.Option(None, "--lr", help="Base learning rate; strategies scale it per phase [0.05]."),
+    optimizer: str = typer.Option(None, "--optimizer", help="sgd (Nesterov, once-for-all's) or adamw [sgd]."),
+    momentum: float = typer.Option(None, "--momentum", min=0,
+                                   help="SGD momentum, or AdamW's beta1 [0.9]."),
     weight_decay: float = typer.Option(None, "--weight-decay", min=0, help="Weight decay (not on BN, biases) [3e-5]."),
     seed: int = typer.Option(None, "--seed", min=0, help="Seed of every random choice [0]."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
@@ -74,7 +77,8 @@ def train(
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Train a weight-shared supernet; writes metrics.csv, training.png, checkpoints/last.pt, supernet.pt."""
-    given = {"batch_size": batch_size, "lr": lr, "weight_decay": weight_decay, "seed": seed,
+    given = {"batch_size": batch_size, "lr": lr, "optimizer": optimizer, "momentum": momentum,
+             "weight_decay": weight_decay, "seed": seed,
              "strategy_options": parse_options(option) if option else None, "holdout": holdout,
              "steps_per_epoch": steps, "eval_every": eval_every, "init": str(init) if init else None}
     settings = {k: v for k, v in given.items() if v is not None}  # the rest: TrainConfig's defaults

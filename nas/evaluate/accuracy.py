@@ -17,7 +17,7 @@ from search_spaces import Arch
 from search_spaces.errors import InvalidInput
 from supernets import Supernet
 
-from ..train.augment import normalize, resize
+from ..data import normalize, resize
 from .bn_recalibration import recalibrate_bn
 
 __all__ = ["EvalSet", "subnet_accuracy", "evaluate_archs"]
@@ -41,17 +41,16 @@ class EvalSet:
             raise InvalidInput(f"evaluation needs calibration and evaluation images "
                                f"({self.description or 'empty set'})")
 
-    def at(self, resolution: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """Normalized (calibration, evaluation) images at ``resolution``, built once per resolution."""
-        if resolution not in self._cache:
-            self._cache.clear()  # keep one resolution: archs are grouped by resolution
-            self._cache[resolution] = tuple(_prepared(x, self.mean, self.std, resolution)
-                                            for x in (self.calib, self.images))
-        return self._cache[resolution]
+    def at(self, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Normalized (calibration, evaluation) images at ``size`` (H, W), built once per size."""
+        if size not in self._cache:
+            self._cache.clear()  # keep one size: archs are grouped by input size
+            self._cache[size] = tuple(_prepared(x, self.mean, self.std, size) for x in (self.calib, self.images))
+        return self._cache[size]
 
 
-def _prepared(x: torch.Tensor, mean, std, resolution: int, chunk: int = 2048) -> torch.Tensor:
-    return torch.cat([resize(normalize(x[i:i + chunk], mean, std), resolution) for i in range(0, len(x), chunk)])
+def _prepared(x: torch.Tensor, mean, std, size: tuple[int, int], chunk: int = 2048) -> torch.Tensor:
+    return torch.cat([resize(normalize(x[i:i + chunk], mean, std), size) for i in range(0, len(x), chunk)])
 
 
 def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
@@ -66,7 +65,7 @@ def subnet_accuracy(supernet: Supernet, arch: Mapping, evalset: EvalSet, bn_imag
     arch = supernet.space.validate(arch)
     device = next(supernet.parameters()).device
     sub = supernet.extract(arch)
-    calib, images = evalset.at(supernet.input_resolution(arch))
+    calib, images = evalset.at(supernet.input_size(arch))
     recalibrate_bn(sub, _batches(calib, batch_size), min(bn_images, len(calib)))
     sub.eval()
     correct = 0
@@ -78,9 +77,9 @@ def subnet_accuracy(supernet: Supernet, arch: Mapping, evalset: EvalSet, bn_imag
 
 def evaluate_archs(supernet: Supernet, archs: Iterable[Mapping], evalset: EvalSet, bn_images: int = 2000,
                    batch_size: int = 256, on_done: Callable[[int, float], None] | None = None) -> np.ndarray:
-    """Accuracy (%) of each arch; archs are visited grouped by resolution to reuse prepared images."""
+    """Accuracy (%) of each arch; archs are visited grouped by input size to reuse prepared images."""
     archs: list[Arch] = [supernet.space.validate(a) for a in archs]
-    order = sorted(range(len(archs)), key=lambda i: supernet.input_resolution(archs[i]))
+    order = sorted(range(len(archs)), key=lambda i: supernet.input_size(archs[i]))
     out = np.zeros(len(archs), dtype=np.float64)
     for done, i in enumerate(order):
         out[i] = subnet_accuracy(supernet, archs[i], evalset, bn_images, batch_size)

@@ -11,8 +11,8 @@ from typing import Mapping
 import numpy as np
 import pandas as pd
 
-from search_spaces import SearchSpace
-from search_spaces.errors import InvalidInput, NotSupported
+from search_spaces import SearchSpace, Structured
+from search_spaces.errors import InvalidInput
 
 from ..io import atomic_path, write_json
 from ..results.tables import results_rows, to_dynast
@@ -26,10 +26,8 @@ def predictor_dataset(space: SearchSpace, genomes: np.ndarray, accuracy: np.ndar
     if len(accuracy) != len(genomes):
         raise InvalidInput(f"{len(genomes)} subnets but {len(accuracy)} accuracies")
     values = {"accuracy": accuracy}
-    try:
+    if isinstance(space, Structured):
         values.update({k: v.astype(np.float64) for k, v in space.count(genomes).items()})
-    except NotSupported:
-        pass
     return results_rows(space, genomes, values, 0, np.ones(len(genomes), dtype=bool))
 
 

@@ -15,8 +15,7 @@ import torch
 
 from search_spaces.errors import InvalidInput
 
-from ..train.augment import normalize, resize
-from ..train.data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
+from ..data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images, normalize, resize
 from .accuracy import EvalSet
 
 __all__ = ["SPLITS", "training_info", "build_evalset", "calibration_batches"]
@@ -67,11 +66,11 @@ def build_evalset(data: str | Path | ImageData, *, meta: Mapping | None = None, 
 
 
 def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = None,
-                        checkpoint: str | Path | None = None, resolution: int | None = None,
+                        checkpoint: str | Path | None = None, size: int | tuple[int, int] | None = None,
                         n_images: int = 2000, batch_size: int = 100) -> list[torch.Tensor]:
     """Normalized image batches for BN recalibration before export (``export_subnet(calibration=...)``):
-    the training part of the split, at ``resolution`` (default: the images' own size), normalized as
-    the checkpoint's training run did (``meta`` of ``load_supernet``, or read from ``checkpoint``)."""
+    the training part of the split, at ``size`` (default: the images' own size), normalized as the
+    checkpoint's training run did (``meta`` of ``load_supernet``, or read from ``checkpoint``)."""
     _check_count("--calibration-images", n_images)
     if meta is None and checkpoint is not None:
         from supernets.checkpoint import read_checkpoint
@@ -79,8 +78,8 @@ def calibration_batches(data: str | Path | ImageData, *, meta: Mapping | None = 
         meta = {k: v for k, v in read_checkpoint(checkpoint).items() if k != "state_dict"}
     evalset = build_evalset(data, meta=meta, bn_images=n_images)
     x = normalize(evalset.calib, evalset.mean, evalset.std)
-    if resolution is not None:
-        x = resize(x, resolution)
+    if size is not None:
+        x = resize(x, size)
     return [x[i:i + batch_size] for i in range(0, len(x), batch_size)]
 
 

@@ -11,7 +11,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from search_spaces import get_space
+from search_spaces import Structured, family_of, get_space
 from search_spaces.errors import InvalidInput
 from supernets.checkpoint import load_supernet
 
@@ -46,13 +46,13 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
         raise InvalidInput(f"--sample must be between 0 and {MAX_SAMPLE:,} subnets, got {sample}")
     if out is not None:
         dataset_paths(out)  # a bad name fails now, not after the measuring
-    base = space.split("[", 1)[0] if space else None
+    base = family_of(space) if space else None
     supernet, meta = load_supernet(checkpoint, base)
     supernet = supernet.to(device).eval()
     space_obj = get_space(space) if space else supernet.space
     genomes = [space_obj.encode(a) for a in archs]
     if extremes:
-        genomes += [space_obj.n_options - 1, np.zeros(space_obj.n_genes, dtype=np.int64)]
+        genomes += [space_obj.encode(a) for a in space_obj.extremes()]
     if sample:
         genomes += list(_distinct_sample(space_obj, sample, seed))
     if not genomes:
@@ -60,9 +60,8 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
     genomes = np.stack(genomes).astype(np.int64)
     keep = np.unique(space_obj.keys_of(genomes), return_index=True)[1]
     genomes = genomes[np.sort(keep)]  # each network once, in the order given
-    classes = getattr(supernet, "classifier", None)
     evalset = build_evalset(data, meta=meta, split=split, bn_images=bn_images, eval_images=eval_images,
-                            n_classes=getattr(classes, "out_features", None))
+                            n_classes=supernet.space.n_classes if isinstance(supernet.space, Structured) else None)
     total = len(genomes)
     accuracy = evaluate_archs(supernet, space_obj.decode_many(genomes), evalset, bn_images, batch_size,
                               on_done=(lambda k, acc: on_done(k, total, acc)) if on_done else None)

@@ -12,7 +12,7 @@ from typing import Callable
 
 import numpy as np
 
-from search_spaces import SearchSpace, get_space
+from search_spaces import SearchSpace, Structured, family_of, get_space
 from search_spaces.errors import InvalidInput
 from supernets.checkpoint import load_supernet
 
@@ -33,15 +33,14 @@ def measured_accuracy_objective(checkpoint: str | Path, data: str | Path, *, spa
     genomes passed to the objective are in that space. ``split`` is "holdout" (the images training
     held out; the default, so that search never sees test labels) or "test".
     """
-    base = None if space is None else (space if isinstance(space, str) else space.name).split("[", 1)[0]
+    base = None if space is None else family_of(space if isinstance(space, str) else space.name)
     supernet, meta = load_supernet(checkpoint, base)
     supernet = supernet.to(device).eval()
     space_obj = supernet.space if space is None else (get_space(space) if isinstance(space, str) else space)
-    if space_obj.name.split("[", 1)[0] != supernet.space.name.split("[", 1)[0]:
+    if space_obj.family != supernet.space.family:
         raise InvalidInput(f"checkpoint {checkpoint} holds a supernet for {supernet.space.name}, not {space_obj.name}")
-    classes = getattr(supernet, "classifier", None)
     evalset = build_evalset(data, meta=meta, split=split, bn_images=bn_images, eval_images=eval_images,
-                            n_classes=getattr(classes, "out_features", None))
+                            n_classes=supernet.space.n_classes if isinstance(supernet.space, Structured) else None)
     cache: dict[bytes, float] = {}
 
     def measure(genomes: np.ndarray) -> np.ndarray:

@@ -1,15 +1,13 @@
-"""Read an architecture from a file: an arch JSON, an exported subnet's JSON, best.json, or a net.config."""
+"""Read an architecture from a file: an arch JSON, an exported subnet's JSON, best.json, or a file in the
+space's foreign format (once-for-all's net.config)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-from search_spaces import Arch, SearchSpace
+from search_spaces import Arch, ForeignArchFormat, SearchSpace, Structured
 from search_spaces.errors import InvalidInput
-from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
-
-from .ofa_net_config import net_config_to_arch, read_net_config
 
 __all__ = ["read_arch_file", "arch_file_space"]
 
@@ -23,22 +21,24 @@ def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None 
         raise InvalidInput(f"architecture file {path} does not exist")
     try:
         obj = json.loads(path.read_text())
+    except RecursionError:
+        raise InvalidInput(f"architecture file {path} is JSON nested too deeply to be an architecture") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"architecture file {path} is not JSON: {exc}") from None
-    if isinstance(obj, dict) and "blocks" in obj and "first_conv" in obj:  # once-for-all net.config
-        if not isinstance(space, OFAMobileNetV3Space):
-            raise InvalidInput(f"{path} is a once-for-all net.config; space {space.name} cannot read it")
-        config, image_size = read_net_config(path)
-        r = resolution or image_size
-        if r is None:
-            raise InvalidInput(f"{path} holds no resolution: pass --resolution or put its run.config beside it")
-        return net_config_to_arch(space, config, int(r))
+    if isinstance(space, ForeignArchFormat) and space.is_foreign_arch(obj):
+        return space.arch_from_foreign(obj, path, resolution)
+    if isinstance(obj, dict) and "blocks" in obj and not isinstance(space, ForeignArchFormat):
+        raise InvalidInput(f"{path} looks like another tool's network description; space {space.name} reads arch "
+                           f"JSON (keys {', '.join(space.keys)}) only")
     if isinstance(obj, dict) and isinstance(obj.get("best"), dict):  # best.json of a search run
         obj = obj["best"]
     if isinstance(obj, dict) and isinstance(obj.get("arch"), dict):  # exported subnet JSON
         obj = obj["arch"]
     if resolution is not None and isinstance(obj, dict):
-        obj = {**obj, "r": resolution}
+        key = space.resolution_key if isinstance(space, Structured) else None
+        if key is None:
+            raise InvalidInput(f"--resolution: space {space.name} has no input-resolution choice")
+        obj = {**obj, key: resolution}
     return space.validate(obj)
 
 

@@ -11,14 +11,12 @@ from typing import Any, Iterable, Mapping
 import torch
 from torch import nn
 
-from search_spaces import SearchSpace
+from search_spaces import ForeignArchFormat, SearchSpace, Structured
 from search_spaces.errors import InvalidInput
-from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
 from supernets import Supernet
 
 from ..evaluate.bn_recalibration import recalibrate_bn
 from ..io import atomic_path, write_json
-from .ofa_net_config import arch_to_net_config
 
 __all__ = ["ExportResult", "export_subnet", "FORMATS", "companion_paths"]
 
@@ -34,21 +32,21 @@ class ExportResult:
     metadata: dict = field(default_factory=dict)
 
 
-def companion_paths(out: str | Path) -> dict[str, Path]:
-    """Where each artifact of ``--out model.pt`` goes: model.pt, model.pt2, model.arch.json, model.net.config."""
+def companion_paths(out: str | Path, foreign_format: str | None = "net.config") -> dict[str, Path]:
+    """Where each artifact of ``--out model.pt`` goes: model.pt, model.pt2, model.arch.json and, for spaces
+    with a foreign format (once-for-all's net.config), model.net.config."""
     out = Path(out)
     if out.is_dir():
         raise InvalidInput(f"--out {out} is a directory; give the subnet's file name, e.g. {out / 'subnet.pt'}")
     if out.suffix not in ("", ".pt", ".pt2", ".ts"):
         raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export) "
-                           "or give no suffix: the arch JSON and net.config are written beside it")
+                           "or give no suffix: the arch JSON (and net.config) are written beside it")
     stem = out.with_suffix("") if out.suffix else out
-    return {
-        "torchscript": stem.with_suffix(".pt"),
-        "pt2": stem.with_suffix(".pt2"),
-        "json": stem.with_suffix(".arch.json"),
-        "net.config": stem.with_suffix(".net.config"),
-    }
+    paths = {"torchscript": stem.with_suffix(".pt"), "pt2": stem.with_suffix(".pt2"),
+             "json": stem.with_suffix(".arch.json")}
+    if foreign_format:
+        paths[foreign_format] = stem.with_suffix(f".{foreign_format}")
+    return paths
 
 
 def _script(module: nn.Module) -> torch.jit.ScriptModule:
@@ -84,11 +82,12 @@ def export_subnet(
     if calibration is not None:
         recalibrated = recalibrate_bn(subnet, calibration, calibration_images)
     subnet.eval()
-    resolution = supernet.input_resolution(arch)
-    example = torch.randn(2, 3, resolution, resolution, generator=torch.Generator().manual_seed(0))
+    input_shape = [int(v) for v in space.input_shape(arch)]
+    example = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         eager_out = subnet(example)
-    paths = companion_paths(out)
+    foreign = space.foreign_format if isinstance(space, ForeignArchFormat) else None
+    paths = companion_paths(out, foreign)
     files: dict[str, Path] = {}
     errors: dict[str, float] = {}
     if "torchscript" in formats:
@@ -108,23 +107,22 @@ def export_subnet(
         with atomic_path(paths["pt2"]) as tmp:
             torch.export.save(program, str(tmp))
         files["pt2"] = paths["pt2"]
-    counts = space.count(space.encode(arch)[None, :])
+    counts = space.count(space.encode(arch)[None, :]) if isinstance(space, Structured) else {}
     info = {
         "space": space.name,
         "arch": arch,
         "arch_id": space.arch_id(arch),
-        "input_shape": [1, 3, resolution, resolution],
-        "params": int(counts["params"][0]),
-        "macs": int(counts["macs"][0]),
+        "input_shape": [1, *input_shape],
+        **{name: int(values[0]) for name, values in counts.items()},
         "bn_recalibrated_images": recalibrated,
         "max_abs_error_vs_eager": errors,
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         **dict(metadata or {}),
     }
-    if isinstance(space, OFAMobileNetV3Space):
-        write_json(paths["net.config"], arch_to_net_config(space, arch))
-        files["net.config"] = paths["net.config"]
+    if foreign:
+        write_json(paths[foreign], space.arch_to_foreign(arch))
+        files[foreign] = paths[foreign]
     files["json"] = paths["json"]
     info["files"] = {k: v.name for k, v in files.items()}
     write_json(paths["json"], info)

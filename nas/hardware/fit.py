@@ -1,15 +1,15 @@
 """Fit a per-op latency table from end-to-end latencies of whole subnets (for devices where only whole
 networks can be timed).
 
-Each op spec belongs to a *group*: the spec without its spatial size (kind, channels, kernel, stride,
-expand width, SE, activation, residual, fusion). An op of group ``g`` with ``F`` MACs is modeled as
-``a_g + b_g * F`` (a launch overhead plus a throughput term), both non-negative. Each resolution also
-gets a free non-negative cost, booked on its stem op (the one op that is unique to a resolution and
-run by every subnet): whole-network effects such as per-shape algorithm choices on GPUs. A subnet's
-latency is then linear in per-group op counts, MAC sums and a resolution indicator; the coefficients
-come from non-negative least squares (scipy's NNLS) with a small ridge term that splits what the data
-cannot tell apart, reweighted a few times (Huber-style) so that a few badly timed subnets do not pull
-the fit. The coefficients are expanded into a regular per-op table: one entry per op of the space.
+Each op belongs to a *group*: the op without its spatial size (kind, channels, kernel, stride, inner
+width, SE, activation, residual, fusion). An op of group ``g`` doing ``F`` units of work (MACs plus
+pooling passes) is modeled as ``a_g + b_g * F`` (a launch overhead plus a throughput term), both
+non-negative. Each variant of the network's entry slot (the stem, one per input resolution, say)
+also gets a free non-negative cost, booked on its first op: whole-network effects such as per-shape
+algorithm choices on GPUs. A subnet's latency is then linear in per-group op counts, work sums and an
+entry indicator; the coefficients come from non-negative least squares (scipy's NNLS) with a small
+ridge term that splits what the data cannot tell apart, reweighted a few times (Huber-style) so that
+a few badly timed subnets do not pull the fit. The coefficients expand into a regular per-op table.
 """
 
 from __future__ import annotations
@@ -23,66 +23,72 @@ from scipy.optimize import nnls
 
 from search_spaces import SearchSpace
 from search_spaces.errors import InvalidInput
+from search_spaces.structure import Structure
 
-from .model import SpaceOps, space_ops
-from .opspec import OpSpec
+from .opspec import Op, structured
 from .table import LatencyTable
 
-__all__ = ["GroupFeatures", "LatencyFit", "fit_table", "error_report"]
+__all__ = ["GroupFeatures", "LatencyFit", "fit_table", "error_report", "group_of"]
 
 _MAC_SCALE = 1e6  # features in MMACs keep NNLS well conditioned
 
 
-def group_of(op: OpSpec) -> str:
+def group_of(op: Op) -> str:
     """The op spec without its spatial sizes."""
     return "-".join(part for part in op.key.split("-") if not part.startswith(("in:", "out:"))) + \
         f"-cin:{op.in_shape[2]}-cout:{op.out_shape[2]}"
 
 
 class GroupFeatures:
-    """Per-subnet features [counts per group, MMACs per group], vectorized over genomes."""
+    """Per-subnet features [counts per group, MMACs per group, entry variant], vectorized over genomes."""
 
     def __init__(self, space: SearchSpace, fusion: str = "block"):
-        self.space, self.fusion = space, fusion
-        self.ops: SpaceOps = space_ops(space, fusion)
-        specs = self.ops.unique()
+        self.space, self.fusion = structured(space), fusion
+        self.structure: Structure = space.structure(fusion)
+        specs = self.structure.unique_ops()
         self.groups = sorted({group_of(op) for op in specs.values()})
         index = {g: i for i, g in enumerate(self.groups)}
         G = len(self.groups)
+        # one free cost per distinct entry op (variants may share one: then they share its cost)
+        self.entry_keys = list(dict.fromkeys(v.ops[0].key for v in self.structure.slots[0].variants if v.ops))
+        entry_col = {k: i for i, k in enumerate(self.entry_keys)}
+        E = len(self.entry_keys)
 
         def vec(ops) -> np.ndarray:
-            v = np.zeros(2 * G)
+            v = np.zeros(2 * G + E)
             for op in ops:
                 i = index[group_of(op)]
                 v[i] += 1.0
-                v[G + i] += op.flops / _MAC_SCALE
+                v[G + i] += op.work / _MAC_SCALE
             return v
 
-        R = len(self.ops.resolutions)
-        self.block = np.array([[[[np.concatenate([vec(ops), np.zeros(R)]) for ops in per_e] for per_e in per_k]
-                                for per_k in per_pos] for per_pos in self.ops.blocks])
-        self.fixed = np.array([np.concatenate([vec(pre + post), np.eye(R)[ri]])
-                               for ri, (pre, post) in enumerate(zip(self.ops.pre, self.ops.post))])
+        S, V = self.structure.n_slots, self.structure.n_variants
+        self.table = np.zeros((S, V + 1, 2 * G + E))  # the last variant column: a skipped slot
+        for s, slot in enumerate(self.structure.slots):
+            for v, variant in enumerate(slot.variants):
+                self.table[s, v] = vec(variant.ops)
+                if s == 0 and variant.ops:
+                    self.table[s, v, 2 * G + entry_col[variant.ops[0].key]] = 1.0
         self.index = index
 
     @property
     def n_features(self) -> int:
-        return self.fixed.shape[1]
+        return self.table.shape[2]
 
     def __call__(self, genomes: np.ndarray) -> np.ndarray:
-        genomes = self.space.check_genomes(genomes)
-        idx = self.space.option_indices(genomes)
-        pos = np.arange(self.block.shape[0])[None, :]
-        feats = self.block[pos, idx["ks"], idx["e"], idx["r"][:, None]]  # [n, blocks, F]
-        return self.fixed[idx["r"]] + np.einsum("nbf,nb->nf", feats, idx["active"].astype(np.float64))
+        index = self.space.variant_index(genomes)
+        out = np.zeros((len(index), self.n_features))
+        for s in range(index.shape[1]):  # slot by slot: [n, features] at a time, not [n, slots, features]
+            out += self.table[s, index[:, s]]
+        return out
 
     def op_latencies(self, coef: np.ndarray) -> dict[str, float]:
-        """Every op of the space under the fitted coefficients (stems carry their resolution's cost)."""
+        """Every op of the space under the fitted coefficients (entry ops carry their variant's cost)."""
         G = len(self.groups)
-        out = {key: float(coef[self.index[group_of(op)]] + coef[G + self.index[group_of(op)]] * op.flops / _MAC_SCALE)
-               for key, op in self.ops.unique().items()}
-        for ri, pre in enumerate(self.ops.pre):
-            out[pre[0].key] += float(coef[2 * G + ri])
+        out = {key: float(coef[self.index[group_of(op)]] + coef[G + self.index[group_of(op)]] * op.work / _MAC_SCALE)
+               for key, op in self.structure.unique_ops().items()}
+        for i, key in enumerate(self.entry_keys):
+            out[key] += float(coef[2 * G + i])
         return out
 
 
@@ -99,7 +105,7 @@ class LatencyFit:
     def table(self, metadata: Mapping[str, Any]) -> LatencyTable:
         latency = self.features.op_latencies(self.coef)
         rows = [op.as_row() | {"latency_ms": latency[key], "spread_ms": 0.0, "count": 0}
-                for key, op in self.features.ops.unique().items()]
+                for key, op in self.features.structure.unique_ops().items()]
         return LatencyTable(rows, dict(metadata))
 
 
@@ -145,8 +151,8 @@ def fit_table(space: SearchSpace, genomes: np.ndarray, latency_ms: np.ndarray, *
         threshold = 1.345 * 1.4826 * np.median(np.abs(rel))
         huber = np.sqrt(np.minimum(1.0, threshold / np.maximum(np.abs(rel), 1e-12)))
     fit = LatencyFit(feats, coef, error_report(X @ coef, latency_ms))
-    fit.metadata = {"method": "NNLS over per-group op counts and MACs (latency = a_g + b_g * MACs per op) plus a "
-                              "cost per resolution on its stem op, Huber-reweighted",
+    fit.metadata = {"method": "NNLS over per-group op counts and work (latency = a_g + b_g * MACs per op) plus a "
+                              "cost per variant of the entry op (the stem, per resolution), Huber-reweighted",
                     "groups": len(feats.groups), "subnets": int(len(latency_ms)), "ridge": ridge,
                     "weighting": "relative" if relative else "absolute", "robust_iterations": robust_iterations,
                     "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}

@@ -21,8 +21,8 @@ from search_spaces import SearchSpace
 from search_spaces.errors import InvalidInput
 
 from ._target import CostModel, register_target
-from .model import LatencyModel, space_ops
-from .opspec import OpSpec
+from .model import LatencyModel
+from .opspec import Op, structured
 from .roofline import RooflineParams, fit_bandwidth, fit_roofline, kernels_of
 from .table import LatencyTable
 
@@ -44,19 +44,19 @@ def read_layers(directory: str | Path) -> pd.DataFrame:
         cout, oh, ow = int(r.output_size_0), int(r.output_size_1), int(r.output_size_2)
         name = str(r.layer_name)
         if "MATRIX_MULTIPLY" in name:
-            op = OpSpec("linear", (1, 1, cin), (1, 1, cout), fused="linear+bias")
+            op = Op("linear", (1, 1, cin), (1, 1, cout), fused="linear+bias")
         else:
             kind = "dwconv" if int(r.kernel_0) > 1 and cin == cout and cin > 3 else "conv"
             residual = "aten_ops.add" in name
             # torchvision MobileNetV2 uses ReLU6 after every conv but the projecting one
             project = re.search(r"/conv/\d+/convolution", name) is not None
-            op = OpSpec(kind, (h, w, cin), (oh, ow, cout), int(r.kernel_0), int(r.stride_0),
+            op = Op(kind, (h, w, cin), (oh, ow, cout), int(r.kernel_0), int(r.stride_0),
                         act="none" if project else "relu6", bn=True, residual=residual,
                         fused="+".join(["conv", "bn"] + (["add"] if residual else []) + ([] if project else ["act"])))
         rows.append({"op": op, "ms": float(r.runtime), "layer": name})
     for r in pool.itertuples():
         c, h = int(r.input_size_0), int(r.input_size_1)
-        rows.append({"op": OpSpec("pool", (h, h, c), (1, 1, c), fused="mean"), "ms": float(r.runtime),
+        rows.append({"op": Op("pool", (h, h, c), (1, 1, c), fused="mean"), "ms": float(r.runtime),
                      "layer": str(r.layer_name)})
     df = pd.DataFrame(rows)
     df["kernel"] = [kernels_of(op)[0] for op in df["op"]]
@@ -119,9 +119,10 @@ def calibrate(directory: str | Path) -> dict:
                       "fitted with a robust log-error least squares: dense convs (1x1 and the stem) and depthwise "
                       "convs fitted per group; linear and reduce fit a bandwidth on their single layer with the "
                       "depthwise overhead; the SE gate multiply is modeled like the reduce",
-            "assumptions": "TensorRT fuses conv+BN+activation (h-swish like ReLU) and conv+BN+add into one kernel; "
-                           "squeeze-excite runs as 4 kernels (reduce, 2 small matmuls, gate multiply); 5x5 and 7x7 "
-                           "depthwise kernels follow the 3x3 fit through their MACs (no such layer was measured)",
+            "assumptions": "TensorRT fuses conv+BN+activation (h-swish like ReLU) and conv+BN+add(+ReLU) into one "
+                           "kernel; squeeze-excite runs as 4 kernels (reduce, 2 small matmuls, gate multiply); 5x5 "
+                           "and 7x7 depthwise kernels follow the 3x3 fit through their MACs (no such layer was "
+                           "measured); max and average pooling windows cost like a depthwise conv of that window",
             "measured_error": {
                 "leave_one_out_per_layer": per_kind,
                 "leave_one_out_all_validated_layers": _errors(loo[validated], t[validated]),
@@ -152,9 +153,9 @@ def load_params(path: str | Path = ARTIFACT) -> tuple[RooflineParams, dict]:
 def jetson_table(space: SearchSpace, path: str | Path = ARTIFACT) -> LatencyTable:
     """The modeled per-op table for every op the space can produce."""
     params, meta = load_params(path)
-    ops = space_ops(space, "layer").unique().values()
+    ops = structured(space).structure("layer").unique_ops().values()
     rows = [op.as_row() | {"latency_ms": params.op_ms(op), "spread_ms": 0.0, "count": 0} for op in ops]
-    return LatencyTable(rows, meta | {"spaces": [space.name.split("[", 1)[0]]}, origin="jetson-orin-nano model")
+    return LatencyTable(rows, meta | {"spaces": [space.family]}, origin="jetson-orin-nano model")
 
 
 def _info() -> dict:

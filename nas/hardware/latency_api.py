@@ -19,7 +19,7 @@ from .fit import error_report, fit_table
 from .local import CPU_SETTINGS, check_target_name, cpu_profile_path, save_named_table
 from .measurements import read_measurements
 from .ofa_import import import_ofa_tables
-from .opspec import check_fusion, macro_of
+from .opspec import check_fusion, structured
 from .profiling import emit_specs, profile_space
 from .table import check_table_path
 from .validate import check_plot_path, validate_target
@@ -44,8 +44,7 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
     With ``emit`` only the spec file for ``opbench.py`` is written (to measure on another device).
     Without ``out`` a CPU profile with the ``cpu`` target's settings goes to that target's cache.
     """
-    space = _space(space)
-    macro_of(space)
+    space = structured(_space(space))
     check_fusion(fusion)
     if not _whole(calibrate) or calibrate < 0 or 0 < calibrate < 3:
         raise InvalidInput(f"--calibrate must be 0 (skip) or at least 3 subnets, not {calibrate!r}")
@@ -84,8 +83,7 @@ def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | Non
     ``train`` is a share in (0, 1] or a whole number of subnets (at least 2). Every argument is checked
     before the measurements are read, and nothing is written unless the fit succeeds.
     """
-    space = _space(space)
-    macro_of(space)  # spaces without a MobileNetV3 layout: NotSupported naming those that have one
+    space = structured(_space(space))  # spaces without a structure: NotSupported naming those that have one
     check_fusion(fusion)
     check_seed(seed)
     try:
@@ -113,7 +111,7 @@ def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | Non
     result = fit_table(space, genomes[tr], latency[tr], fusion=fusion)
     held_out = error_report(result.predict(genomes[te]), latency[te]) if len(te) else None
     meta = {"kind": "fitted", "device": device or column, "runtime": runtime, "batch_size": batch or "unknown",
-            "dtype": "unknown", "fusion": fusion, "spaces": [space.name.split("[", 1)[0]],
+            "dtype": "unknown", "fusion": fusion, "spaces": [space.family],
             "source": f"end-to-end latencies {Path(measurements).name}:{column}", "fit": result.metadata,
             "train_error": result.train_error, "measured_error": held_out or "no held-out subnets (--train covers all)",
             "split": {"train": int(n_train), "test": int(len(te)), "seed": seed},
@@ -155,8 +153,7 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
     for option, value, low in (("--threads", threads, 0), ("--warmup", warmup, 0), ("--repeats", repeats, 1)):
         if value is not None and (not _whole(value) or value < low):
             raise InvalidInput(f"{option} must be a whole number >= {low}, not {value!r}")
-    space = _space(space)
-    macro_of(space)  # end-to-end timing builds MobileNetV3 subnets
+    space = structured(_space(space))  # end-to-end timing builds the subnets from their ops
     model = resolve_target(target, space)
     meta = model.metadata
     if meta.get("kind") == "modeled" or meta.get("torch_device", "cpu") != "cpu":

@@ -12,7 +12,8 @@ from search_spaces.errors import InvalidInput
 from . import opbench
 from ._target import TARGET_FILE_LOADERS, TARGET_FILE_SOURCES, CostModel, register_target
 from .calibration import calibrate_table
-from .model import LatencyModel, space_ops
+from .model import LatencyModel
+from .opspec import structured
 from .profiling import cache_dir, profile_space
 from .table import LatencyTable, read_table
 
@@ -36,9 +37,9 @@ def cpu_table(space: SearchSpace, progress: bool = True) -> LatencyTable:
     calibrated end to end once."""
     path = cpu_profile_path()
     table = read_table(path) if path.is_file() else None
-    needed = space_ops(space, "block").unique()
+    needed = structured(space).structure("block").unique_ops()
     s = CPU_SETTINGS
-    if table is None or not all(k in table for k in needed) or space.name.split("[", 1)[0] not in table.spaces:
+    if table is None or not all(k in table for k in needed) or space.family not in table.spaces:
         if progress:
             print(f"cpu target: profiling the ops of {space.name} on this machine (first use, about "
                   f"{max(1, len(needed) // 12)} s; cached in {path})", file=sys.stderr)
@@ -111,7 +112,7 @@ def table_target(path: Path, space: SearchSpace) -> CostModel | None:
         return None
     table = read_table(path)
     name = table.metadata.get("name") or path.stem
-    return LatencyModel(table, space).cost_model(str(name), {"table": str(path)})
+    return LatencyModel.covering(table, space).cost_model(str(name), {"table": str(path)})
 
 
 TARGET_FILE_LOADERS.append(table_target)

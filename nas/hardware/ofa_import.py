@@ -1,9 +1,10 @@
-"""Import once-for-all's MobileNetV3 YAML lookup tables (``{device}__{resolution}_lookup_table.yaml``).
+"""Import once-for-all's YAML latency lookup tables (``{device}__{resolution}_lookup_table.yaml``).
 
-once-for-all sums, per subnet: ``Conv`` (stem), one ``expanded_conv`` per block (the fixed first
-block included), ``Conv_1`` (final expand), ``AvgPool2D``, ``Conv_2`` (feature mix) and ``Logits``.
-Each maps to exactly one op spec of the ``block`` fusion mode, so a subnet's predicted latency is the
-sum of the same YAML means (bit for bit: the model adds them in the same order).
+once-for-all timed every op inside networks of one resolution per file; each key names one op in
+once-for-all's own grammar, which the family that owns it registers as the ``once-for-all`` key format
+(``search_spaces.ops.KEY_FORMATS``). Each key maps to exactly one op of the ``block`` fusion mode, so a
+subnet's predicted latency is the sum of the same YAML means (bit for bit: the model adds them in the
+same order).
 """
 
 from __future__ import annotations
@@ -14,58 +15,33 @@ from pathlib import Path
 
 import yaml
 
-from search_spaces import get_space, list_spaces
-from search_spaces.errors import InvalidInput
-from search_spaces.mobilenet_v3_layout import make_divisible
+from search_spaces import Structured, covering_restriction, get_space, list_spaces
+from search_spaces.errors import InvalidInput, NasError
+from search_spaces.ops import Op, key_parser
 
-from .model import _covers, space_ops
-from .opspec import OpSpec, macro_of
+from .model import table_covers
 from .table import LatencyTable
 
-__all__ = ["import_ofa_tables", "parse_ofa_key"]
-
-_SHAPE = r"(\d+)x(\d+)x(\d+)"
-_BLOCK = re.compile(rf"^expanded_conv-input:{_SHAPE}-output:{_SHAPE}-expand:(\d+)-kernel:(\d+)-stride:(\d+)"
-                    rf"-idskip:([01])-se:([01])-hs:([01])$")
-_LAYER = re.compile(rf"^(Conv|Conv_1|Conv_2|AvgPool2D)-input:{_SHAPE}-output:{_SHAPE}$")
-_LOGITS = re.compile(r"^Logits-input:1x1x(\d+)-output:(\d+)$")
+__all__ = ["import_ofa_tables", "parse_ofa_key", "spaces_covered"]
 
 
-def parse_ofa_key(key: str) -> OpSpec:
-    """The op spec an MBv3 lookup-table key describes; ``InvalidInput`` for any other key."""
-    m = _BLOCK.match(key)
-    if m:
-        ih, iw, ic, oh, ow, oc, mid, k, s, skip, se, hs = map(int, m.groups())
-        se_width = make_divisible(mid // 4, 8) if se else 0
-        return OpSpec("mbconv", (ih, iw, ic), (oh, ow, oc), k, s, mid, se_width, "h_swish" if hs else "relu", True,
-                      bool(skip), "block")
-    m = _LAYER.match(key)
-    if m:
-        name, (ih, iw, ic, oh, ow, oc) = m.group(1), map(int, m.groups()[1:])
-        if name == "AvgPool2D":
-            return OpSpec("pool", (ih, iw, ic), (oh, ow, oc), fused="mean")
-        kernel, stride, bn = {"Conv": (3, 2, True), "Conv_1": (1, 1, True), "Conv_2": (1, 1, False)}[name]
-        return OpSpec("conv", (ih, iw, ic), (oh, ow, oc), kernel, stride, act="h_swish", bn=bn,
-                      fused="conv" + ("+bn" if bn else "") + "+act")
-    m = _LOGITS.match(key)
-    if m:
-        cin, cout = map(int, m.groups())
-        return OpSpec("linear", (1, 1, cin), (1, 1, cout), fused="linear+bias")
-    raise InvalidInput(f"{key!r} is not a once-for-all MobileNetV3 lookup-table key")
+def parse_ofa_key(key: str) -> Op:
+    """The op a once-for-all lookup-table key describes; ``InvalidInput`` for any other key."""
+    return key_parser("once-for-all")(key)
 
 
-def _spaces_covered(table: LatencyTable) -> list[str]:
-    """Registered spaces of which the table covers every op at one resolution or more."""
+def spaces_covered(table: LatencyTable) -> list[str]:
+    """Registered structured spaces of which the table covers some restriction (one resolution, say)."""
     out = []
     for name in list_spaces():
         space = get_space(name)
-        try:
-            ops = space_ops(space, "block")
-            macro_of(space)
-        except Exception:  # spaces without a MobileNetV3 layout
+        if not isinstance(space, Structured):
             continue
-        if any(_covers(table, ops, r) for r in ops.resolutions):
-            out.append(name)
+        try:
+            covering_restriction(space, table_covers(table))
+        except NasError:
+            continue
+        out.append(name)
     return out
 
 
@@ -148,5 +124,5 @@ def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     }
     table = LatencyTable(list(rows.values()), metadata, origin=f"table {name}")
-    table.metadata["spaces"] = _spaces_covered(table)
+    table.metadata["spaces"] = spaces_covered(table)
     return table

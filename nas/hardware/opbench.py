@@ -1,7 +1,8 @@
 """Measure per-op latencies on the device you run it on. Needs only torch (and the standard library).
 
-This file is self-contained on purpose: copy it to a Jetson, a phone build host or any machine with
-torch, together with a spec file written by ``nas latency profile --emit-specs specs.json``, and run
+This file is self-contained on purpose: ``nas latency profile --emit-specs DIR/specs.json`` writes the
+spec file and this profiler's kit (``opbench.py``, ``oplib.py`` that builds every op kind, ``fileio.py``
+for atomic writes) into DIR; copy DIR to a Jetson, a phone build host or any machine with torch and run
 
     python opbench.py specs.json --out table.csv --device cuda --runtime torchscript
 
@@ -23,13 +24,19 @@ import os
 import platform
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from typing import Any, Callable, Iterable, Iterator
 
 import torch
 from torch import nn
+
+if __package__:  # imported from the engine
+    from search_spaces.fileio import atomic_path
+    from supernets.static.oplib import build_op
+else:  # run as the device kit: its other files sit beside this one
+    from fileio import atomic_path
+    from oplib import build_op
 
 __all__ = ["TABLE_FORMAT", "COLUMNS", "build_op", "prepare", "time_module", "flush_buffer", "stable_allocator",
            "fixed_threads", "measure_specs", "check_device", "run_settings", "profile", "device_name", "write_table",
@@ -42,98 +49,6 @@ SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
 COLUMNS = SPEC_FIELDS + ["latency_ms", "spread_ms", "count", "resolution"]
 RUNTIMES = ("eager", "torchscript")
 DTYPES = ("float32", "float16")
-
-
-# ----------------------------------------------------------------------------- modules
-def _act(name: str) -> nn.Module:
-    return {"none": nn.Identity, "relu": nn.ReLU, "h_swish": nn.Hardswish, "h_sigmoid": nn.Hardsigmoid}[name]()
-
-
-class ConvBNAct(nn.Module):
-    """conv -> [BN] -> act [+ input]; the same layers (and parameter names) as the exported subnets."""
-
-    def __init__(self, cin: int, cout: int, k: int, s: int, groups: int, act: str, bn: bool, residual: bool = False,
-                 bias: bool = False):
-        super().__init__()
-        self.conv = nn.Conv2d(cin, cout, k, s, k // 2, groups=groups, bias=bias)
-        self.bn = nn.BatchNorm2d(cout) if bn else nn.Identity()
-        self.act = _act(act)
-        self.residual = residual
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.act(self.bn(self.conv(x)))
-        if self.residual:
-            y = y + x
-        return y
-
-
-class SqueezeExcite(nn.Module):
-    def __init__(self, channels: int, se_channels: int):
-        super().__init__()
-        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
-        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
-        self.relu = nn.ReLU()
-        self.gate = nn.Hardsigmoid()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = x.mean((2, 3), keepdim=True)
-        return x * self.gate(self.expand(self.relu(self.reduce(y))))
-
-
-class MBConv(nn.Module):
-    def __init__(self, cin: int, cout: int, mid: int, k: int, s: int, act: str, se: int, residual: bool):
-        super().__init__()
-        self.expand = ConvBNAct(cin, mid, 1, 1, 1, act, True) if mid != cin else nn.Identity()
-        self.depthwise = ConvBNAct(mid, mid, k, s, mid, act, True)
-        self.se = SqueezeExcite(mid, se) if se else nn.Identity()
-        self.project = ConvBNAct(mid, cout, 1, 1, 1, "none", True)
-        self.residual = residual
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.project(self.se(self.depthwise(self.expand(x))))
-        if self.residual:
-            y = y + x
-        return y
-
-
-class GlobalPool(nn.Module):
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.mean((2, 3), keepdim=True)
-
-
-class Linear(nn.Module):
-    def __init__(self, cin: int, cout: int):
-        super().__init__()
-        self.linear = nn.Linear(cin, cout)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(torch.flatten(x, 1))
-
-
-def build_op(spec: dict) -> tuple[nn.Module, tuple[int, int, int]]:
-    """The module one op spec describes, and its input shape (C, H, W).
-
-    ``se`` holds the squeeze-excite width (0: no SE); for kind ``se`` ``mid`` is that width.
-    """
-    kind, cin, cout = spec["kind"], int(spec["in_c"]), int(spec["out_c"])
-    k, s, mid, act = int(spec["kernel"]), int(spec["stride"]), int(spec["mid"]), spec["act"]
-    bn, res, se = bool(int(spec["bn"])), bool(int(spec["residual"])), int(spec["se"])
-    if kind == "conv":
-        module: nn.Module = ConvBNAct(cin, cout, k, s, 1, act, bn, res)
-    elif kind == "dwconv":
-        module = ConvBNAct(cin, cout, k, s, cin, act, bn, res)
-    elif kind == "mbconv":
-        module = MBConv(cin, cout, mid, k, s, act, se, res)
-    elif kind == "se":
-        module = SqueezeExcite(cin, mid)
-    elif kind == "pool":
-        module = GlobalPool()
-    elif kind == "linear":
-        module = Linear(cin, cout)
-    else:
-        raise ValueError(f"unknown op kind {kind!r} in spec {spec.get('key')}; "
-                         f"known: conv, dwconv, mbconv, se, pool, linear")
-    return module, (cin, int(spec["in_h"]), int(spec["in_w"]))
 
 
 def prepare(module: nn.Module, runtime: str, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -263,7 +178,7 @@ def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "tor
     rows = []
     with fixed_threads(threads):
         for spec in specs:
-            module, (c, h, w) = build_op(spec)
+            module, (c, h, w) = build_op(spec, batch)
             module = module.to(dev, torch_dtype)
             x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
             fn = prepare(module, runtime, x)
@@ -312,20 +227,13 @@ def read_rows(path: str) -> tuple[dict | None, list[dict]]:
 
 def write_table(path: str, metadata: dict, rows: Iterable[dict]) -> None:
     """Write a table atomically: a temp file beside ``path``, then one rename."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
+    with atomic_path(path) as tmp:
+        with open(tmp, "w", newline="") as f:
             f.write(metadata_line(metadata))
             writer = csv.DictWriter(f, COLUMNS, extrasaction="ignore")
             writer.writeheader()
             for row in sorted(rows, key=lambda r: r["key"]):
                 writer.writerow(row)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 class Journal:
@@ -419,8 +327,8 @@ def _ram_mb() -> float | None:
 
 
 def check_batch_memory(batch: int, resolution: int, device: str) -> None:
-    """Refuse a CPU batch whose activations cannot fit in memory (MobileNetV3's largest block holds about
-    32 input images' worth of activations), instead of swapping for hours or dying without a word."""
+    """Refuse a CPU batch whose activations cannot fit in memory (the largest block of a mobile network holds
+    about 32 input images' worth of activations), instead of swapping for hours or dying without a word."""
     ram_mb = _ram_mb()
     need_mb = batch * 3 * resolution * resolution * 4 * 32 / 2**20
     if device.startswith("cpu") and ram_mb is not None and need_mb > ram_mb / 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -12,11 +13,10 @@ from search_spaces.errors import InvalidInput
 
 from ..io import write_json
 from . import opbench
-from .model import space_ops
-from .opspec import check_fusion
+from .opspec import check_fusion, structured
 from .table import LatencyTable, is_table_file, read_table
 
-__all__ = ["space_specs", "emit_specs", "profile_space", "cache_dir", "RichProgress"]
+__all__ = ["space_specs", "emit_specs", "profile_space", "cache_dir", "RichProgress", "KIT_FILES"]
 
 
 def cache_dir() -> Path:
@@ -29,19 +29,42 @@ def cache_dir() -> Path:
 
 
 def space_specs(space: SearchSpace, fusion: str = "block") -> list[dict]:
-    """Every op spec the space can produce, as the flat rows the profiler measures."""
-    return [op.as_row() for op in space_ops(space, check_fusion(fusion)).unique().values()]
+    """Every op the space can produce, as the specs the profiler builds and measures."""
+    return [op.as_spec() for op in structured(space).structure(check_fusion(fusion)).unique_ops().values()]
+
+
+def _kit_files() -> dict[str, Path]:
+    """The device-side profiler and what it imports (torch and the standard library only)."""
+    from search_spaces import fileio
+    from supernets.static import oplib
+
+    return {"opbench.py": Path(opbench.__file__), "oplib.py": Path(oplib.__file__),
+            "fileio.py": Path(fileio.__file__)}
+
+
+KIT_FILES = ("opbench.py", "oplib.py", "fileio.py")
 
 
 def emit_specs(space: SearchSpace, path: str | Path, fusion: str = "block") -> int:
-    """Write the spec file ``opbench.py`` measures on another device; returns the number of ops."""
+    """Write the spec file ``opbench.py`` measures on another device, and the profiler kit beside it
+    (``opbench.py``, ``oplib.py``, ``fileio.py``: copy the folder to the device); returns the number of ops."""
     specs = space_specs(space, fusion)
+    path = Path(path)
     write_json(path, {"format": "nas-op-specs", "metadata": _table_metadata(space, fusion), "specs": specs})
+    for name, source in _kit_files().items():
+        target = path.parent / name
+        if target.exists() and target.resolve() != source.resolve():
+            first = target.read_bytes().split(b"\n", 1)[0]
+            if first != source.read_bytes().split(b"\n", 1)[0]:
+                raise InvalidInput(f"{target} exists and is not the engine's {name}; emit the specs into "
+                                   f"another folder (the profiler kit is copied beside them)")
+        if not target.exists() or target.resolve() != source.resolve():
+            shutil.copyfile(source, target)
     return len(specs)
 
 
 def _table_metadata(space: SearchSpace, fusion: str) -> dict:
-    return {"fusion": fusion, "spaces": [space.name.split("[", 1)[0]], "kind": "measured",
+    return {"fusion": fusion, "spaces": [space.family], "kind": "measured",
             "source": "measured by nas latency profile (nas/hardware/opbench.py)"}
 
 

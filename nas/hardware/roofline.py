@@ -18,7 +18,7 @@ from scipy.optimize import least_squares
 
 from search_spaces.errors import InvalidInput
 
-from .opspec import OpSpec
+from .opspec import Op
 
 __all__ = ["Kernel", "kernels_of", "RooflineParams", "fit_roofline", "fit_bandwidth", "predict_kernels",
            "BYTES_PER_ELEMENT"]
@@ -39,8 +39,10 @@ def _elems(shape: Sequence[int]) -> int:
     return int(np.prod(shape))
 
 
-def kernels_of(op: OpSpec) -> tuple[Kernel, ...]:
-    """The kernels a ``layer``-fused op launches (squeeze-excite launches four)."""
+def kernels_of(op: Op) -> tuple[Kernel, ...]:
+    """The kernels a ``layer``-fused op launches (squeeze-excite launches four). Pooling windows (max or
+    average) are costed like a depthwise conv of the same window: one comparison or add per MAC, no
+    weights, the same memory traffic."""
     b = BYTES_PER_ELEMENT
     i, o = _elems(op.in_shape), _elems(op.out_shape)
     cin, cout = op.in_shape[2], op.out_shape[2]
@@ -54,11 +56,13 @@ def kernels_of(op: OpSpec) -> tuple[Kernel, ...]:
             kind = "linear"  # a 1x1 conv on a 1x1 map is a matrix-vector product
         else:
             kind = "pw" if op.kernel == 1 else "conv"
-        return (Kernel(kind, float(op.flops), float(act_bytes + weights * b)),)
+        return (Kernel(kind, float(op.work), float(act_bytes + weights * b)),)
     if op.kind == "linear":
         return (Kernel("linear", float(cin * cout), float((cin + cout + cin * cout + cout) * b)),)
     if op.kind == "pool":
         return (Kernel("reduce", float(i), float((i + cout) * b)),)
+    if op.kind in ("maxpool", "avgpool"):
+        return (Kernel("dw", float(op.work), float((i + o) * b)),)
     if op.kind == "se":
         c, s = cin, op.mid
         return (Kernel("reduce", float(i), float((i + c) * b)),
@@ -66,7 +70,7 @@ def kernels_of(op: OpSpec) -> tuple[Kernel, ...]:
                 Kernel("linear", float(c * s), float((c + s + c * s + c) * b)),
                 Kernel("eltwise", float(i), float((2 * i + c) * b)))
     raise InvalidInput(f"no roofline model for op kind {op.kind!r} (the layer fusion mode splits blocks into "
-                       f"conv, dwconv, se, pool and linear)")
+                       f"conv, dwconv, se, pool, maxpool, avgpool and linear)")
 
 
 @dataclass(frozen=True)
@@ -83,7 +87,7 @@ class RooflineParams:
                                f"known: {', '.join(sorted(self.overhead_ms))}")
         return self.overhead_ms[k.kind] + k.macs / self.macs_per_ms[k.kind] + k.bytes / self.bytes_per_ms[k.kind]
 
-    def op_ms(self, op: OpSpec) -> float:
+    def op_ms(self, op: Op) -> float:
         return float(sum(self.kernel_ms(k) for k in kernels_of(op)))
 
     def to_json(self) -> dict:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces.errors import InvalidInput
+from search_spaces.names import family_of
 
 from ..io import atomic_path
 from .opbench import COLUMNS, TABLE_FORMAT, metadata_line
@@ -75,7 +76,7 @@ class LatencyTable:
 
     def _check_metadata(self) -> None:
         """The metadata fields that models read: a hand-edited or foreign table fails here, by name."""
-        from .opspec import FUSIONS
+        from search_spaces.ops import FUSIONS
 
         meta = self.metadata
         if meta["fusion"] not in FUSIONS:
@@ -128,12 +129,11 @@ class LatencyTable:
     def spaces(self) -> list[str]:
         return list(self.metadata.get("spaces", []))
 
-    def check_space(self, space_name: str) -> None:
-        """Raise when the table says it was made for other spaces than ``space_name``'s family."""
-        base = space_name.split("[", 1)[0]
-        made_for = [s.split("[", 1)[0] for s in self.spaces]
-        if made_for and base not in made_for:
-            raise InvalidInput(f"{self.origin} was made for space {', '.join(self.spaces)}, not {space_name}")
+    def check_space(self, space) -> None:
+        """Raise when the table says it was made for other spaces than ``space``'s family."""
+        made_for = [family_of(s) for s in self.spaces]
+        if made_for and space.family not in made_for:
+            raise InvalidInput(f"{self.origin} was made for space {', '.join(self.spaces)}, not {space.name}")
 
     # ------------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:

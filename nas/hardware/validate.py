@@ -39,23 +39,23 @@ def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "c
     """Median end-to-end latency (ms) of each subnet, timed as the profiler times single ops."""
     import torch
 
-    from supernets.static.mobilenet_v3 import MobileNetV3Net
+    from supernets.static import StaticNet
 
     from . import opbench
+    from .opspec import structured
 
     try:
         settings = opbench.run_settings(device, runtime, batch, "float32", threads, warmup, repeats, flush_mb)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    if not hasattr(space, "layout"):
-        raise InvalidInput(f"end-to-end timing needs a space with a layout (ofa-mbv3...), not {space.name}")
+    structured(space)
     dev = torch.device(settings["torch_device"])
     flush = opbench.flush_buffer(settings["torch_device"], settings["flush_mb"])
     out = np.empty(len(genomes))
     with opbench.fixed_threads(settings["threads"]):
         for i, arch in enumerate(space.decode_many(genomes)):
-            net = MobileNetV3Net(space.layout(arch)).to(dev)
-            x = torch.randn(batch, 3, arch["r"], arch["r"], device=dev)
+            net = StaticNet(space.layers(arch), space.input_shape(arch)).to(dev)
+            x = torch.randn(batch, *space.input_shape(arch), device=dev)
             fn = opbench.prepare(net, runtime, x)
             out[i] = opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0]
             if progress is not None:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace
-from search_spaces._space import _fmt
+from search_spaces.names import format_value as _fmt
 
 __all__ = ["RowFormatter"]
 

@@ -131,11 +131,8 @@ SEARCHERS: Registry[type[Searcher]] = Registry("searcher", entry_point_group="na
 
 
 def register_searcher(name: str):
-    def deco(cls: type[Searcher]) -> type[Searcher]:
-        cls.name = name
-        return SEARCHERS.register(name, cls)
-
-    return deco
+    """Class decorator: registers a searcher (and sets ``cls.name``)."""
+    return SEARCHERS.register_class(name)
 
 
 def create_searcher(name: str, space: SearchSpace, **kwargs: Any) -> Searcher:

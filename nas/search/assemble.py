@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-import numpy as np
 
 from predictors import Predictor, load_predictor
 from predictors.shipped import shipped_predictor
-from search_spaces import SearchSpace, get_space
-from search_spaces.errors import InvalidInput, NotSupported
+from search_spaces import SearchSpace, Structured, get_space
+from search_spaces.errors import InvalidInput
 
 from ..hardware import CostModel, resolve_target
 from .constraints import Constraint, parse_constraint
@@ -29,6 +27,7 @@ class SearchProblem:
     predictor: Predictor | None
     predictor_ref: str | None  # "shipped" or a file path: how a resumed run finds it again
     notes: list[str] = field(default_factory=list)
+    restrictions: dict[str, str] = field(default_factory=dict)  # source -> the space it covers
 
     @property
     def sources(self) -> dict[str, str]:
@@ -67,54 +66,67 @@ def _check_objective_names(objectives: list[str]) -> None:
         raise InvalidInput(f"objective {repeated!r} is given twice; each --objective must name a different metric")
 
 
+def _on(objective: Objective, source: SearchSpace, space: SearchSpace) -> Objective:
+    """``objective`` (which reads genomes of ``source``) asked with genomes of ``space``, a restriction of it."""
+    if source.name == space.name:
+        return objective
+    fn = objective.fn
+    return replace(objective, fn=lambda genomes: fn(space.genomes_in(source, genomes)))
+
+
 def build_problem(space: str | SearchSpace, target: str, constraints: list[str] | tuple[str, ...] = (),
                   predictor: str | Path | Predictor | None = None, objectives: list[str] | None = None,
                   accuracy: Objective | None = None) -> SearchProblem:
     """Assemble what a search optimizes and records.
 
     Objectives default to [accuracy] with constraints (once-for-all's constrained search) and to
-    [accuracy, <target metric>] without. A predictor fitted on a restriction of the space (e.g. only
-    resolution 224) narrows the search to that restriction. ``accuracy`` (e.g. the measured accuracy
-    of ``nas.evaluate.objective``) replaces the predictor as the accuracy source; its genomes must
-    be in ``space``.
+    [accuracy, <target metric>] without. The search runs on the user's space intersected with what the
+    accuracy source covers (a predictor fitted on resolution 224 only, say) and with what the target
+    covers (a table measured at five resolutions); ``restrictions`` and ``notes`` say which came from
+    where. ``accuracy`` (e.g. the measured accuracy of ``nas.evaluate.objective``) replaces the
+    predictor as the accuracy source; its metadata names the space its genomes are in.
     """
-    space = get_space(space) if isinstance(space, str) else space
+    user = get_space(space) if isinstance(space, str) else space
     notes: list[str] = []
+    restrictions = {"user": user.name}
     if accuracy is not None:
         if accuracy.name != "accuracy":
             raise InvalidInput(f"the accuracy source must be an objective named 'accuracy', not {accuracy.name!r}")
         made_for = accuracy.metadata.get("space")
-        if made_for is not None and made_for != space.name:
-            raise InvalidInput(f"the accuracy objective measures subnets of {made_for}, not {space.name}")
+        accuracy_space = get_space(made_for) if made_for is not None else user
         model, ref, label = None, None, ""
     else:
-        model, ref, label = _load_accuracy(space, predictor)
-    if model is not None and model.space.name != space.name:
-        if model.space.name.split("[", 1)[0] != space.name.split("[", 1)[0]:
-            raise InvalidInput(f"predictor is for space {model.space.name}, not {space.name}")
-        notes.append(f"searching {model.space.name}: the accuracy predictor covers only that part of {space.name}")
-        space = model.space
+        model, ref, label = _load_accuracy(user, predictor)
+        accuracy_space = model.space if model is not None else None
+    narrowed = user
+    if accuracy_space is not None:
+        what = "the accuracy objective" if accuracy is not None else "the accuracy predictor"
+        narrowed = user.intersect(accuracy_space, what)
+        if narrowed.name != user.name:
+            restrictions["accuracy"] = accuracy_space.name
+            notes.append(f"searching {narrowed.name}: the accuracy {'source' if accuracy else 'predictor'} covers "
+                         f"only that part of {user.name}")
     parsed = [parse_constraint(c) for c in constraints]
-    cost = resolve_target(target, space)
+    cost = resolve_target(target, narrowed)
+    final = cost.space
+    if final.name != narrowed.name:
+        restrictions["target"] = final.name
+        notes.append(f"searching {final.name}: target {cost.name} covers only that part of {narrowed.name}")
     metrics: dict[str, Objective] = {}
     if accuracy is not None:
-        metrics["accuracy"] = accuracy
+        metrics["accuracy"] = _on(accuracy, accuracy_space, final)
     elif model is not None:
-        metrics["accuracy"] = accuracy_objective(model, label)
+        metrics["accuracy"] = _on(accuracy_objective(model, label), model.space, final)
     metrics[cost.metric] = cost_objective(cost)
-    for name in ("macs", "params"):
-        if name not in metrics:
-            try:
-                space.count(np.zeros((1, space.n_genes), dtype=np.int64))
-                metrics[name] = count_objective(space, name)
-            except NotSupported:
-                pass
+    if isinstance(final, Structured):
+        for name in ("macs", "params"):
+            metrics.setdefault(name, count_objective(final, name))
     if any(c.metric == "size" for c in parsed) or (objectives and "size" in objectives):
-        metrics["size"] = size_objective(space)
+        metrics["size"] = size_objective(final)
     if objectives is None:
         if "accuracy" not in metrics:
             raise InvalidInput(
-                f"no accuracy source for space {space.name}: pass --predictor FILE (see `nas predictors`), "
+                f"no accuracy source for space {final.name}: pass --predictor FILE (see `nas predictors`), "
                 f"or name the objectives to optimize with --objective"
             )
         objectives = ["accuracy"] if parsed else ["accuracy", cost.metric]
@@ -124,5 +136,5 @@ def build_problem(space: str | SearchSpace, target: str, constraints: list[str] 
         if name not in metrics:
             raise InvalidInput(f"objective {name!r} is not available here; available: {', '.join(metrics)}")
         chosen.append(metrics[name])
-    evaluator = Evaluator(space, chosen, list(metrics.values()), parsed)
-    return SearchProblem(space, evaluator, cost, parsed, model, ref, notes)
+    evaluator = Evaluator(final, chosen, list(metrics.values()), parsed)
+    return SearchProblem(final, evaluator, cost, parsed, model, ref, notes, restrictions)

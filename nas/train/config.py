@@ -10,20 +10,23 @@ from typing import Any, Mapping
 
 import torch
 
-from search_spaces import SearchSpace, get_space
+from search_spaces import Structured, get_space
 from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
-from .data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
+from ..data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
 from .strategies import STRATEGIES
 
-__all__ = ["TrainConfig", "TrainData", "prepare_data", "model_classes", "steps_per_epoch"]
+__all__ = ["TrainConfig", "TrainData", "prepare_data", "steps_per_epoch", "OPTIMIZERS"]
+
+OPTIMIZERS = ("sgd", "adamw")
 
 
 @dataclass
 class TrainConfig:
     """Everything that determines a run's result. Defaults: once-for-all's optimizer (SGD, Nesterov
-    momentum 0.9, weight decay 3e-5 except BN and biases, label smoothing 0.1)."""
+    momentum 0.9, weight decay 3e-5 except BN and biases, label smoothing 0.1). ``optimizer`` "adamw"
+    uses betas (momentum, 0.999) and decoupled weight decay (DeiT's recipe: lr 5e-4 x batch/512, wd 0.05)."""
 
     space: str
     strategy: str
@@ -31,6 +34,7 @@ class TrainConfig:
     epochs: int
     batch_size: int = 64  # global batch: split evenly over the workers
     lr: float = 0.05
+    optimizer: str = "sgd"
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 3e-5
@@ -60,6 +64,10 @@ class TrainConfig:
             raise InvalidInput(f"steps per epoch must be >= 1, got {self.steps_per_epoch}")
         if min(self.eval_every, self.eval_images, self.bn_images) < 0:
             raise InvalidInput("eval_every, eval_images and bn_images must be >= 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidInput(f"--optimizer {self.optimizer!r} is not known; allowed: {', '.join(OPTIMIZERS)}")
+        if self.optimizer == "adamw" and not self.momentum < 1:
+            raise InvalidInput(f"--momentum is AdamW's beta1 and must be < 1, got {self.momentum}")
         check_seed(self.seed)
         if not (0 < self.holdout < 1 or (self.holdout >= 1 and float(self.holdout).is_integer())):
             raise InvalidInput(f"--holdout is a share in (0, 1) or a whole number of images >= 1, got {self.holdout}")
@@ -90,18 +98,12 @@ class TrainData:
         return len(self.y_fit)
 
 
-def model_classes(space: SearchSpace) -> int | None:
-    macro = getattr(space, "macro", None)
-    return getattr(macro, "n_classes", None)
-
-
 def prepare_data(cfg: TrainConfig, data: ImageData | None = None) -> TrainData:
     """Load and check the images, split off the held-out set, compute normalization statistics."""
     data = load_images(cfg.data) if data is None else data
     space = get_space(cfg.space)
-    n_classes = model_classes(space)
-    if n_classes is not None:
-        data.check_labels(n_classes, f"space {space.name}")
+    if isinstance(space, Structured):
+        data.check_labels(space.n_classes, f"space {space.name}")
     fit, held = holdout_split(len(data.y_train), cfg.holdout, cfg.split_seed)
     x_fit = data.x_train[torch.from_numpy(fit)]
     mean, std = channel_stats(x_fit)

@@ -18,10 +18,11 @@ import torch
 from torch import nn
 
 from search_spaces import get_space
-from supernets import create_supernet
+from search_spaces.errors import NotSupported
+from supernets import ChannelSorting, create_supernet
 from supernets.checkpoint import load_weights, save_checkpoint
 
-from .augment import augment, normalize
+from ..data import augment, normalize
 from .config import TrainConfig, TrainData, prepare_data, steps_per_epoch
 from .metrics import append_metrics, plot_training, read_metrics, truncate_metrics
 from .state import read_training_checkpoint, save_training_checkpoint, set_rng_state
@@ -92,7 +93,8 @@ class TrainingLoop:
         self.steps = steps_per_epoch(cfg, self.data.n_fit, self.ctx.world_size)
         self.strategy: Strategy = create_strategy(cfg.strategy, self.space, self.steps * cfg.epochs, self.steps,
                                                   **cfg.strategy_options)
-        self.optimizer = build_optimizer(self.supernet, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay)
+        self.optimizer = build_optimizer(self.supernet, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay,
+                                         cfg.optimizer)
         strategy = self.strategy
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda t: strategy.lr_factor(t))
         self.teacher: nn.Module | None = None
@@ -131,7 +133,10 @@ class TrainingLoop:
         if action[0] == SNAPSHOT_TEACHER:
             self._snapshot_teacher()
         elif action[0] == REORGANIZE:
-            self.supernet.reorganize_channels(action[1])
+            if not isinstance(self.supernet, ChannelSorting):
+                raise NotSupported(f"strategy {self.cfg.strategy} sorts channels, which supernet {self.space.name} "
+                                   f"cannot do")
+            self.supernet.sort_channels(action[1], action[2])
         elif action[0] == RESET_OPTIMIZER:
             self.optimizer.state.clear()
         else:

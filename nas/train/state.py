@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import torch
 
+from search_spaces.errors import CheckpointError
+from search_spaces.names import family_of
 from supernets import Supernet
 from supernets.checkpoint import read_checkpoint, save_checkpoint
-from supernets.compat.ofa import CheckpointError
 
 __all__ = ["TRAIN_FORMAT", "save_training_checkpoint", "read_training_checkpoint", "rng_state", "set_rng_state"]
 
@@ -80,9 +81,10 @@ def read_training_checkpoint(path: str | Path, config: dict) -> dict:
     for key in ("space", "strategy"):
         if theirs.get(key) != config.get(key):
             raise CheckpointError(f"{path} was written by a run with {key} {theirs.get(key)}, not {config.get(key)}")
-    if ckpt.get("space") != config["space"].split("[", 1)[0] and ckpt.get("space") != config["space"]:
+    if ckpt.get("space") not in (family_of(config["space"]), config["space"]):
         raise CheckpointError(f"{path} was made for space {ckpt.get('space')}, not {config['space']}")
-    differing = sorted(k for k in set(theirs) | set(config) if theirs.get(k) != config.get(k))
+    # settings newer versions added are absent from older checkpoints: those ran with the defaults
+    differing = sorted(k for k in set(theirs) | set(config) if k in theirs and theirs.get(k) != config.get(k))
     if differing:
         k = differing[0]
         raise CheckpointError(f"{path} was written with {k}={theirs.get(k)!r}, this run has {k}={config.get(k)!r}")

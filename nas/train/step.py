@@ -10,7 +10,7 @@ from torch import nn
 
 from supernets import Supernet
 
-from .augment import resize
+from ..data import resize
 from .strategies import SubnetTask
 
 __all__ = ["soft_cross_entropy", "PassResult", "run_passes", "build_optimizer"]
@@ -35,7 +35,7 @@ def run_passes(model: nn.Module, supernet: Supernet, tasks: list[SubnetTask], im
     results = []
     for i, task in enumerate(tasks):
         arch = supernet.set_active(task.arch)
-        x = resize(images, supernet.input_resolution(arch))
+        x = resize(images, supernet.input_size(arch))
         out = model(x)
         loss = out.new_zeros(())
         if task.label_weight:
@@ -58,11 +58,16 @@ def run_passes(model: nn.Module, supernet: Supernet, tasks: list[SubnetTask], im
     return results
 
 
-def build_optimizer(model: nn.Module, lr: float, momentum: float, nesterov: bool,
-                    weight_decay: float) -> torch.optim.SGD:
-    """SGD without weight decay on BN parameters and biases (once-for-all's ``no_decay_keys``)."""
+def build_optimizer(model: nn.Module, lr: float, momentum: float, nesterov: bool, weight_decay: float,
+                    kind: str = "sgd") -> torch.optim.Optimizer:
+    """SGD (or AdamW, with betas (momentum, 0.999)) without weight decay on BN/LayerNorm parameters and
+    biases (once-for-all's ``no_decay_keys``; DeiT excludes the same)."""
     decay, no_decay = [], []
     for param in model.parameters():
         (no_decay if param.ndim <= 1 else decay).append(param)
     groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    if kind == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=(momentum, 0.999))
+    if kind != "sgd":
+        raise ValueError(f"unknown optimizer {kind!r}")
     return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=nesterov and momentum > 0)

@@ -1,5 +1,1 @@
-"""Interoperability with other engines' checkpoints."""
-
-from .ofa import CheckpointError, load_ofa_state_dict, looks_like_ofa, to_ofa_state_dict
-
-__all__ = ["CheckpointError", "load_ofa_state_dict", "looks_like_ofa", "to_ofa_state_dict"]
+"""Interoperability with other projects' checkpoints (key translation per family)."""

@@ -1,6 +1,18 @@
-"""Static modules that extracted subnets are made of (TorchScript-compatible)."""
+"""Static modules that extracted subnets are made of (TorchScript-compatible): the op-builder registry
+(``oplib``, torch only) and ``StaticNet``, a subnet built from the ops its space declares."""
 
-from .layers import Classifier, ConvBNAct, MBConv, SqueezeExcite, make_activation
-from .mobilenet_v3 import MobileNetV3Net
+from .net import StaticNet
+from .oplib import (
+           BUILDERS,
+           Block,
+           Classifier,
+           ConvBNAct,
+           GlobalPool,
+           SqueezeExcite,
+           build_op,
+           make_activation,
+           register_builder,
+)
 
-__all__ = ["Classifier", "ConvBNAct", "MBConv", "SqueezeExcite", "make_activation", "MobileNetV3Net"]
+__all__ = ["StaticNet", "BUILDERS", "Block", "Classifier", "ConvBNAct", "GlobalPool", "SqueezeExcite", "build_op",
+           "make_activation", "register_builder"]

@@ -8,7 +8,7 @@ import types
 import torch
 
 from supernets import create_supernet
-from supernets.compat.ofa import to_ofa_state_dict
+from supernets.compat.ofa_mbv3 import to_ofa_state_dict
 
 
 def import_reference():

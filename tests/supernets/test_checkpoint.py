@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 import torch
 
+from search_spaces.errors import CheckpointError
 from supernets import create_supernet
 from supernets.checkpoint import load_supernet, load_weights, save_checkpoint
-from supernets.compat.ofa import CheckpointError, to_ofa_state_dict
+from supernets.compat.ofa_mbv3 import to_ofa_state_dict
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,7 @@ def test_once_for_all_file_loads_with_space(net, tmp_path):
     path = tmp_path / "ofa.pth"
     torch.save({"state_dict": to_ofa_state_dict(net)}, path)
     loaded, meta = load_supernet(path, "ofa-mbv3")
-    assert meta["format"] == "once-for-all"
+    assert meta["format"] == "once-for-all OFAMobileNetV3"
     with pytest.raises(CheckpointError, match="does not say which space"):
         load_supernet(path)
 

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Mapping, Sequence
 import numpy as np
 
 from search_spaces import Arch, Registry, SearchSpace
-from search_spaces.errors import InvalidInput
+from search_spaces.errors import InvalidInput, NotSupported
 
 __all__ = ["SubnetTask", "Strategy", "STRATEGIES", "register_strategy", "create_strategy", "list_strategies",
            "PhaseSchedule", "cosine_factor", "sample_archs", "max_arch", "min_arch", "SNAPSHOT_TEACHER",
@@ -66,6 +66,9 @@ class Strategy(ABC):
     def validate(self) -> None:  # noqa: B027  (optional hook)
         """Check option values; raise ``InvalidInput`` naming the option (see ``require``)."""
 
+    def unsupported(self, why: str) -> NotSupported:
+        return NotSupported(f"strategy {self.name} cannot train space {self.space.name}: {why}")
+
     def require(self, option: str, ok: bool, allowed: str) -> None:
         """Raise the one-line error for option ``option`` unless ``ok``; ``allowed`` says what would be."""
         if not ok:
@@ -112,16 +115,19 @@ def parse_options(options_cls: type, options: Mapping[str, Any], name: str):
     for key, value in options.items():
         default = fields[key].default
         try:
-            if isinstance(default, tuple):
-                if not isinstance(value, (list, tuple)) or len(value) != len(default):
+            if isinstance(default, tuple):  # () takes a list of any length (e.g. one value per phase)
+                if not isinstance(value, (list, tuple)) or (default and len(value) != len(default)):
                     raise TypeError
-                value = tuple(_coerce(d, v) for d, v in zip(default, value))
+                value = tuple(_coerce(d, v) for d, v in zip(default or [0.0] * len(value), value))
             else:
                 value = _coerce(default, value)
         except (TypeError, ValueError):
-            shape = f"a list of {len(default)} finite numbers" if isinstance(default, tuple) else \
-                {bool: "true or false", int: "a whole number"}.get(type(default), "a finite number")
-            raise InvalidInput(f"strategy {name} option {key}={value!r} must be {shape} (default {default})") from None
+            if isinstance(default, tuple):
+                shape = f"a list of {len(default)} finite numbers" if default else "a list of finite numbers"
+            else:
+                shape = {bool: "true or false", int: "a whole number"}.get(type(default), "a finite number")
+            shown = "one per phase, derived from the space" if default == () else default
+            raise InvalidInput(f"strategy {name} option {key}={value!r} must be {shape} (default {shown})") from None
         values[key] = value
     return options_cls(**values)
 
@@ -181,11 +187,11 @@ def cosine_factor(t: int, length: int, warmup: int = 0) -> float:
 
 
 def max_arch(space: SearchSpace) -> Arch:
-    return space.decode(space.n_options - 1)
+    return space.validate(space.extremes()[0])
 
 
 def min_arch(space: SearchSpace) -> Arch:
-    return space.decode(np.zeros(space.n_genes, dtype=np.int64))
+    return space.validate(space.extremes()[1])
 
 
 def sample_archs(space: SearchSpace, rng: np.random.Generator, n: int,
@@ -207,11 +213,8 @@ STRATEGIES: Registry[type[Strategy]] = Registry("training strategy", entry_point
 
 
 def register_strategy(name: str):
-    def deco(cls: type[Strategy]) -> type[Strategy]:
-        cls.name = name
-        return STRATEGIES.register(name, cls)
-
-    return deco
+    """Class decorator: registers a strategy (and sets ``cls.name``)."""
+    return STRATEGIES.register_class(name)
 
 
 def create_strategy(name: str, space: SearchSpace, total_steps: int, steps_per_epoch: int,

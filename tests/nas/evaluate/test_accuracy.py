@@ -122,7 +122,7 @@ def test_export_of_a_trained_subnet_with_calibration(checkpoint, tmp_path):
 
     supernet, meta = load_supernet(checkpoint)
     arch = _archs(supernet.space, 1, seed=5)[0]
-    batches = calibration_batches(DATA, meta=meta, resolution=arch["r"], n_images=16, batch_size=8)
+    batches = calibration_batches(DATA, meta=meta, size=arch["r"], n_images=16, batch_size=8)
     assert [tuple(b.shape) for b in batches] == [(8, 3, arch["r"], arch["r"])] * 2
     result = export(tmp_path / "sub.pt", space="ofa-mbv3-cifar", arch=arch, checkpoint=checkpoint,
                     calibration=batches, calibration_images=16)

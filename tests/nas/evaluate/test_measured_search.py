@@ -79,8 +79,8 @@ def test_export_with_data_recalibrates_bn_as_trained(checkpoint, tmp_path):
                         calibration_images=16)
     assert result.metadata["bn_recalibrated_images"] == 16 and result.metadata["calibration_data"] == DATA
     expected = supernet.extract(arch)
-    recalibrate_bn(expected, calibration_batches(DATA, meta=meta, resolution=arch["r"], n_images=16), 16)
-    x = calibration_batches(DATA, meta=meta, resolution=arch["r"], n_images=4)[0]
+    recalibrate_bn(expected, calibration_batches(DATA, meta=meta, size=arch["r"], n_images=16), 16)
+    x = calibration_batches(DATA, meta=meta, size=arch["r"], n_images=4)[0]
     scripted = torch.jit.load(str(result.files["torchscript"]))
     with torch.no_grad():
         assert torch.allclose(scripted(x), expected.eval()(x), atol=1e-5)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from nas.errors import InvalidInput
-from nas.export import companion_paths, export_subnet, net_config_to_arch, read_net_config
+from nas.export import companion_paths, export_subnet
+from search_spaces.ofa_mbv3_net_config import net_config_to_arch, read_net_config
 from supernets import create_supernet
 
 ARCH = {"ks": [7, 3, 5, 5] * 5, "e": [6, 3, 4, 3] * 5, "d": [2, 3, 4, 2, 3], "r": 160}

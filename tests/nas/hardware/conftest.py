@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 
 from nas.hardware import local
-from nas.hardware.model import space_ops
 from nas.hardware.table import LatencyTable
 from search_spaces import get_space
 
@@ -17,10 +16,10 @@ TINY = "ofa-mbv3[ks=3,e=3,d=2,r=128]"  # 16 distinct ops
 def synthetic_table(space, fusion: str = "block", seed: int = 0, **meta) -> LatencyTable:
     """Random positive latencies for every op of ``space``."""
     rng = np.random.default_rng(seed)
-    ops = space_ops(space, fusion).unique().values()
+    ops = space.structure(fusion).unique_ops().values()
     rows = [op.as_row() | {"latency_ms": float(rng.uniform(0.01, 2.0)), "spread_ms": 0.0, "count": 1} for op in ops]
     metadata = {"kind": "measured", "device": "test", "runtime": "torchscript", "batch_size": 1, "dtype": "float32",
-                "source": "synthetic", "fusion": fusion, "spaces": [space.name.split("[", 1)[0]]} | meta
+                "source": "synthetic", "fusion": fusion, "spaces": [space.family]} | meta
     return LatencyTable(rows, metadata, origin="synthetic table")
 
 

@@ -91,7 +91,7 @@ def test_profile_never_overwrites_a_file_that_is_not_a_table(workdir, tmp_path):
 
 def test_profile_space_without_layout_and_bad_emit_settings(workdir, tmp_path):
     line = fails("latency", "profile", "--space", "nas-bench-201", "--out", "t.csv", root=tmp_path)
-    assert "nas-bench-201 has none" in line and "ofa-mbv3" in line
+    assert "nas-bench-201 does not" in line and "ofa-mbv3" in line
     line = fails("latency", "profile", "--space", TINY, "--emit-specs", "s.json", "--runtime", "tensorrt",
                  root=tmp_path)
     assert "unknown runtime 'tensorrt'; known: eager, torchscript" in line
@@ -141,7 +141,7 @@ def test_fit_names_the_real_problem_with_the_measurements(workdir, tmp_path):
 
 
 @pytest.mark.parametrize("args,expected", [
-    (["--space", "nas-bench-201"], "(ofa-mbv3, ofa-mbv3-cifar, ofa-mbv3-w1.2); nas-bench-201 has none"),
+    (["--space", "nas-bench-201"], "(ofa-mbv3, ofa-mbv3-cifar, ofa-mbv3-w1.2); nas-bench-201 does not"),
     (["--train", 0], "--train must be a share of the subnets in (0, 1] or a whole number"),
     (["--train", 1.5], "not 1.5"),
     (["--train", 0.1], "--train 0.1 leaves 1 of 10 subnets"),
@@ -188,7 +188,7 @@ def test_import_ofa_rejects_bad_entries_and_mixed_devices(workdir, tmp_path):
     (["--samples", 0], "'--samples'"),
     (["--seed", -1], "'--seed'"),
     (["--plot", "p.txt"], "cannot save a plot as .txt; use one of"),
-    (["--space", "nas-bench-201"], "nas-bench-201 has none"),
+    (["--space", "nas-bench-201"], "nas-bench-201 does not"),
     (["--target", "nope"], "unknown target 'nope'"),
     (["--target", "macs"], "predicts macs, not latency"),
 ])

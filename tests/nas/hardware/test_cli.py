@@ -77,9 +77,15 @@ def test_import_ofa_then_search_note10(tmp_path, cache):
                     "--objective", "latency", "--searcher", "random", "--budget", 100, "--out", tmp_path / "r",
                     "--json")
     assert result.exit_code == 0, result.output
+    # the full space: restricted to what the table covers, and the run says so
     result = invoke("search", "--space", "ofa-mbv3-w1.2", "--target", "note10", "--objective", "latency",
-                    "--out", tmp_path / "r2")
-    assert result.exit_code == 2 and "has no entry for op" in result.output and "covers only r in" in result.output
+                    "--searcher", "random", "--budget", 50, "--out", tmp_path / "r2", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["space"] == "ofa-mbv3-w1.2[r=160/176/192/208/224]"
+    assert any("target note10 covers only that part of ofa-mbv3-w1.2" in n for n in summary["notes"])
+    config = json.loads((tmp_path / "r2" / "config.json").read_text())
+    assert config["restrictions"] == {"user": "ofa-mbv3-w1.2", "target": "ofa-mbv3-w1.2[r=160/176/192/208/224]"}
 
 
 def test_user_mistakes_are_one_line(tmp_path, cache):

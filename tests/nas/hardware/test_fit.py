@@ -10,7 +10,6 @@ from nas.hardware.fit import GroupFeatures, error_report, fit_table, group_of
 from nas.hardware.latency_api import fit
 from nas.hardware.measurements import read_measurements
 from nas.hardware.model import LatencyModel
-from nas.hardware.opspec import layout_ops
 from nas.hardware.table import LatencyTable, read_table
 from search_spaces import get_space
 from search_spaces.errors import InvalidArchitecture, InvalidInput
@@ -23,8 +22,8 @@ def _structured_table(space, rng) -> LatencyTable:
     feats = GroupFeatures(space)
     a = dict(zip(feats.groups, rng.uniform(0.01, 0.1, len(feats.groups))))
     b = dict(zip(feats.groups, rng.uniform(0.001, 0.02, len(feats.groups))))
-    rows = [op.as_row() | {"latency_ms": a[group_of(op)] + b[group_of(op)] * op.flops / 1e6, "spread_ms": 0.0,
-                           "count": 1} for op in feats.ops.unique().values()]
+    rows = [op.as_row() | {"latency_ms": a[group_of(op)] + b[group_of(op)] * op.work / 1e6, "spread_ms": 0.0,
+                           "count": 1} for op in feats.structure.unique_ops().values()]
     return LatencyTable(rows, {"kind": "measured", "device": "model", "runtime": "-", "batch_size": 1, "dtype": "-",
                                "source": "synthetic", "fusion": "block"})
 
@@ -35,10 +34,10 @@ def test_features_sum_the_ops_a_subnet_runs(rng):
     g = space.sample(50, rng)
     X = feats(g)
     G = len(feats.groups)
-    ops = [layout_ops(space.layout(a), "block") for a in space.decode_many(g)]
+    ops = [space.layers(a, "block") for a in space.decode_many(g)]
     np.testing.assert_array_equal(X[:, :G].sum(axis=1), [len(o) for o in ops])
     np.testing.assert_array_equal(X[:, 2 * G:].sum(axis=1), 1.0)  # one resolution indicator
-    np.testing.assert_allclose(X[:, G:2 * G].sum(axis=1) * 1e6, [sum(op.flops for op in o) for o in ops], rtol=1e-9)
+    np.testing.assert_allclose(X[:, G:2 * G].sum(axis=1) * 1e6, [sum(op.work for op in o) for o in ops], rtol=1e-9)
 
 
 def test_fit_recovers_a_device_that_follows_the_model(rng):

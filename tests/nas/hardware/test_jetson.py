@@ -9,8 +9,8 @@ import pytest
 
 from nas.hardware import get_target, target_info
 from nas.hardware.jetson import ARTIFACT, calibrate, load_params, read_layers
-from nas.hardware.opspec import OpSpec
 from nas.hardware.roofline import RooflineParams, kernels_of
+from search_spaces import Op as OpSpec
 from search_spaces import get_space
 from search_spaces.errors import InvalidInput
 

@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
 from nas.hardware import opbench
-from nas.hardware.opspec import block_ops
 from nas.hardware.profiling import emit_specs, profile_space, space_specs
 from nas.hardware.table import read_table
 from search_spaces import get_space
 from search_spaces.errors import InvalidInput
-from supernets.static.mobilenet_v3 import mbconv_from_spec
+from search_spaces.mobilenet_v3_layout import mbconv_op
+from supernets import create_supernet
 
 FAST = {"warmup": 0, "repeats": 2, "flush_mb": 0.0}
 
 
 def test_standalone_script_imports_nothing_but_torch(tiny_space, tmp_path):
-    script = shutil.copy(opbench.__file__, tmp_path / "opbench.py")
-    emit_specs(tiny_space, tmp_path / "specs.json")
+    emit_specs(tiny_space, tmp_path / "specs.json")  # writes the kit beside the specs
+    script = tmp_path / "opbench.py"
     code = ("import runpy, sys\n"
             "sys.argv = ['opbench.py', 'specs.json', '--out', 't.csv', '--warmup', '0', '--repeats', '2']\n"
             "try:\n    runpy.run_path('opbench.py', run_name='__main__')\n"
@@ -71,10 +71,13 @@ def test_resume_refuses_other_settings(tiny_space, tmp_path):
 
 @pytest.mark.parametrize("position, kernel, expand", [(0, 3, 4), (5, 5, 3), (13, 7, 6)])
 def test_profiled_block_is_the_exported_block(position, kernel, expand):
-    spec = get_space("ofa-mbv3").macro.block_spec(position, kernel, expand, 160)
-    (op,) = block_ops(spec, "block")
-    bench, (c, h, w) = opbench.build_op(op.as_row())
-    exported = mbconv_from_spec(spec)
+    space = get_space("ofa-mbv3[r=160]")
+    op = mbconv_op(space.macro.block_spec(position, kernel, expand, 160))
+    spec = json.loads(json.dumps(op.as_spec()))  # as the spec file carries it to a device
+    bench, (c, h, w) = opbench.build_op(spec)
+    arch = space.decode(space.sample(1, np.random.default_rng(position))[0])
+    arch["ks"][position], arch["e"][position], arch["d"] = kernel, expand, [4] * 5
+    exported = create_supernet(space).extract(arch).blocks[position + 1]
     assert list(bench.state_dict()) == list(exported.state_dict())
     bench.load_state_dict(exported.state_dict())
     x = torch.randn(1, c, h, w)

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
+from nas.data import load_images
 from nas.train import RunFiles, list_strategies, train
-from nas.train.data import load_images
 from nas.train.state import TRAIN_FORMAT
 from supernets.checkpoint import load_supernet, read_checkpoint
 
@@ -73,7 +73,7 @@ def test_training_lowers_the_loss(tmp_path):
 
 def test_augmented_global_batch_is_split_across_ranks():
     """Rank r of k trains exactly rows r*B/k.. of the batch a single process would see."""
-    from nas.train.augment import augment
+    from nas.data import augment
 
     x = load_images(TINY).x_train[:8]
     whole = augment(x, torch.Generator().manual_seed(5))

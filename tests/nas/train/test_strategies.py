@@ -85,8 +85,8 @@ def test_progressive_shrinking_follows_once_for_all():
     for t, phase in expected.items():
         assert ps.phase(t) == phase and ps.phase(t - 1) != phase if t else ps.phase(t) == phase
     assert ps.actions(180) == [(RESET_OPTIMIZER,), (SNAPSHOT_TEACHER,)]
-    assert ps.actions(445) == [(RESET_OPTIMIZER,), (REORGANIZE, 0)]
-    assert ps.actions(470) == [(RESET_OPTIMIZER,), (REORGANIZE, 1)]
+    assert ps.actions(445) == [(RESET_OPTIMIZER,), (REORGANIZE, "e", 0)]
+    assert ps.actions(470) == [(RESET_OPTIMIZER,), (REORGANIZE, "e", 1)]
     rng = np.random.default_rng(0)
     assert [t.arch for t in ps.plan(0, rng)] == [max_arch(SPACE)]
     kernel = ps.plan(200, rng)

@@ -39,10 +39,11 @@ def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float])
     return (images.float() / 255.0 - m) / s
 
 
-def resize(images: torch.Tensor, resolution: int) -> torch.Tensor:
-    """Bring float images to ``resolution`` x ``resolution`` (antialiased bilinear when shrinking)."""
-    if images.shape[-1] == resolution and images.shape[-2] == resolution:
+def resize(images: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
+    """Bring float images to ``size`` (an int for square, or (height, width)); antialiased bilinear when
+    shrinking."""
+    h, w = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    if images.shape[-2] == h and images.shape[-1] == w:
         return images
-    shrink = resolution < images.shape[-1]
-    return F.interpolate(images, size=(resolution, resolution), mode="bilinear", align_corners=False,
-                         antialias=shrink)
+    shrink = h < images.shape[-2] or w < images.shape[-1]
+    return F.interpolate(images, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink)

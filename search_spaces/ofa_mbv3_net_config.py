@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from search_spaces import Arch
-from search_spaces.errors import InvalidInput
-from search_spaces.mobilenet_v3_layout import ConvSpec, MBConvSpec
-from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
+from ._space import Arch
+from .errors import InvalidInput
+from .mobilenet_v3_layout import ConvSpec, MBConvSpec
 
-__all__ = ["arch_to_net_config", "net_config_to_arch", "read_net_config"]
+if TYPE_CHECKING:
+    from .ofa_mbv3 import OFAMobileNetV3Space
+
+__all__ = ["arch_to_net_config", "net_config_to_arch", "read_net_config", "is_net_config"]
 
 def _conv(spec: ConvSpec) -> dict:
     return {
@@ -40,7 +42,7 @@ def _block(spec: MBConvSpec) -> dict:
     return {"name": "MobileInvertedResidualBlock", "mobile_inverted_conv": conv, "shortcut": shortcut}
 
 
-def arch_to_net_config(space: OFAMobileNetV3Space, arch: Mapping[str, Any]) -> dict:
+def arch_to_net_config(space: "OFAMobileNetV3Space", arch: Mapping[str, Any]) -> dict:
     """once-for-all's ``MobileNetV3`` config of the subnet ``arch`` (resolution goes to ``run.config``)."""
     layout = space.layout(arch)
     c = layout.classifier
@@ -57,31 +59,54 @@ def arch_to_net_config(space: OFAMobileNetV3Space, arch: Mapping[str, Any]) -> d
     }
 
 
+def is_net_config(obj: Any) -> bool:
+    return isinstance(obj, dict) and "blocks" in obj and "first_conv" in obj
+
+
 def read_net_config(path: str | Path) -> tuple[dict, int | None]:
     """Load ``net.config`` and, when a ``run.config`` sits beside it, its ``image_size``."""
     path = Path(path)
     try:
         config = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+    except RecursionError:
+        raise InvalidInput(f"cannot read net.config {path}: its JSON is nested too deeply") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"cannot read net.config {path}: {exc}") from None
+    return config, run_config_image_size(path)
+
+
+def run_config_image_size(path: Path) -> int | None:
+    """The ``image_size`` of the ``run.config`` beside a net.config (None without one)."""
     run = path.with_name("run.config")
-    image_size = None
-    if run.is_file():
-        try:
-            image_size = json.loads(run.read_text()).get("image_size")
-        except json.JSONDecodeError as exc:
-            raise InvalidInput(f"cannot read {run}: {exc}") from None
-        if isinstance(image_size, list):
-            image_size = image_size[0]
-    return config, image_size
+    if not run.is_file():
+        return None
+    try:
+        doc = json.loads(run.read_text())
+    except RecursionError:
+        raise InvalidInput(f"cannot read {run}: its JSON is nested too deeply") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {run}: {exc}") from None
+    size = doc.get("image_size") if isinstance(doc, dict) else None
+    if isinstance(size, list) and size:
+        size = size[0]
+    if size is None:
+        return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise InvalidInput(f"{run}: image_size={size!r} is not a positive whole number of pixels")
+    return size
 
 
-def net_config_to_arch(space: OFAMobileNetV3Space, config: Mapping[str, Any], resolution: int) -> Arch:
+def net_config_to_arch(space: "OFAMobileNetV3Space", config: Mapping[str, Any], resolution: int) -> Arch:
     """Recover the arch of a once-for-all ``MobileNetV3`` net.config; every layer is checked against the space."""
     if config.get("name") != "MobileNetV3":
         raise InvalidInput(f"net.config describes a {config.get('name')!r}; "
                            f"space {space.name} holds MobileNetV3 subnets")
     blocks = config.get("blocks") or []
+    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
+        raise InvalidInput(f"net.config 'blocks' must be a list of block objects, not {type(blocks).__name__}")
+    for part in ("first_conv", "final_expand_layer", "feature_mix_layer", "classifier"):
+        if not isinstance(config.get(part, {}), dict):
+            raise InvalidInput(f"net.config '{part}' must be an object, not {type(config[part]).__name__}")
     macro = space.macro
     stage_of_width = {w: s for s, w in enumerate(macro.stage_widths)}
     ks = [space.choice("ks").options[0]] * macro.n_blocks
@@ -89,6 +114,8 @@ def net_config_to_arch(space: OFAMobileNetV3Space, config: Mapping[str, Any], re
     depth = [0] * macro.n_stages
     for i, block in enumerate(blocks[1:], start=1):
         conv = block.get("mobile_inverted_conv") or block.get("conv") or {}
+        if not isinstance(conv, dict):
+            raise InvalidInput(f"net.config block {i} has no layer object (mobile_inverted_conv or conv)")
         stage = stage_of_width.get(conv.get("out_channels"))
         if stage is None:
             raise InvalidInput(
@@ -106,13 +133,14 @@ def net_config_to_arch(space: OFAMobileNetV3Space, config: Mapping[str, Any], re
     return arch
 
 
-def _compare(expected: Mapping, actual: Mapping, space: OFAMobileNetV3Space) -> None:
+def _compare(expected: Mapping, actual: Mapping, space: "OFAMobileNetV3Space") -> None:
     """Raise naming the first field where ``actual`` differs from what ``space`` would build."""
     checks = [("first_conv", expected["first_conv"], actual.get("first_conv", {})),
               ("final_expand_layer", expected["final_expand_layer"], actual.get("final_expand_layer", {})),
               ("feature_mix_layer", expected["feature_mix_layer"], actual.get("feature_mix_layer", {}))]
     for i, (exp, act) in enumerate(zip(expected["blocks"], actual.get("blocks", []))):
         conv = act.get("mobile_inverted_conv") or act.get("conv") or {}
+        conv = conv if isinstance(conv, dict) else {}
         checks.append((f"blocks[{i}]", exp["mobile_inverted_conv"], conv))
         if (exp["shortcut"] is None) != (act.get("shortcut") is None):
             raise InvalidInput(f"net.config blocks[{i}] shortcut does not match space {space.name}")

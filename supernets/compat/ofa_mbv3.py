@@ -11,24 +11,20 @@ from typing import Mapping
 
 import torch
 
-from search_spaces.errors import InvalidInput
+from search_spaces.errors import CheckpointError
 
 __all__ = ["CheckpointError", "ofa_to_ours", "ours_to_ofa", "load_ofa_state_dict", "to_ofa_state_dict",
            "looks_like_ofa"]
-
-
-class CheckpointError(InvalidInput):
-    """A checkpoint that is corrupt, truncated, or made for another space or supernet."""
 
 
 # (once-for-all key, our key); {b} is an OFA block index >= 1, {i} = b - 1 indexes our elastic blocks
 _TEMPLATES = [
     ("first_conv.conv.weight", "stem.conv.weight"),
     ("first_conv.bn.{x}", "stem.bn.{x}"),
-    ("blocks.0.conv.depth_conv.conv.weight", "first_block.depthwise.conv.weight"),
-    ("blocks.0.conv.depth_conv.bn.{x}", "first_block.depthwise.bn.{x}"),
-    ("blocks.0.conv.point_linear.conv.weight", "first_block.project.conv.weight"),
-    ("blocks.0.conv.point_linear.bn.{x}", "first_block.project.bn.{x}"),
+    ("blocks.0.conv.depth_conv.conv.weight", "first_block.main.depthwise.conv.weight"),
+    ("blocks.0.conv.depth_conv.bn.{x}", "first_block.main.depthwise.bn.{x}"),
+    ("blocks.0.conv.point_linear.conv.weight", "first_block.main.project.conv.weight"),
+    ("blocks.0.conv.point_linear.bn.{x}", "first_block.main.project.bn.{x}"),
     ("blocks.{b}.conv.inverted_bottleneck.conv.conv.weight", "blocks.{i}.expand.weight"),
     ("blocks.{b}.conv.inverted_bottleneck.bn.bn.{x}", "blocks.{i}.expand_bn.{x}"),
     ("blocks.{b}.conv.depth_conv.conv.conv.weight", "blocks.{i}.depthwise.weight"),

@@ -1,0 +1,57 @@
+"""Space names: the one parser of ``family[key=v/v,key=v]`` restrictions, and the one formatter.
+
+A restricted space is named by its family (the registered name) and, per restricted choice, the
+options it keeps, in the order of the space's choices: ``ofa-mbv3[e=3/4,r=224]``. Everything that
+needs the family of a name, or the options a name keeps, asks here instead of splitting strings.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from .errors import InvalidArchitecture
+
+__all__ = ["format_value", "parse_space_name", "family_of", "format_space_name"]
+
+
+def format_value(value: Any) -> str:
+    """How an option value is written in names and ids: ``3``, ``0.25``, ``224`` (whole floats as ints)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def parse_space_name(name: str) -> tuple[str, dict[str, list[str]]]:
+    """``"ofa-mbv3[r=160/224,e=3]"`` -> ``("ofa-mbv3", {"r": ["160", "224"], "e": ["3"]})`` (values as text)."""
+    if not isinstance(name, str):
+        raise InvalidArchitecture(f"a space name must be text, not {type(name).__name__}")
+    family, bracket, spec = name.partition("[")
+    family = family.strip()
+    if not bracket:
+        return family, {}
+    if not spec.endswith("]") or "[" in spec or not family:
+        raise InvalidArchitecture(f"malformed space name {name!r}; expected e.g. 'ofa-mbv3[r=224]' or "
+                                  f"'ofa-mbv3[e=3/4,r=160/224]'")
+    out: dict[str, list[str]] = {}
+    for part in spec[:-1].split(","):
+        key, sep, values = part.partition("=")
+        key = key.strip()
+        texts = [t.strip() for t in values.split("/")]
+        if not sep or not key or not all(texts):
+            raise InvalidArchitecture(f"malformed restriction {part.strip()!r} in {name!r}; expected key=v or "
+                                      f"key=v/v/... (e.g. r=160/224)")
+        if key in out:
+            raise InvalidArchitecture(f"{name!r} restricts {key!r} twice; list its options once (e.g. {key}=a/b)")
+        out[key] = texts
+    return family, out
+
+
+def family_of(name: str) -> str:
+    """The registered space a (possibly restricted) name belongs to."""
+    return parse_space_name(name)[0]
+
+
+def format_space_name(family: str, restriction: Mapping[str, Sequence], order: Sequence[str]) -> str:
+    """The canonical name of ``family`` restricted to ``restriction`` (keys in ``order``)."""
+    parts = [f"{key}={'/'.join(format_value(v) for v in restriction[key])}" for key in order if key in restriction]
+    return f"{family}[{','.join(parts)}]" if parts else family

@@ -1,0 +1,205 @@
+"""The op-builder registry: op kind -> the module that runs it. Needs only torch.
+
+One place builds the modules of every op a space declares (``search_spaces.ops.Op.as_spec()``): the
+static subnets that ``extract`` returns and ``nas export`` writes, and the ops the latency profiler
+times (``nas/hardware/opbench.py``, which carries this file to devices that have nothing but torch).
+A composite op (a block) is built from its parts: a main path, an optional shortcut, the residual add
+and the activation after it. Everything is TorchScript- and ``torch.export``-compatible.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any, Callable, Mapping
+
+import torch
+from torch import nn
+
+__all__ = ["BUILDERS", "register_builder", "build_op", "make_activation", "ConvBNAct", "SqueezeExcite",
+           "GlobalPool", "Classifier", "Block"]
+
+ACTIVATIONS = ("none", "relu", "relu6", "h_swish", "h_sigmoid")
+
+
+def make_activation(name: str | None) -> nn.Module:
+    if name in (None, "none"):
+        return nn.Identity()
+    if name == "relu":
+        return nn.ReLU()
+    if name == "relu6":
+        return nn.ReLU6()
+    if name == "h_swish":
+        return nn.Hardswish()
+    if name == "h_sigmoid":
+        return nn.Hardsigmoid()
+    raise ValueError(f"unknown activation {name!r}; known: {', '.join(ACTIVATIONS)}")
+
+
+class ConvBNAct(nn.Module):
+    """conv -> [BN] -> activation, 'same' padding; with ``residual``, a tensor of the output shape is
+    added: the module's own input when the shapes agree, else ``skip`` (the other branch of a block,
+    as a fused layer sees it). ``act_after_add`` applies the activation after the add."""
+
+    def __init__(self, in_ch: int, out_ch: int, kernel_size: int = 1, stride: int = 1, groups: int = 1,
+                 act: str | None = None, use_bn: bool = True, residual: bool = False, act_after_add: bool = False,
+                 skip_shape: tuple[int, ...] | None = None):
+        super().__init__()
+        self.conv = nn.Conv2d(in_ch, out_ch, kernel_size, stride, kernel_size // 2, groups=groups, bias=False)
+        self.bn = nn.BatchNorm2d(out_ch) if use_bn else nn.Identity()
+        self.act = make_activation(act)
+        self.residual = residual
+        self.act_after_add = act_after_add
+        self.external = skip_shape is not None
+        self.register_buffer("skip", torch.randn(skip_shape) if skip_shape is not None else torch.zeros(0),
+                             persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn(self.conv(x))
+        if not self.act_after_add:
+            y = self.act(y)
+        if self.residual:
+            y = y + (self.skip if self.external else x)
+        if self.act_after_add:
+            y = self.act(y)
+        return y
+
+
+class SqueezeExcite(nn.Module):
+    """Squeeze-and-excitation as in MobileNetV3: mean -> 1x1 (ReLU) -> 1x1 -> h-sigmoid gate."""
+
+    def __init__(self, channels: int, se_channels: int):
+        super().__init__()
+        self.reduce = nn.Conv2d(channels, se_channels, 1, bias=True)
+        self.expand = nn.Conv2d(se_channels, channels, 1, bias=True)
+        self.relu = nn.ReLU()
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = x.mean((2, 3), keepdim=True)
+        return x * self.gate(self.expand(self.relu(self.reduce(y))))
+
+
+class GlobalPool(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean((2, 3), keepdim=True)
+
+
+class Classifier(nn.Module):
+    """Flatten, then a linear layer with bias."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.flatten(x, 1))
+
+
+class Block(nn.Module):
+    """A composite op: ``post_act(main(x) [+ shortcut(x)])``; an empty shortcut is the identity."""
+
+    def __init__(self, main: nn.Sequential, shortcut: nn.Sequential, residual: bool, post_act: str):
+        super().__init__()
+        self.main, self.shortcut, self.residual = main, shortcut, residual
+        self.post = make_activation(post_act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.main(x)
+        if self.residual:
+            y = y + self.shortcut(x)
+        return self.post(y)
+
+
+# ----------------------------------------------------------------------------- registry
+Builder = Callable[[Mapping[str, Any], int], nn.Module]
+BUILDERS: dict[str, Builder] = {}
+
+
+def register_builder(kind: str):
+    def deco(fn: Builder) -> Builder:
+        if kind in BUILDERS:
+            raise ValueError(f"op kind {kind!r} already has a builder")
+        BUILDERS[kind] = fn
+        return fn
+
+    return deco
+
+
+def _ints(spec: Mapping[str, Any], *names: str) -> list[int]:
+    return [int(spec[n]) for n in names]
+
+
+def _flag(spec: Mapping[str, Any], name: str) -> bool:
+    return bool(int(spec[name]))
+
+
+def _conv(spec: Mapping[str, Any], batch: int, depthwise: bool) -> nn.Module:
+    cin, cout, k, s, oh, ow = _ints(spec, "in_c", "out_c", "kernel", "stride", "out_h", "out_w")
+    residual = _flag(spec, "residual")
+    same = (int(spec["in_h"]), int(spec["in_w"]), cin) == (oh, ow, cout) and s == 1
+    return ConvBNAct(cin, cout, k, s, cin if depthwise else 1, str(spec["act"]), _flag(spec, "bn"), residual,
+                     act_after_add=str(spec.get("fused", "")).endswith("+add+act"),
+                     skip_shape=(batch, cout, oh, ow) if residual and not same else None)
+
+
+@register_builder("conv")
+def _build_conv(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    return _conv(spec, batch, depthwise=False)
+
+
+@register_builder("dwconv")
+def _build_dwconv(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    return _conv(spec, batch, depthwise=True)
+
+
+@register_builder("se")
+def _build_se(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    return SqueezeExcite(int(spec["in_c"]), int(spec["mid"]))
+
+
+@register_builder("pool")
+def _build_pool(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    return GlobalPool()
+
+
+@register_builder("linear")
+def _build_linear(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    return Classifier(int(spec["in_c"]), int(spec["out_c"]))
+
+
+@register_builder("maxpool")
+def _build_maxpool(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    k, s = _ints(spec, "kernel", "stride")
+    return nn.MaxPool2d(k, s, k // 2)
+
+
+@register_builder("avgpool")
+def _build_avgpool(spec: Mapping[str, Any], batch: int) -> nn.Module:
+    k, s = _ints(spec, "kernel", "stride")
+    return nn.AvgPool2d(k, s, 0, ceil_mode=True)
+
+
+def _sequence(parts, batch: int) -> nn.Sequential:
+    modules = OrderedDict()
+    for i, part in enumerate(parts):
+        name = str(part.get("name") or f"op{i}")
+        if name in modules:
+            raise ValueError(f"a block names two parts {name!r}")
+        modules[name] = build_op(part, batch)[0]
+    return nn.Sequential(modules)
+
+
+def build_op(spec: Mapping[str, Any], batch: int = 1) -> tuple[nn.Module, tuple[int, int, int]]:
+    """The module one op spec describes, and its input shape (C, H, W). ``batch`` sizes the buffer that
+    stands in for the other branch of a fused residual add."""
+    shape = (int(spec["in_c"]), int(spec["in_h"]), int(spec["in_w"]))
+    parts = spec.get("parts")
+    if parts:
+        block = Block(_sequence(parts, batch), _sequence(spec.get("shortcut") or [], batch),
+                      _flag(spec, "residual"), str(spec.get("post_act", "none")))
+        return block, shape
+    kind = str(spec["kind"])
+    if kind not in BUILDERS:
+        raise ValueError(f"unknown op kind {kind!r} in spec {spec.get('key')}; known: {', '.join(sorted(BUILDERS))} "
+                         f"(composite ops list their parts)")
+    return BUILDERS[kind](spec, batch), shape
