@@ -18,6 +18,7 @@ from .names import family_of, format_space_name, format_value, parse_space_name
 from .nas_bench_201 import NASBench201Space
 from .ofa_mbv3 import OFAMobileNetV3Space
 from .ofa_mbv3_cifar import OFAMobileNetV3CifarSpace
+from .ofa_resnet50 import OFAResNet50Space
 from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
 from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
 
@@ -46,6 +47,7 @@ __all__ = [
     "OFAMobileNetV3Space",
     "NASBench201Space",
     "OFAMobileNetV3CifarSpace",
+    "OFAResNet50Space",
     "MobileNetV3Layout",
     "MobileNetV3Macro",
     "make_divisible",

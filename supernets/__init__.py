@@ -1,6 +1,7 @@
 """How weights are shared: torch supernets over the spaces in ``search_spaces``."""
 
 from . import ofa_mbv3 as _ofa_mbv3  # noqa: F401  (registers the OFA-MobileNetV3 supernets)
+from . import ofa_resnet50 as _ofa_resnet50  # noqa: F401  (registers the OFA-ResNet50 supernets)
 from ._base import (
     FOREIGN_FORMATS,
     SUPERNETS,
@@ -12,6 +13,7 @@ from ._base import (
     register_supernet,
 )
 from .ofa_mbv3 import OFAMobileNetV3Supernet
+from .ofa_resnet50 import OFAResNet50Supernet
 
 __all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "create_supernet",
-           "list_supernets", "register_supernet", "OFAMobileNetV3Supernet"]
+           "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]

@@ -9,10 +9,11 @@ import torch
 
 from supernets import create_supernet
 from supernets.compat.ofa_mbv3 import to_ofa_state_dict
+from supernets.compat.ofa_resnet50 import to_ofa_resnet_state_dict
 
 
-def import_reference():
-    """once-for-all's OFAMobileNetV3 class, or None when the package is not installed."""
+def import_reference(class_name: str = "OFAMobileNetV3"):
+    """once-for-all's ``OFAMobileNetV3`` (or ``OFAResNets``) class, or None when the package is not installed."""
     if "torchvision" not in sys.modules:
         tv = types.ModuleType("torchvision")
         tv.transforms = types.ModuleType("torchvision.transforms")
@@ -28,15 +29,16 @@ def import_reference():
                              ("torchvision.transforms.functional", tv.transforms.functional)):
             sys.modules[name] = module
     try:
-        from ofa.imagenet_classification.elastic_nn.networks import OFAMobileNetV3
+        from ofa.imagenet_classification.elastic_nn import networks
     except ImportError:
         return None
-    return OFAMobileNetV3
+    return getattr(networks, class_name)
 
 
 def seeded_ofa_state_dict(space: str, seed: int = 0) -> dict[str, torch.Tensor]:
     """A deterministic once-for-all-format state dict with non-trivial values (BN stats included)."""
-    shapes = {k: v.shape for k, v in to_ofa_state_dict(create_supernet(space)).items()}
+    convert = to_ofa_resnet_state_dict if space.startswith("ofa-resnet50") else to_ofa_state_dict
+    shapes = {k: v.shape for k, v in convert(create_supernet(space)).items()}
     gen = torch.Generator().manual_seed(seed)
     out = {}
     for key in sorted(shapes):

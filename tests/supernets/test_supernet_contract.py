@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from search_spaces import InvalidArchitecture
+from search_spaces import InvalidArchitecture, Structured
 from supernets import create_supernet, list_supernets
-from supernets.ops import ElasticMBConv
+from supernets.static import build_op
 
 SUPERNETS = list_supernets()
 
@@ -39,11 +39,12 @@ def supernet(request):
 def _small_arch(net, rng):
     """A random subnet at the space's smallest resolution (keeps the suite fast)."""
     arch = net.space.decode(net.space.sample(1, rng)[0])
-    return {**arch, "r": min(net.space.choice("r").options)}
+    key = net.space.resolution_key if isinstance(net.space, Structured) else None
+    return {**arch, key: min(net.space.choice(key).options)} if key else arch
 
 
 def test_extracted_subnet_matches_supernet(supernet, rng):
-    for _ in range(3):
+    for _ in range(2):
         arch = _small_arch(supernet, rng)
         supernet.set_active(arch)
         x = supernet.dummy_input(2)
@@ -73,8 +74,45 @@ def test_print_shows_only_the_subnet(supernet, rng):
     sub = supernet.extract(arch)
     text = repr(sub)
     assert "Elastic" not in text
-    if "d" in arch:
-        assert len(sub.blocks) == sum(arch["d"]) + 1
+    assert len(list(sub.modules())) == len(list(supernet.extract(arch).modules()))
+
+
+def test_static_subnet_is_built_by_the_op_builders(supernet, rng):
+    """Every op of ``space.layers(arch)`` is the module the profiler builds for it: same type, same tensors."""
+    arch = _small_arch(supernet, rng)
+    sub = supernet.extract(arch)
+    ops = supernet.space.layers(arch)
+    built = [m for m in sub.children() for m in (m if isinstance(m, nn.Sequential) else [m])]
+    assert len(built) == len(ops)
+    for op, module in zip(ops, built):
+        bench = build_op(op.as_spec())[0]
+        assert type(bench) is type(module), op.key
+        assert {k: v.shape for k, v in bench.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
+
+
+def test_counts_equal_forward_hooks(supernet, rng):
+    """Exact MACs (conv and linear multiply-accumulates) and params, vectorized, agree with hooks on the subnet."""
+    space = supernet.space
+    genomes = [space.encode(_small_arch(supernet, rng)) for _ in range(3)]
+    counts = space.count(np.stack(genomes))
+    for i, genome in enumerate(genomes):
+        arch = space.decode(genome)
+        sub = supernet.extract(arch).eval()
+        macs = []
+
+        def hook(m, _, out):
+            if isinstance(m, nn.Conv2d):
+                macs.append(out[0].numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1])
+            else:
+                macs.append(m.in_features * m.out_features)
+
+        handles = [m.register_forward_hook(hook) for m in sub.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        with torch.no_grad():
+            sub(supernet.dummy_input(1, arch))
+        for h in handles:
+            h.remove()
+        assert counts["macs"][i] == sum(macs)
+        assert counts["params"][i] == sum(p.numel() for p in sub.parameters())
 
 
 def test_extract_restores_the_active_subnet(supernet, rng):
@@ -96,23 +134,24 @@ def test_set_active_validates(supernet):
 
 
 def test_training_step_reaches_only_active_weights(supernet, rng):
-    arch = supernet.set_min()
+    smallest = supernet.space.extremes()[1]
     supernet.train()
     try:
         supernet.zero_grad(set_to_none=True)
-        out = supernet(supernet.dummy_input(2, arch))
-        out.sum().backward()
-        blocks = [m for m in supernet.modules() if isinstance(m, ElasticMBConv)]
-        if blocks and "d" in arch:
-            inactive = blocks[supernet.max_depth - 1]  # last block of stage 1, beyond depth 2
-            assert all(p.grad is None for p in inactive.parameters())
-            active = blocks[0]
-            grad = active.expand.weight.grad
-            mid = active.mid_channels(min(active.expand_ratios))
-            assert grad[:mid].abs().sum() > 0 and grad[mid:].abs().sum() == 0
+        arch = supernet.set_active({**smallest, **_resolution(supernet)})
+        supernet(supernet.dummy_input(2, arch)).sum().backward()
+        params = list(supernet.parameters())
+        reached = [p for p in params if p.grad is not None and p.grad.abs().sum() > 0]
+        assert 0 < len(reached) < len(params)  # skipped blocks get no gradient
+        assert sum(int((p.grad != 0).sum()) for p in reached) < sum(p.numel() for p in reached)  # nor unused channels
     finally:
         supernet.eval()
         supernet.zero_grad(set_to_none=True)
+
+
+def _resolution(net) -> dict:
+    key = net.space.resolution_key if isinstance(net.space, Structured) else None
+    return {key: min(net.space.choice(key).options)} if key else {}
 
 
 def test_inference_cache_follows_weight_updates(rng):
