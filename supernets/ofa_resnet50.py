@@ -40,10 +40,10 @@ class OFAResNet50Supernet(ChannelSorting, ForeignWeights, Supernet):
         for block in range(m.n_blocks):
             stage, index = m.position(block)
             outs = [m.stage_width(stage, w) for w in widths]
-            ins = ([m.stem_out(w) for w in widths] if stage == 0 else [m.stage_width(stage - 1, w) for w in widths]) \
-                if index == 0 else outs
-            self.blocks.append(ElasticBottleneck(ins, outs, m.expand_ratios, m.stage_strides[stage] if index == 0 else 1,
-                                                 downsample=index == 0))
+            previous = [m.stem_out(w) for w in widths] if stage == 0 else [m.stage_width(stage - 1, w) for w in widths]
+            first = index == 0
+            self.blocks.append(ElasticBottleneck(previous if first else outs, outs, m.expand_ratios,
+                                                 m.stage_strides[stage] if first else 1, downsample=first))
         self.classifier = ElasticLinear(max(m.stage_width(m.n_stages - 1, w) for w in widths), m.n_classes)
         self.keep_stem_block, self.active_depth = True, [m.max_extra_depth] * m.n_stages
         self.set_active(self.active_arch)

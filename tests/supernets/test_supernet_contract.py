@@ -87,7 +87,8 @@ def test_static_subnet_is_built_by_the_op_builders(supernet, rng):
     for op, module in zip(ops, built):
         bench = build_op(op.as_spec())[0]
         assert type(bench) is type(module), op.key
-        assert {k: v.shape for k, v in bench.state_dict().items()} == {k: v.shape for k, v in module.state_dict().items()}
+        shapes = {k: v.shape for k, v in module.state_dict().items()}
+        assert {k: v.shape for k, v in bench.state_dict().items()} == shapes
 
 
 def test_counts_equal_forward_hooks(supernet, rng):
@@ -98,21 +99,21 @@ def test_counts_equal_forward_hooks(supernet, rng):
     for i, genome in enumerate(genomes):
         arch = space.decode(genome)
         sub = supernet.extract(arch).eval()
-        macs = []
-
-        def hook(m, _, out):
-            if isinstance(m, nn.Conv2d):
-                macs.append(out[0].numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1])
-            else:
-                macs.append(m.in_features * m.out_features)
-
-        handles = [m.register_forward_hook(hook) for m in sub.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        macs: list[int] = []
+        handles = [m.register_forward_hook(lambda m, _, out, macs=macs: macs.append(_macs(m, out)))
+                   for m in sub.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
         with torch.no_grad():
             sub(supernet.dummy_input(1, arch))
         for h in handles:
             h.remove()
         assert counts["macs"][i] == sum(macs)
         assert counts["params"][i] == sum(p.numel() for p in sub.parameters())
+
+
+def _macs(m: nn.Module, out: torch.Tensor) -> int:
+    if isinstance(m, nn.Conv2d):
+        return out[0].numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
+    return m.in_features * m.out_features
 
 
 def test_extract_restores_the_active_subnet(supernet, rng):
