@@ -1,11 +1,13 @@
-"""Convert once-for-all's released accuracy predictor (``acc_predictor.pth``) into an ``mlp`` predictor.
+"""Convert once-for-all's released accuracy predictors (``acc_predictor.pth``, ``ofa_resnet50_acc_predictor.pth``)
+into ``mlp`` predictors.
 
-The file is a legacy torch pickle holding a state dict, read with ``torch.load(weights_only=True)``.
+The files are legacy torch pickles holding a state dict, read with ``torch.load(weights_only=True)``.
 Two layouts exist: the tutorial's ``nn.Sequential`` (``0.weight`` ... ``6.bias``) and
 ``ofa.nas.accuracy_predictor.AccuracyPredictor`` (``layers.i.0.weight``, a bias-free last layer and a
-``base_acc`` offset). Both are ReLU stacks over once-for-all's 128-d encoding, which is exactly
-``space.features(genomes, "ofa")`` (one-hot ks and e per block, zeroed past the stage depth, one-hot
-resolution bucket ``(r - 112) // 16``), so the conversion is exact up to float32 rounding.
+fixed ``base_acc`` offset, folded into the last bias). Both are ReLU stacks over once-for-all's
+encoding of the space, which is exactly ``space.features(genomes, "ofa")`` (MobileNetV3: 128 columns;
+ResNet50: 82), so the conversion is exact up to float32 rounding. Where the encoding covers only part
+of the space (ResNet50's encoder knows 8 resolutions), the predictor is made for that restriction.
 """
 
 from __future__ import annotations
@@ -80,6 +82,9 @@ def import_ofa_predictor(path: str | Path, space: SearchSpace | str = "ofa-mbv3-
     space = get_space(space) if isinstance(space, str) else space
     if "ofa" not in space.feature_kinds():
         raise NotSupported(f"space {space.name} has no once-for-all encoding; use an OFA space such as ofa-mbv3-w1.2")
+    support = space.feature_support("ofa")  # e.g. the resolutions once-for-all's encoder knows
+    if support:
+        space = space.restrict(**support)
     weights, biases = read_ofa_layers(path)
     n_in = space.features(np.zeros((1, space.n_genes), dtype=np.int64), "ofa").shape[1]
     if weights[0].shape[0] != n_in:

@@ -19,6 +19,7 @@ from predictors.shipped import ARTIFACTS, resolve_predictor, shipped_predictor, 
 from predictors.validation import fold_ids
 from search_spaces import get_space
 from tests.conftest import shared_path
+from tests.supernets.ofa_reference import import_reference
 
 NAME = "ofa-mbv3-imagenet-top1"
 
@@ -85,8 +86,6 @@ def test_held_out_quality_on_real_data(shipped):
 
 def _ofa_tutorial_predictor():
     """once-for-all's AccuracyPredictor class, loaded from its file (the package's __init__ pulls in datasets)."""
-    from tests.supernets.ofa_reference import import_reference
-
     if import_reference() is None:  # also installs the torchvision stub once-for-all needs to import
         pytest.skip("once-for-all reference package not installed")
     import ofa
@@ -113,3 +112,27 @@ def test_import_ofa_reproduces_once_for_all_outputs():
     # resolution-aware: the same blocks at other resolutions get the reference's per-resolution outputs
     resolutions = np.array([arch["r"][0] for arch in population])
     assert len(np.unique(resolutions)) > 3 and ours.metadata["conversion"]["max_abs_diff_vs_torch"] < 1e-3
+
+
+def test_import_ofa_resnet50_equals_once_for_all_predictor():
+    """The 82-input ResNet50 predictor (fixed base accuracy folded in) against once-for-all's own
+    AccuracyPredictor + ResNetArchEncoder on 512 random subnets."""
+    pth = shared_path("accuracy", "ofa-predictor", "ofa_resnet50_acc_predictor.pth")
+    if import_reference() is None:
+        pytest.skip("once-for-all reference package not installed")
+    from ofa.nas.accuracy_predictor import AccuracyPredictor, ResNetArchEncoder
+
+    encoder = ResNetArchEncoder(image_size_list=[128, 144, 160, 176, 192, 224, 240, 256], depth_list=[0, 1, 2],
+                                expand_list=[0.2, 0.25, 0.35], width_mult_list=[0.65, 0.8, 1.0],
+                                base_depth_list=[2, 2, 4, 2])
+    reference = AccuracyPredictor(encoder, 400, 3, checkpoint_path=str(pth), device="cpu")
+    ours = import_ofa_predictor(pth, "ofa-resnet50")
+    space = ours.space
+    assert space.name == "ofa-resnet50[r=128/144/160/176/192/224]"  # the encoder has no bucket for 208
+    genomes = space.canonical(space.sample(512, np.random.default_rng(0)))  # once-for-all samples d[0] in {0, 2}
+    archs = [{**a, "image_size": a["r"]} for a in space.decode_many(genomes)]
+    np.testing.assert_array_equal(space.features(genomes, "ofa"), [encoder.arch2feature(a) for a in archs])
+    with torch.no_grad():
+        expected = reference.predict_acc(archs).double().numpy() * 100
+    np.testing.assert_allclose(ours.predict(genomes), expected, atol=1e-4)
+    assert 75 < expected.mean() < 82 and ours.metadata["trained_for"] == space.name
