@@ -15,8 +15,7 @@ import numpy as np
 
 from search_spaces.errors import InvalidInput
 
-from ..search import SEARCHERS
-from ..search._searcher import create_searcher
+from ..search import SEARCHERS, create_searcher
 from ..search.evaluator import Evaluator
 from ..search.run import run_search
 from .metrics import ExactFront

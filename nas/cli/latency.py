@@ -148,7 +148,7 @@ def validate(
     space: str = _SPACE,
     samples: int = typer.Option(100, "--samples", "-n", min=2, help="Random subnets to time end to end."),
     seed: int = typer.Option(0, "--seed", min=0),
-    plot: Path = typer.Option(Path("latency_validation.png"), "--plot", help="Scatter plot of predicted vs measured."),
+    plot: Path = typer.Option(None, "--plot", help="Also write a scatter plot of predicted vs measured here."),
     json_out: bool = _JSON,
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
@@ -169,4 +169,5 @@ def validate(
                   f"{_pct(result['within_10pct'])} within +-10%, RMSE {result['rmse_ms']:.3f} ms "
                   f"({result['rmse_pct']:.1f}%), median |error| {result['median_abs_pct']:.1f}%, "
                   f"max {result['max_abs_pct']:.1f}%, mean {result['mean_pct']:+.1f}%")
-    _say(f"  scatter plot: {result['plot']}")
+    if result.get("plot"):
+        _say(f"  scatter plot: {result['plot']}")

@@ -10,8 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from predictors import MAX_SEED, PREDICTORS, check_output_path, list_predictor_kinds
-from predictors._options import describe_options
+from predictors import MAX_SEED, PREDICTORS, check_output_path, describe_options, list_predictor_kinds
 from predictors.fitting import evaluate_on_data, fit_on_data
 from predictors.ofa_import import import_ofa_predictor
 from predictors.shipped import resolve_predictor, shipped_predictors
@@ -103,10 +102,10 @@ def evaluate(
                                   help="Predictor file, or a shipped name (`nas predictors`)."),
     data: list[Path] = typer.Option(..., "--data", "-d", help="Results CSV with measured values (repeatable)."),
     label: str = typer.Option(None, "--label", help="Label column [Top-1 Acc (%) / accuracy]."),
-    plot: Path = typer.Option(Path("predictor_eval.png"), "--plot", help="Predicted-vs-measured scatter PNG."),
+    plot: Path = typer.Option(None, "--plot", help="Also write a predicted-vs-measured scatter PNG here."),
     json_out: bool = _JSON,
 ) -> None:
-    """Measure a predictor on measured subnets: Kendall tau, Spearman rho, RMSE, top-10% precision + scatter PNG."""
+    """Measure a predictor on measured subnets: Kendall tau, Spearman rho, RMSE, top-10% precision (+ scatter PNG)."""
     result = evaluate_on_data(resolve_predictor(predictor), data, label, plot)
     if json_out:
         print_json(result)
@@ -117,7 +116,8 @@ def evaluate(
     console.print(_metrics_table(f"{result['predictor']} predictor ({result['space']}) on "
                                  f"{', '.join(result['files'])}", columns))
     _say_undefined(result["metrics"])
-    _say(f"scatter plot: {result['plot']}")
+    if result.get("plot"):
+        _say(f"scatter plot: {result['plot']}")
 
 
 @predictor_app.command("import-ofa")

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace
-from search_spaces.names import format_value as _fmt
+from search_spaces.names import format_value
 
 __all__ = ["RowFormatter"]
 
@@ -114,12 +114,12 @@ class RowFormatter:
         for i, c in enumerate(space.choices):
             self._id.text(("|" if i else "") + _q(f"{c.key}:"))
             if c.key in space.gene_slices:
-                tokens = [_q(_fmt(o)) for o in c.options]
+                tokens = [_q(format_value(o)) for o in c.options]
                 for k, j in enumerate(range(space.gene_slices[c.key].start, space.gene_slices[c.key].stop)):
                     self._id.text("," if k else "")
                     self._id.slot(j, tokens, inactive="-")
             else:
-                self._id.text(_q(",".join([_fmt(c.options[0])] * c.count)))
+                self._id.text(_q(",".join([format_value(c.options[0])] * c.count)))
         self._id.text('",')
         self._rest = _Segment()
         self._rest.text(",")

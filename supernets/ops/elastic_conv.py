@@ -53,7 +53,7 @@ class ElasticDepthwiseConv(nn.Module):
         return w
 
 
-def _fan_in_uniform_(weight: torch.Tensor, bias: torch.Tensor) -> None:
+def fan_in_uniform_(weight: torch.Tensor, bias: torch.Tensor) -> None:
     """PyTorch's default Conv2d init, for layers that hold raw parameters."""
     nn.init.kaiming_uniform_(weight, a=math.sqrt(5))
     fan_in = weight[0].numel()

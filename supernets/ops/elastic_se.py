@@ -7,7 +7,7 @@ from torch import nn
 
 from search_spaces.mobilenet_v3_layout import make_divisible
 
-from .elastic_conv import _fan_in_uniform_
+from .elastic_conv import fan_in_uniform_
 
 __all__ = ["ElasticSqueezeExcite", "se_channels"]
 
@@ -26,8 +26,8 @@ class ElasticSqueezeExcite(nn.Module):
         self.reduce_bias = nn.Parameter(torch.empty(hidden))
         self.expand_weight = nn.Parameter(torch.empty(max_channels, hidden, 1, 1))
         self.expand_bias = nn.Parameter(torch.empty(max_channels))
-        _fan_in_uniform_(self.reduce_weight, self.reduce_bias)
-        _fan_in_uniform_(self.expand_weight, self.expand_bias)
+        fan_in_uniform_(self.reduce_weight, self.reduce_bias)
+        fan_in_uniform_(self.expand_weight, self.expand_bias)
 
     def active_params(self, c: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         h = se_channels(c)

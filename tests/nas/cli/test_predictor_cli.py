@@ -189,6 +189,18 @@ def test_corrupt_predictor_file_exit_2(tmp_path, dynast_csv):
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_eval_writes_no_file_unless_asked(tmp_path, dynast_csv, monkeypatch):
+    result = invoke("predictor", "fit", "--space", "ofa-mbv3", "--data", dynast_csv, "--kind", "ridge",
+                    "--out", tmp_path / "p", "--folds", "0")
+    assert result.exit_code == 0, result.output
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    result = invoke("predictor", "eval", "--predictor", tmp_path / "p", "--data", dynast_csv)
+    assert result.exit_code == 0, result.output
+    assert not list(work.iterdir()) and "scatter plot" not in result.output
+
+
 # --------------------------------------------------------------- bad input: one `error:` line, exit 2, no files
 def _one_error(result, *words: str) -> str:
     lines = [line for line in result.output.splitlines() if line.strip()]

@@ -7,8 +7,7 @@ import numpy as np
 from nas.search.constraints import Constraint
 from nas.search.evaluator import Evaluator
 from nas.search.objectives import Objective
-from search_spaces import SearchSpace
-from search_spaces._space import Choice
+from search_spaces import Choice, SearchSpace
 
 #: 5 genes x 4 options = 1,024 genomes; the optimum of ``distance`` is TARGET
 SPACE = SearchSpace("toy", [Choice("x", (0, 1, 2, 3), 5)])
