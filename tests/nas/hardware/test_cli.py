@@ -47,6 +47,32 @@ def test_profile_validate_and_search_with_the_table(tmp_path, cache):
     assert result.exit_code == 0 and "opbench.py" in result.output and TINY in result.output
 
 
+def test_latency_commands_work_for_a_second_family(tmp_path, cache):
+    """profile, validate and fit on OFA-ResNet50 through the structure contract alone (no ResNet code in
+    nas/hardware): a one-resolution, one-width restriction keeps it to seconds."""
+    space = "ofa-resnet50[e=0.2,w=0,r=128]"
+    table = tmp_path / "rn.csv"
+    result = invoke("latency", "profile", "--space", space, "--out", table, "--warmup", 0, "--repeats", 2,
+                    "--flush-mb", 0, "--calibrate", 3, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["ops"] == len(get_space(space).structure().unique_ops())
+    result = invoke("latency", "validate", "--target", table, "--space", space, "--samples", 3, "--json")
+    assert result.exit_code == 0, result.output
+    sub = get_space(space)
+    g = sub.sample(30, np.random.default_rng(0))
+    archs = sub.decode_many(g)
+    pd.DataFrame({"arch": [json.dumps(a) for a in archs], "latency_ms": sub.count(g)["macs"] / 1e8 + 1.0}).to_csv(
+        tmp_path / "m.csv", index=False)
+    result = invoke("latency", "fit", "--space", space, "--measurements", tmp_path / "m.csv", "--out",
+                    tmp_path / "fit.csv", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["held_out"]["within_10pct"] > 0.8
+    result = invoke("search", "--space", "ofa-resnet50", "--target", "jetson", "--objective", "latency",
+                    "--objective", "params", "--searcher", "random", "--budget", 100, "--out", tmp_path / "run",
+                    "--json")
+    assert result.exit_code == 0, result.output
+
+
 def test_search_with_a_table_file_reports_latency(tmp_path, cache):
     space = get_space("ofa-mbv3")
     path = synthetic_table(space).save(tmp_path / "dev.csv")

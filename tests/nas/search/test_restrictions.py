@@ -77,3 +77,20 @@ def test_note10_with_the_imported_predictor_as_typed(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     config = json.loads((tmp_path / "run2" / "config.json").read_text())
     assert config["space"] == space and config["restrictions"]["target"] == space
+
+
+@pytest.mark.realdata
+def test_resnet50_searches_with_once_for_alls_predictor(tmp_path):
+    pth = shared_path("accuracy", "ofa-predictor", "ofa_resnet50_acc_predictor.pth")
+    result = invoke("predictor", "import-ofa", pth, "--space", "ofa-resnet50", "--out", tmp_path / "rn")
+    assert result.exit_code == 0, result.output
+    result = invoke("search", "--space", "ofa-resnet50", "--target", "jetson", "--predictor", tmp_path / "rn.json",
+                    "--constraint", "latency<=2.5ms", "--budget", 500, "--out", tmp_path / "run", "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["space"] == "ofa-resnet50[r=128/144/160/176/192/224]"  # the encoder knows no 208
+    assert any("accuracy predictor covers only that part of ofa-resnet50" in n for n in summary["notes"])
+    best = summary["best"]
+    assert best["values"]["latency"] <= 2.5 and 70 < best["values"]["accuracy"] < 85
+    result = invoke("export", "--run", tmp_path / "run", "--out", tmp_path / "best.pt", "--json")
+    assert result.exit_code == 0, result.output
