@@ -1,13 +1,13 @@
-"""Local CPU latency table vs end-to-end timings: 100 random OFA-MobileNetV3 subnets, TorchScript, batch 1.
+"""Local CPU latency table vs end-to-end timings: random subnets, TorchScript, batch 1.
 
-Builds the ``cpu`` target's table the way ``nas latency profile`` does (every op spec of ofa-mbv3,
-block fusion, 1 thread, cache flush before each call), calibrates it end to end on 20 other subnets,
-then times 100 random subnets (seed 0) end to end twice, interleaved, and reports the share predicted
-within +-10% (goal >= 95%; nn-Meter reports 99.0% on a mobile CPU). Also reported, in the same run:
-the raw table before calibration; a MACs-linear baseline fitted on the same 20 calibration subnets; and
-the test-retest agreement of the two timing passes (the noise floor of this machine).
+Builds the ``cpu`` target's table the way ``nas latency profile`` does (every op of the space, block
+fusion, 1 thread, cache flush before each call), calibrates it end to end on 20 other subnets, then
+times N random subnets (seed 0) end to end twice, interleaved, and reports the share predicted within
++-10% (goal >= 95%; nn-Meter reports 99.0% on a mobile CPU). Also reported, in the same run: the raw
+table before calibration; a MACs-linear baseline fitted on the same 20 calibration subnets; and the
+test-retest agreement of the two timing passes (the noise floor of this machine).
 
-Run: python benchmarks/latency_cpu.py [--samples 100] [--table PATH (reuse a profile)]
+Run: python benchmarks/latency_cpu.py [--space ofa-mbv3|ofa-resnet50] [--samples 100] [--table PATH]
 """
 
 from __future__ import annotations
@@ -38,11 +38,13 @@ RESULTS = ROOT / "benchmarks" / "results"
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--space", default="ofa-mbv3")
     p.add_argument("--samples", type=int, default=100)
     p.add_argument("--calibrate", type=int, default=20)
     p.add_argument("--table", type=Path, default=None, help="profile to (re)use; default: a fresh temp file")
     args = p.parse_args()
-    space = get_space("ofa-mbv3")
+    space = get_space(args.space)
+    name = "latency_cpu" if args.space == "ofa-mbv3" else f"latency_cpu_{args.space}"
     load = [os.getloadavg()]
     table_path = args.table or Path(tempfile.mkdtemp()) / "cpu.csv"
     start = time.perf_counter()
@@ -67,7 +69,8 @@ def main() -> None:
     a, b = fit_calibration(space.count(cal_g)["macs"].astype(float), cal_ms)
     macs_pred = a * space.count(g)["macs"] + b
     result = {
-        "benchmark": "latency_cpu", "goal": ">= 95% of 100 random subnets within +-10% of measured",
+        "benchmark": "latency_cpu", "space": space.name,
+        "goal": f">= 95% of {args.samples} random subnets within +-10% of measured",
         "device": settings["device"], "runtime": "torchscript (scripted + frozen)", "batch_size": 1,
         "threads": timing["threads"], "flush_mb": timing["flush_mb"], "ops_profiled": len(table),
         "profile_s": profile_s, "measured_now": measured_now, "calibration": cal,
@@ -78,11 +81,12 @@ def main() -> None:
         "test_retest": error_report(passes[1], passes[0]),
         "load_avg_start_end": load, "predicted_ms": predicted.tolist(), "measured_ms": measured.tolist(),
         "arch_ids": space.arch_ids(g), "table": str(table_path), "date": time.strftime("%Y-%m-%d"),
+        "elapsed_s": time.perf_counter() - start,
     }
-    plot_validation(predicted, measured, RESULTS / "latency_cpu.png",
-                    f"cpu table, {args.samples} OFA-MBv3 subnets: "
+    plot_validation(predicted, measured, RESULTS / f"{name}.png",
+                    f"cpu table, {args.samples} {space.name} subnets: "
                     f"{100 * result['calibrated_table']['within_10pct']:.0f}% within +-10%")
-    write_json(RESULTS / "latency_cpu.json", result)
+    write_json(RESULTS / f"{name}.json", result)
     for key in ("calibrated_table", "raw_table", "macs_linear_baseline", "test_retest"):
         r = result[key]
         print(f"{key:22s} {100 * r['within_10pct']:5.1f}% within +-10%, RMSE {r['rmse_pct']:.1f}%, "

@@ -4,9 +4,10 @@ Baseline: the extracted static subnet (``Supernet.extract``), timed in the same 
 the supernet. Settings: batch 1 at 224 and batch 32 at 128; forward (eval, no grad) and a training
 step (train mode, forward + backward); the smallest, the largest and N random subnets. Each number is
 the median over rounds; the headline is the median over subnets of supernet time / static time.
-once-for-all's own supernet (and its own extracted subnets) join the run when the package imports.
+once-for-all's own supernet (``OFAMobileNetV3`` or ``OFAResNets``, and its own extracted subnets)
+joins the run when the package imports.
 
-Run: python benchmarks/supernet_overhead.py [--subnets 20] [--device cpu|cuda] [--threads 2]
+Run: python benchmarks/supernet_overhead.py [--space ofa-mbv3|ofa-resnet50] [--subnets 20] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -75,21 +76,31 @@ def time_pair(fns: dict[str, Callable[[], None]], rounds: int, min_round_s: floa
     return {name: statistics.median(v) for name, v in samples.items()}
 
 
-def load_ofa_reference(width: float = 1.0):
+def load_ofa_reference(space: str):
+    """once-for-all's supernet for ``space`` and how to select a subnet in it, or None without the package."""
     try:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.supernets.ofa_reference import import_reference
     except ImportError:
         return None
+    if space == "ofa-resnet50":
+        cls = import_reference("OFAResNets")
+        if cls is None:
+            return None
+        net = cls(n_classes=1000, dropout_rate=0, depth_list=[0, 1, 2], expand_ratio_list=[0.2, 0.25, 0.35],
+                  width_mult_list=[0.65, 0.8, 1.0])
+        return net, lambda arch: net.set_active_subnet(d=arch["d"], e=arch["e"], w=arch["w"])
     cls = import_reference()
     if cls is None:
         return None
-    return cls(n_classes=1000, dropout_rate=0, width_mult=width, ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
-               depth_list=[2, 3, 4])
+    net = cls(n_classes=1000, dropout_rate=0, width_mult=1.0, ks_list=[3, 5, 7], expand_ratio_list=[3, 4, 6],
+              depth_list=[2, 3, 4])
+    return net, lambda arch: net.set_active_subnet(ks=arch["ks"], e=arch["e"], d=arch["d"])
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--space", default="ofa-mbv3", choices=["ofa-mbv3", "ofa-resnet50"])
     ap.add_argument("--subnets", type=int, default=20, help="random subnets besides the min and the max")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--min-round-s", type=float, default=0.25)
@@ -99,22 +110,26 @@ def main() -> None:
     ap.add_argument("--settings", nargs="*", default=list(SETTINGS), choices=list(SETTINGS))
     ap.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
     ap.add_argument("--merge", nargs="*", help="merge the result files of partial runs into --out and exit")
-    ap.add_argument("--out", default=str(Path(__file__).with_name("results") / "supernet_overhead.json"))
+    ap.add_argument("--out", default=None, help="default: results/supernet_overhead[_SPACE].json")
     args = ap.parse_args()
+    if args.out is None:
+        suffix = "" if args.space == "ofa-mbv3" else f"_{args.space}"
+        args.out = str(Path(__file__).with_name("results") / f"supernet_overhead{suffix}.json")
     if args.merge:
         merge(args.merge, args.out)
         return
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     device = args.device
-    ours = create_supernet("ofa-mbv3").to(device)
-    ofa = None if args.no_ofa else load_ofa_reference()
+    ours = create_supernet(args.space).to(device)
+    reference = None if args.no_ofa else load_ofa_reference(args.space)
+    ofa, select = (None, None) if reference is None else reference
     if ofa is not None:
         ofa = ofa.to(device)
     space = ours.space
     rng = np.random.default_rng(0)
-    archs = [space.decode(np.zeros(space.n_genes, dtype=np.int64)), space.decode(space.n_options - 1)]
-    archs += space.decode_many(space.sample(args.subnets, rng))
+    largest, smallest = space.extremes()
+    archs = [smallest, largest] + space.decode_many(space.sample(args.subnets, rng))
     labels = ["min", "max"] + [f"random{i}" for i in range(args.subnets)]
     results: dict = {}
     for setting in args.settings:
@@ -123,10 +138,10 @@ def main() -> None:
         for mode in args.modes:
             rows = []
             for label, arch in zip(labels, archs):
-                arch = ours.set_active({**arch, "r": res})
+                arch = ours.set_active(space.canonical_arch({**arch, "r": res}))
                 fns = {"ours_supernet": _runner(ours, x, mode), "ours_static": _runner(ours.extract(arch), x, mode)}
                 if ofa is not None:
-                    ofa.set_active_subnet(ks=arch["ks"], e=arch["e"], d=arch["d"])
+                    select(arch)
                     fns["ofa_supernet"] = _runner(ofa, x, mode)
                     fns["ofa_static"] = _runner(ofa.get_active_subnet(), x, mode)
                 t = time_pair(fns, args.rounds, args.min_round_s, device)
@@ -145,7 +160,7 @@ def main() -> None:
                                 "max_subnet_ratio_ofa": rows[1]["ofa_ratio"]})
             results[f"{setting}/{mode}"] = {"summary": summary, "subnets": rows}
     report = {
-        "benchmark": "supernet_overhead",
+        "benchmark": "supernet_overhead", "space": args.space,
         "baseline": "the same subnet extracted as a static module (Supernet.extract), timed in the same run",
         "device": device, "threads": args.threads, "torch": torch.__version__, "machine": platform.platform(),
         "processor": platform.processor() or platform.machine(),
