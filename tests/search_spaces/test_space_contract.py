@@ -59,10 +59,12 @@ def test_ids_are_canonical(space, rng):
 
 
 def test_features_have_fixed_width(space, rng):
-    genomes = space.sample(20, rng)
     for kind in space.feature_kinds():
-        X = space.features(genomes, kind)
+        support = space.feature_support(kind)  # the part of the space an encoding is defined on
+        where = space.restrict(**support) if support else space
+        X = where.features(where.sample(20, rng), kind)
         assert X.shape[0] == 20 and X.ndim == 2 and np.all(np.isfinite(X))
+        assert X.shape[1] == where.features(where.sample(1, rng), kind).shape[1]
 
 
 @pytest.mark.parametrize("bad", [np.zeros((2, 3)), np.full((1, 1), -1), "abc"])
