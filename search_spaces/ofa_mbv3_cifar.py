@@ -22,6 +22,9 @@ CIFAR_RESOLUTIONS = (24, 28, 32)
 class OFAMobileNetV3CifarSpace(OFAMobileNetV3Space):
     """once-for-all's predictor features bucket resolutions 112..239; here each resolution is its own bucket."""
 
+    def feature_support(self, kind: str) -> dict[str, tuple]:
+        return {}  # every resolution has its own bucket
+
     def ofa_features(self, genomes: np.ndarray) -> np.ndarray:
         idx = self.option_indices(genomes)
         n, nb = idx["ks"].shape
