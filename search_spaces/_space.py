@@ -79,6 +79,7 @@ class SearchSpace:
         self.gene_slices: dict[str, slice] = {}
         n_options: list[int] = []
         names: list[str] = []
+        keys: list[str] = []
         for c in self.choices:
             if not c.varies:
                 continue
@@ -86,8 +87,10 @@ class SearchSpace:
             self.gene_slices[c.key] = slice(start, start + c.count)
             n_options += [len(c.options)] * c.count
             names += [c.key] if c.count == 1 else [f"{c.key}[{i}]" for i in range(c.count)]
+            keys += [c.key] * c.count
         self.n_options = np.asarray(n_options, dtype=np.int64)
         self.gene_names: tuple[str, ...] = tuple(names)
+        self.gene_keys: tuple[str, ...] = tuple(keys)  # the choice each gene belongs to
 
     @property
     def n_genes(self) -> int:

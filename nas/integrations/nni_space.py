@@ -25,7 +25,7 @@ def _plain(value: Any) -> Any:
 
 def _genes(space: SearchSpace) -> list[tuple[str, tuple]]:
     """(gene name, that gene's options) in genome order."""
-    return [(name, space.choice(name.split("[", 1)[0]).options) for name in space.gene_names]
+    return [(name, space.choice(key).options) for name, key in zip(space.gene_names, space.gene_keys)]
 
 
 def nni_search_space(space: SearchSpace) -> dict[str, dict]:
