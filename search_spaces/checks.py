@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import InvalidInput
 
-__all__ = ["MAX_SEED", "check_seed", "torch_load_reason"]
+__all__ = ["MAX_SEED", "check_seed", "torch_load_reason", "read_json_file"]
 
 MAX_SEED = 2**31 - 1  # numpy, torch and scikit-learn all take it (an ensemble adds member indices to it)
 
@@ -43,3 +45,15 @@ def torch_load_reason(exc: BaseException) -> str:
     if len(text) > 160:
         text = text[:157].rstrip() + "..."
     return text or f"{type(exc).__name__}: the file is truncated or not a torch checkpoint"
+
+
+def read_json_file(path: str | Path, what: str = "file") -> Any:
+    """A JSON document, or ``InvalidInput`` in one line for a missing, undecodable or absurdly nested one
+    (Python's parser recurses, and a deeply nested file would otherwise surface as a RecursionError)."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text())
+    except RecursionError:
+        raise InvalidInput(f"cannot read {what} {path}: its JSON is nested too deeply") from None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"cannot read {what} {path}: {exc}") from None

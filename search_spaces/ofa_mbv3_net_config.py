@@ -7,11 +7,11 @@ both that and the newer ``ResidualBlock`` / ``conv`` / ``MBConvLayer`` names.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
 from ._space import Arch
+from .checks import read_json_file
 from .errors import InvalidInput
 from .mobilenet_v3_layout import ConvSpec, MBConvSpec
 
@@ -66,13 +66,7 @@ def is_net_config(obj: Any) -> bool:
 def read_net_config(path: str | Path) -> tuple[dict, int | None]:
     """Load ``net.config`` and, when a ``run.config`` sits beside it, its ``image_size``."""
     path = Path(path)
-    try:
-        config = json.loads(path.read_text())
-    except RecursionError:
-        raise InvalidInput(f"cannot read net.config {path}: its JSON is nested too deeply") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read net.config {path}: {exc}") from None
-    return config, run_config_image_size(path)
+    return read_json_file(path, "net.config"), run_config_image_size(path)
 
 
 def run_config_image_size(path: Path) -> int | None:
@@ -80,12 +74,7 @@ def run_config_image_size(path: Path) -> int | None:
     run = path.with_name("run.config")
     if not run.is_file():
         return None
-    try:
-        doc = json.loads(run.read_text())
-    except RecursionError:
-        raise InvalidInput(f"cannot read {run}: its JSON is nested too deeply") from None
-    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {run}: {exc}") from None
+    doc = read_json_file(run, "run.config")
     size = doc.get("image_size") if isinstance(doc, dict) else None
     if isinstance(size, list) and size:
         size = size[0]

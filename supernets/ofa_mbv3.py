@@ -12,6 +12,7 @@ from search_spaces.ofa_mbv3 import OFAMobileNetV3Space
 
 from ._base import ChannelSorting, ForeignWeights, Supernet, register_supernet
 from .compat.ofa_mbv3 import load_ofa_state_dict, looks_like_ofa
+from .ops.elastic_bn import copy_bn
 from .ops.elastic_mbconv import ElasticMBConv
 from .static import StaticNet, build_op
 from .static.oplib import Block
@@ -98,23 +99,16 @@ def _copy_elastic_block(target: Block, block: ElasticMBConv) -> None:
     mid = w_dw.shape[0]
     main = target.main
     main.expand.conv.weight.copy_(w_expand)
-    _copy_bn(main.expand.bn, block.expand_bn, mid)
+    copy_bn(main.expand.bn, block.expand_bn, mid)
     main.depthwise.conv.weight.copy_(w_dw)
-    _copy_bn(main.depthwise.bn, block.depthwise_bn, mid)
+    copy_bn(main.depthwise.bn, block.depthwise_bn, mid)
     if se_rw is not None:
         main.se.reduce.weight.copy_(se_rw)
         main.se.reduce.bias.copy_(se_rb)
         main.se.expand.weight.copy_(se_ew)
         main.se.expand.bias.copy_(se_eb)
     main.project.conv.weight.copy_(w_project)
-    _copy_bn(main.project.bn, block.project_bn, block.out_ch)
-
-
-def _copy_bn(target: nn.BatchNorm2d, source: nn.BatchNorm2d, c: int) -> None:
-    for name in ("weight", "bias", "running_mean", "running_var"):
-        getattr(target, name).copy_(getattr(source, name)[:c])
-    target.num_batches_tracked.copy_(source.num_batches_tracked)
-    target.momentum, target.eps = source.momentum, source.eps
+    copy_bn(main.project.bn, block.project_bn, block.out_ch)
 
 
 @register_supernet("ofa-mbv3")

@@ -13,7 +13,7 @@ from search_spaces.ofa_resnet50 import OFAResNet50Space
 
 from ._base import ChannelSorting, ForeignWeights, Supernet, register_supernet
 from .compat.ofa_resnet50 import load_ofa_resnet_state_dict, looks_like_ofa_resnet
-from .ops.elastic_bn import ElasticBatchNorm2d
+from .ops.elastic_bn import copy_bn
 from .ops.elastic_bottleneck import ElasticBottleneck
 from .ops.elastic_convbn import ElasticConvBNAct, ElasticLinear
 from .static import StaticNet
@@ -113,7 +113,7 @@ class OFAResNet50Supernet(ChannelSorting, ForeignWeights, Supernet):
 def _copy_conv(target: ConvBNAct, source: ElasticConvBNAct, c_in: int) -> None:
     c = source.active_out
     target.conv.weight.copy_(source.conv.active_weight(c, c_in))
-    _copy_bn(target.bn, source.bn, c)
+    copy_bn(target.bn, source.bn, c)
 
 
 def _copy_block(target: Block, block: ElasticBottleneck, c_in: int) -> None:
@@ -123,13 +123,6 @@ def _copy_block(target: Block, block: ElasticBottleneck, c_in: int) -> None:
     _copy_conv(target.main.conv3, block.conv3, mid)
     if block.downsample is not None:
         _copy_conv(target.shortcut.conv, block.downsample, c_in)
-
-
-def _copy_bn(target: nn.BatchNorm2d, source: ElasticBatchNorm2d, c: int) -> None:
-    for name in ("weight", "bias", "running_mean", "running_var"):
-        getattr(target, name).copy_(getattr(source, name)[:c])
-    target.num_batches_tracked.copy_(source.num_batches_tracked)
-    target.momentum, target.eps = source.momentum, source.eps
 
 
 @register_supernet("ofa-resnet50")

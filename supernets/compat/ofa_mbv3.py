@@ -13,6 +13,8 @@ import torch
 
 from search_spaces.errors import CheckpointError
 
+from .keymap import KeyMap
+
 __all__ = ["CheckpointError", "ofa_to_ours", "ours_to_ofa", "load_ofa_state_dict", "to_ofa_state_dict",
            "looks_like_ofa"]
 
@@ -42,17 +44,6 @@ _TEMPLATES = [
 _FIELDS = {"b": r"[1-9]\d*", "i": r"\d+", "x": r"[A-Za-z_]+", "k": r"\d+to\d+", "p": r"weight|bias"}
 
 
-def _compile(template: str) -> re.Pattern:
-    pattern = re.escape(template)
-    for name, rx in _FIELDS.items():
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{rx})")
-    return re.compile(f"^{pattern}$")
-
-
-_FORWARD = [(_compile(ofa), ours) for ofa, ours in _TEMPLATES]
-_BACKWARD = [(_compile(ours), ofa) for ofa, ours in _TEMPLATES]
-
-
 def _normalize_ofa_key(key: str) -> str:
     """Bring older once-for-all key styles to the current one."""
     key = key.replace(".mobile_inverted_conv.", ".conv.").replace("classifier.linear.linear.", "classifier.linear.")
@@ -62,25 +53,16 @@ def _normalize_ofa_key(key: str) -> str:
     return key
 
 
-def _translate(key: str, table) -> str | None:
-    for pattern, template in table:
-        m = pattern.match(key)
-        if m:
-            fields = m.groupdict()
-            if "b" in fields:
-                fields["i"] = str(int(fields.pop("b")) - 1)
-            elif "i" in fields:
-                fields["b"] = str(int(fields.pop("i")) + 1)
-            return template.format(**fields)
-    return None
+KEYS = KeyMap(_TEMPLATES, _FIELDS, shift=("b", "i", -1), normalize=_normalize_ofa_key,
+              describe="an OFAMobileNetV3 with ks 3/5/7, e 3/4/6, d 2/3/4")
 
 
 def ofa_to_ours(key: str) -> str | None:
-    return _translate(_normalize_ofa_key(key), _FORWARD)
+    return KEYS.to_ours(key)
 
 
 def ours_to_ofa(key: str) -> str | None:
-    return _translate(key, _BACKWARD)
+    return KEYS.to_theirs(key)
 
 
 def looks_like_ofa(state_dict: Mapping[str, object]) -> bool:
@@ -91,33 +73,9 @@ def load_ofa_state_dict(supernet: torch.nn.Module, state_dict: Mapping[str, torc
     """Copy a once-for-all ``OFAMobileNetV3`` state dict into ``supernet`` (strict: every key, every shape)."""
     if "state_dict" in state_dict and isinstance(state_dict["state_dict"], Mapping):
         state_dict = state_dict["state_dict"]
-    ours = supernet.state_dict()
-    mapped: dict[str, torch.Tensor] = {}
-    for key, value in state_dict.items():
-        target = ofa_to_ours(key)
-        if target is None or target not in ours:
-            raise CheckpointError(
-                f"once-for-all key {key!r} has no place in supernet {supernet.space.name} "
-                f"(is the checkpoint an OFAMobileNetV3 with ks 3/5/7, e 3/4/6, d 2/3/4?)"
-            )
-        if tuple(value.shape) != tuple(ours[target].shape):
-            raise CheckpointError(
-                f"checkpoint tensor {key} has shape {list(value.shape)} but supernet {supernet.space.name} "
-                f"expects {list(ours[target].shape)}: the checkpoint was made for another space or width"
-            )
-        mapped[target] = value
-    missing = sorted(set(ours) - set(mapped))
-    if missing:
-        raise CheckpointError(f"once-for-all checkpoint lacks {len(missing)} tensors, e.g. {ours_to_ofa(missing[0])}")
-    supernet.load_state_dict(mapped)
+    KEYS.load(supernet, state_dict)
 
 
 def to_ofa_state_dict(supernet: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Our supernet's weights under once-for-all's current key names."""
-    out = {}
-    for key, value in supernet.state_dict().items():
-        ofa_key = ours_to_ofa(key)
-        if ofa_key is None:
-            raise CheckpointError(f"supernet tensor {key!r} has no once-for-all counterpart")
-        out[ofa_key] = value
-    return out
+    return KEYS.export(supernet)

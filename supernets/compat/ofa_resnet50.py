@@ -7,12 +7,11 @@ once-for-all names its modules ``input_stem.{0,1,2}``, ``blocks.{i}.conv{1,2,3}`
 
 from __future__ import annotations
 
-import re
 from typing import Mapping
 
 import torch
 
-from search_spaces.errors import CheckpointError
+from .keymap import KeyMap
 
 __all__ = ["ofa_to_ours", "ours_to_ofa", "load_ofa_resnet_state_dict", "to_ofa_resnet_state_dict",
            "looks_like_ofa_resnet"]
@@ -32,20 +31,9 @@ _TEMPLATES = [
 _FIELDS = {"b": r"\d+", "c": r"conv1|conv2|conv3|downsample", "x": r"[A-Za-z_]+", "p": r"weight|bias"}
 
 
-def _compile(template: str) -> re.Pattern:
-    pattern = re.escape(template)
-    for name, rx in _FIELDS.items():
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{rx})")
-    return re.compile(f"^{pattern}$")
-
-
-_FORWARD = [(_compile(ofa), ours) for ofa, ours in _TEMPLATES]
-_BACKWARD = [(_compile(ours), ofa) for ofa, ours in _TEMPLATES]
-
-
 def _full_key(key: str) -> str:
     """A released checkpoint's key in the doubled form (``OFAResNets.load_state_dict``'s own rewriting)."""
-    if any(p.match(key) for p, _ in _FORWARD):
+    if any(p.match(key) for p, _ in KEYS.forward):
         return key
     if ".linear." in key:
         return key.replace(".linear.", ".linear.linear.")
@@ -54,20 +42,16 @@ def _full_key(key: str) -> str:
     return key.replace("conv.weight", "conv.conv.weight")
 
 
-def _translate(key: str, table) -> str | None:
-    for pattern, template in table:
-        m = pattern.match(key)
-        if m:
-            return template.format(**m.groupdict())
-    return None
+KEYS = KeyMap(_TEMPLATES, _FIELDS, normalize=_full_key,
+              describe="an OFAResNets with d 0/1/2, e 0.2/0.25/0.35, w 0.65/0.8/1.0")
 
 
 def ofa_to_ours(key: str) -> str | None:
-    return _translate(_full_key(key), _FORWARD)
+    return KEYS.to_ours(key)
 
 
 def ours_to_ofa(key: str) -> str | None:
-    return _translate(key, _BACKWARD)
+    return KEYS.to_theirs(key)
 
 
 def looks_like_ofa_resnet(state: Mapping[str, object]) -> bool:
@@ -76,30 +60,9 @@ def looks_like_ofa_resnet(state: Mapping[str, object]) -> bool:
 
 def load_ofa_resnet_state_dict(supernet: torch.nn.Module, state_dict: Mapping[str, torch.Tensor]) -> None:
     """Copy a once-for-all ``OFAResNets`` state dict into ``supernet`` (strict: every key, every shape)."""
-    ours = supernet.state_dict()
-    mapped: dict[str, torch.Tensor] = {}
-    for key, value in state_dict.items():
-        target = ofa_to_ours(key)
-        if target is None or target not in ours:
-            raise CheckpointError(f"once-for-all key {key!r} has no place in supernet {supernet.space.name} "
-                                  f"(is the checkpoint an OFAResNets with d 0/1/2, e 0.2/0.25/0.35, w 0.65/0.8/1.0?)")
-        if not isinstance(value, torch.Tensor) or tuple(value.shape) != tuple(ours[target].shape):
-            shape = list(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise CheckpointError(f"checkpoint tensor {key} has shape {shape} but supernet {supernet.space.name} "
-                                  f"expects {list(ours[target].shape)}: the checkpoint was made for another space")
-        mapped[target] = value
-    missing = sorted(set(ours) - set(mapped))
-    if missing:
-        raise CheckpointError(f"once-for-all checkpoint lacks {len(missing)} tensors, e.g. {ours_to_ofa(missing[0])}")
-    supernet.load_state_dict(mapped)
+    KEYS.load(supernet, state_dict)
 
 
 def to_ofa_resnet_state_dict(supernet: torch.nn.Module) -> dict[str, torch.Tensor]:
     """Our supernet's weights under once-for-all's (doubled) key names."""
-    out = {}
-    for key, value in supernet.state_dict().items():
-        ofa_key = ours_to_ofa(key)
-        if ofa_key is None:
-            raise CheckpointError(f"supernet tensor {key!r} has no once-for-all counterpart")
-        out[ofa_key] = value
-    return out
+    return KEYS.export(supernet)

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["ElasticBatchNorm2d"]
+__all__ = ["ElasticBatchNorm2d", "copy_bn"]
 
 
 class ElasticBatchNorm2d(nn.BatchNorm2d):
@@ -43,3 +43,12 @@ class ElasticBatchNorm2d(nn.BatchNorm2d):
         if self.momentum is None:  # cumulative moving average
             return 1.0 / float(self.num_batches_tracked)
         return self.momentum
+
+
+@torch.no_grad()
+def copy_bn(target: nn.BatchNorm2d, source: nn.BatchNorm2d, channels: int) -> None:
+    """Copy the first ``channels`` of ``source`` (statistics, affine parameters, settings) into a static BN."""
+    for name in ("weight", "bias", "running_mean", "running_var"):
+        getattr(target, name).copy_(getattr(source, name)[:channels])
+    target.num_batches_tracked.copy_(source.num_batches_tracked)
+    target.momentum, target.eps = source.momentum, source.eps

@@ -11,6 +11,7 @@ from torch import nn
 
 from search_spaces.mobilenet_v3_layout import make_divisible
 
+from .channel_order import importance_order
 from .elastic_convbn import ElasticConvBNAct
 
 __all__ = ["ElasticBottleneck"]
@@ -61,20 +62,10 @@ class ElasticBottleneck(nn.Module):
         """Sort the inner channels by importance, as once-for-all's ``re_organize_middle_weights``: conv2's
         outputs by the L1 norm of conv3's weights over them, then conv1's outputs by conv2's; ``stage``
         k > 0 keeps the channel groups of the k largest expand ratios apart."""
+        widths = [self.mid_channels(self.max_out, e) for e in sorted(self.expand_ratios, reverse=True)]
         for consumer, producer in ((self.conv3, self.conv2), (self.conv2, self.conv1)):
-            order = self._order(consumer.conv.weight.abs().sum(dim=(0, 2, 3)), stage)
+            order = importance_order(consumer.conv.weight.abs().sum(dim=(0, 2, 3)), widths, stage)
             consumer.conv.weight.copy_(consumer.conv.weight[:, order])
             producer.conv.weight.copy_(producer.conv.weight[order])
             for t in (producer.bn.weight, producer.bn.bias, producer.bn.running_mean, producer.bn.running_var):
                 t.copy_(t[order])
-
-    def _order(self, importance: torch.Tensor, stage: int) -> torch.Tensor:
-        if stage > 0:
-            widths = [self.mid_channels(self.max_out, e) for e in sorted(self.expand_ratios, reverse=True)]
-            right, base = len(importance), -len(widths) * 1e5
-            for i in range(stage + 1):
-                left = widths[i]
-                importance[left:right] += base
-                base += 1e5
-                right = left
-        return torch.argsort(importance, descending=True)

@@ -8,6 +8,7 @@ from torch import nn
 
 from search_spaces.mobilenet_v3_layout import make_divisible
 
+from .channel_order import importance_order
 from .elastic_bn import ElasticBatchNorm2d
 from .elastic_conv import ElasticDepthwiseConv, ElasticPointwiseConv
 from .elastic_se import ElasticSqueezeExcite
@@ -95,16 +96,8 @@ class ElasticMBConv(nn.Module):
         """Sort middle channels by importance (L1 norm of the project weights), as once-for-all does,
         so that every smaller expand ratio keeps the most important channels. ``expand_stage`` k > 0
         keeps the channels of the k largest ratios in their groups (progressive shrinking)."""
-        importance = self.project.weight.abs().sum(dim=(0, 2, 3))
-        if expand_stage > 0:
-            widths = [self.mid_channels(e) for e in sorted(self.expand_ratios, reverse=True)]
-            right, base = len(importance), -len(widths) * 1e5
-            for i in range(expand_stage + 1):
-                left = widths[i]
-                importance[left:right] += base
-                base += 1e5
-                right = left
-        order = torch.argsort(importance, descending=True)
+        widths = [self.mid_channels(e) for e in sorted(self.expand_ratios, reverse=True)]
+        order = importance_order(self.project.weight.abs().sum(dim=(0, 2, 3)), widths, expand_stage)
         self.project.weight.copy_(self.project.weight[:, order])
         self.depthwise.weight.copy_(self.depthwise.weight[order])
         self.expand.weight.copy_(self.expand.weight[order])
