@@ -47,8 +47,21 @@ class Supernet(nn.Module):
     def set_min(self) -> Arch:
         return self.set_active(self.space.extremes()[1])
 
+    @torch.no_grad()
     def extract(self, arch: Mapping[str, Any] | None = None) -> nn.Module:
-        """The subnet ``arch`` (default: the active one) as a static module with copied weights."""
+        """The subnet ``arch`` (default: the active one) as a static module with copied weights, in the
+        supernet's mode and on its device; the supernet's active subnet is left as it was."""
+        previous = self.active_arch
+        arch = self.set_active(previous if arch is None else arch)
+        try:
+            net = self._extract(arch)
+        finally:
+            self.set_active(previous)
+        net.train(self.training)
+        return net.to(next(self.parameters()).device)
+
+    def _extract(self, arch: Arch) -> nn.Module:
+        """The active subnet ``arch`` as a static module (``extract`` wraps it)."""
         raise NotImplementedError
 
     def input_size(self, arch: Mapping[str, Any] | None = None) -> tuple[int, int]:

@@ -62,23 +62,16 @@ class OFAMobileNetV3Supernet(ChannelSorting, ForeignWeights, Supernet):
         x = self.feature_mix(x.mean((2, 3), keepdim=True))
         return self.classifier(self.dropout(torch.flatten(x, 1)))
 
-    @torch.no_grad()
-    def extract(self, arch=None) -> StaticNet:
-        previous = self.active_arch
-        arch = self.set_active(previous if arch is None else arch)
-        try:
-            net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
-            net.stem.load_state_dict(self.stem.state_dict())
-            net.blocks[0].load_state_dict(self.first_block.state_dict())
-            for target, block in zip(net.blocks[1:], self.active_blocks()):
-                _copy_elastic_block(target, block)
-            net.final_expand.load_state_dict(self.final_expand.state_dict())
-            net.feature_mix.load_state_dict(self.feature_mix.state_dict())
-            net.classifier.linear.load_state_dict(self.classifier.state_dict())
-        finally:
-            self.set_active(previous)
-        net.train(self.training)
-        return net.to(next(self.parameters()).device)
+    def _extract(self, arch: Arch) -> StaticNet:
+        net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
+        net.stem.load_state_dict(self.stem.state_dict())
+        net.blocks[0].load_state_dict(self.first_block.state_dict())
+        for target, block in zip(net.blocks[1:], self.active_blocks()):
+            _copy_elastic_block(target, block)
+        net.final_expand.load_state_dict(self.final_expand.state_dict())
+        net.feature_mix.load_state_dict(self.feature_mix.state_dict())
+        net.classifier.linear.load_state_dict(self.classifier.state_dict())
+        return net
 
     def sort_channels(self, key: str, stage: int = 0) -> None:
         if key != "e":

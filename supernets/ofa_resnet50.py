@@ -74,27 +74,20 @@ class OFAResNet50Supernet(ChannelSorting, ForeignWeights, Supernet):
             x = block(x)
         return self.classifier(x.mean((2, 3)))
 
-    @torch.no_grad()
-    def extract(self, arch=None) -> StaticNet:
-        previous = self.active_arch
-        arch = self.set_active(previous if arch is None else arch)
-        try:
-            net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
-            _copy_conv(net.stem, self.stem, 3)
-            c = self.stem.active_out
-            if self.keep_stem_block:
-                _copy_conv(net.stem_block, self.stem_block, c)
-            _copy_conv(net.stem_out, self.stem_out, c)
-            c = self.stem_out.active_out
-            for target, block in zip(net.blocks, self.active_blocks()):
-                _copy_block(target, block, c)
-                c = block.active_out
-            net.classifier.linear.weight.copy_(self.classifier.linear.weight[:, :c])
-            net.classifier.linear.bias.copy_(self.classifier.linear.bias)
-        finally:
-            self.set_active(previous)
-        net.train(self.training)
-        return net.to(next(self.parameters()).device)
+    def _extract(self, arch: Arch) -> StaticNet:
+        net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
+        _copy_conv(net.stem, self.stem, 3)
+        c = self.stem.active_out
+        if self.keep_stem_block:
+            _copy_conv(net.stem_block, self.stem_block, c)
+        _copy_conv(net.stem_out, self.stem_out, c)
+        c = self.stem_out.active_out
+        for target, block in zip(net.blocks, self.active_blocks()):
+            _copy_block(target, block, c)
+            c = block.active_out
+        net.classifier.linear.weight.copy_(self.classifier.linear.weight[:, :c])
+        net.classifier.linear.bias.copy_(self.classifier.linear.bias)
+        return net
 
     def sort_channels(self, key: str, stage: int = 0) -> None:
         if key != "e":
