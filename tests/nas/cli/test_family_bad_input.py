@@ -41,6 +41,15 @@ def files(tmp_path_factory):
     return root
 
 
+def test_arch_reads_a_resnet(files):
+    result = runner.invoke(app, ["arch", str(files / "resnet.json"), "--space", "ofa-resnet50", "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    space = get_space("ofa-resnet50")
+    counts = space.count(space.encode(info["arch"])[None])
+    assert (info["macs"], info["params"]) == (counts["macs"][0], counts["params"][0]) and "|w:" in info["arch_id"]
+
+
 def test_archs_of_another_family(files):
     line = _fails("arch", files / "resnet_with_mbv3_e.json", "--space", "ofa-resnet50")
     assert "e[0]=3 is not allowed in space ofa-resnet50; allowed values: 0.2, 0.25, 0.35" in line
