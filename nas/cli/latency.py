@@ -149,13 +149,16 @@ def validate(
     samples: int = typer.Option(100, "--samples", "-n", min=2, help="Random subnets to time end to end."),
     seed: int = typer.Option(0, "--seed", min=0),
     plot: Path = typer.Option(None, "--plot", help="Also write a scatter plot of predicted vs measured here."),
+    passes: int = typer.Option(2, "--passes", min=1, max=100,
+                               help="Passes over the subnets; each keeps its fastest (robust to background load)."),
     json_out: bool = _JSON,
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Time random subnets end to end on this machine and report the target's error."""
-    bar = _LazyBar(samples, enabled=not (json_out or no_progress))
+    bar = _LazyBar(samples * passes, enabled=not (json_out or no_progress))
     try:
-        result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot, progress=bar)
+        result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot, passes=passes,
+                                      progress=bar)
     finally:
         bar.close()
     if json_out:

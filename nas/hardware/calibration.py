@@ -42,8 +42,9 @@ def fit_calibration(predicted: np.ndarray, measured: np.ndarray) -> tuple[float,
 
 
 def calibrate_table(path: str | Path, space: SearchSpace, subnets: int = 20, seed: int = CALIBRATION_SEED,
-                    progress: Callable[[int], None] | None = None) -> LatencyTable:
-    """Time ``subnets`` random subnets end to end with the table's own settings; store the correction."""
+                    progress: Callable[[int], None] | None = None, passes: int = 2) -> LatencyTable:
+    """Time ``subnets`` random subnets end to end with the table's own settings (the fastest of ``passes``
+    passes, so that a burst of background load does not bend the correction); store the correction."""
     from .validate import measure_subnets
 
     if subnets < 3:
@@ -57,10 +58,10 @@ def calibrate_table(path: str | Path, space: SearchSpace, subnets: int = 20, see
     measured, _ = measure_subnets(space, genomes, device=device, runtime=meta["runtime"], batch=int(meta["batch_size"]),
                                   threads=meta.get("threads"), warmup=int(meta.get("warmup", 10)),
                                   repeats=int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"),
-                                  progress=progress)
+                                  passes=passes, progress=progress)
     scale, offset = fit_calibration(predicted, measured)
     raw.metadata["calibration"] = {
-        "scale": scale, "offset_ms": offset, "subnets": subnets, "seed": seed, "space": space.name,
+        "scale": scale, "offset_ms": offset, "subnets": subnets, "seed": seed, "space": space.name, "passes": passes,
         "before": error_report(predicted, measured),
         "after_in_sample": error_report(scale * predicted + offset, measured),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

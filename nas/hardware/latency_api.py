@@ -140,17 +140,19 @@ def import_ofa(directory: str | Path, name: str, out: str | Path | None = None) 
 
 def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int = 100, seed: int = 0,
              plot: str | Path | None = None, threads: int | None = None, warmup: int | None = None,
-             repeats: int | None = None, progress: Callable[[int], None] | None = None) -> dict:
+             repeats: int | None = None, passes: int = 2, progress: Callable[[int], None] | None = None) -> dict:
     """Time ``samples`` random subnets end to end here and compare with ``target``'s predictions.
 
-    Timing follows the target's recorded settings (runtime, batch, threads, cache flush) unless given.
+    Timing follows the target's recorded settings (runtime, batch, threads, cache flush) unless given;
+    each subnet's time is the fastest of ``passes`` passes over all of them.
     """
     if not _whole(samples) or samples < 2:
         raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
     check_seed(seed)
     if plot is not None:
         check_plot_path(plot)
-    for option, value, low in (("--threads", threads, 0), ("--warmup", warmup, 0), ("--repeats", repeats, 1)):
+    for option, value, low in (("--threads", threads, 0), ("--warmup", warmup, 0), ("--repeats", repeats, 1),
+                               ("--passes", passes, 1)):
         if value is not None and (not _whole(value) or value < low):
             raise InvalidInput(f"{option} must be a whole number >= {low}, not {value!r}")
     space = structured(_space(space))  # end-to-end timing builds the subnets from their ops
@@ -165,7 +167,7 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
         runtime=meta.get("runtime") if meta.get("runtime") in ("eager", "torchscript") else "torchscript",
         batch=int(meta["batch_size"]) if str(meta.get("batch_size", "")).isdigit() else 1,
         threads=threads or meta.get("threads") or 1, warmup=int(meta.get("warmup", 10)) if warmup is None else warmup,
-        repeats=repeats or int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"))
+        repeats=repeats or int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"), passes=passes)
     if note:
         result["note"] = note
     _record_validation(meta, result)

@@ -34,9 +34,11 @@ def check_plot_path(path: str | Path) -> Path:
 
 def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "cpu", runtime: str = "torchscript",
                     batch: int = 1, threads: int | None = 1, warmup: int = 10, repeats: int = 30,
-                    flush_mb: float | None = None,
+                    flush_mb: float | None = None, passes: int = 1,
                     progress: Callable[[int], None] | None = None) -> tuple[np.ndarray, dict]:
-    """Median end-to-end latency (ms) of each subnet, timed as the profiler times single ops."""
+    """End-to-end latency (ms) of each subnet, timed as the profiler times single ops: the median of
+    ``repeats`` calls, and with ``passes`` > 1 the smallest of that many such medians, taken in passes
+    over all subnets (background load on a shared machine only ever slows a pass down)."""
     import torch
 
     from supernets.static import StaticNet
@@ -49,18 +51,22 @@ def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "c
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     structured(space)
+    if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
+        raise InvalidInput(f"--passes must be a whole number >= 1, not {passes!r}")
     dev = torch.device(settings["torch_device"])
     flush = opbench.flush_buffer(settings["torch_device"], settings["flush_mb"])
-    out = np.empty(len(genomes))
+    out = np.full(len(genomes), np.inf)
+    archs = space.decode_many(genomes)
     with opbench.fixed_threads(settings["threads"]):
-        for i, arch in enumerate(space.decode_many(genomes)):
-            net = StaticNet(space.layers(arch), space.input_shape(arch)).to(dev)
-            x = torch.randn(batch, *space.input_shape(arch), device=dev)
-            fn = opbench.prepare(net, runtime, x)
-            out[i] = opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0]
-            if progress is not None:
-                progress(1)
-    return out, settings
+        for _ in range(passes):
+            for i, arch in enumerate(archs):
+                net = StaticNet(space.layers(arch), space.input_shape(arch)).to(dev)
+                x = torch.randn(batch, *space.input_shape(arch), device=dev)
+                fn = opbench.prepare(net, runtime, x)
+                out[i] = min(out[i], opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0])
+                if progress is not None:
+                    progress(1)
+    return out, settings | {"passes": int(passes)}
 
 
 def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plot: str | Path | None = None,
@@ -82,7 +88,7 @@ def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plo
     mismatch = [k for k in ("runtime", "batch_size", "threads")
                 if k in meta and k in settings and meta[k] != settings[k]]
     result = {"target": target.name, "space": space.name, "samples": samples, "seed": seed, **report,
-              "timing": {k: settings[k] for k in ("device", "runtime", "batch_size", "threads", "flush_mb")},
+              "timing": {k: settings[k] for k in ("device", "runtime", "batch_size", "threads", "flush_mb", "passes")},
               "target_device": meta.get("device"), "arch_ids": space.arch_ids(genomes),
               "predicted_ms": predicted.tolist(), "measured_ms": measured.tolist()}
     if mismatch:
