@@ -32,6 +32,12 @@ def check_plot_path(path: str | Path) -> Path:
     return path
 
 
+#: frozen TorchScript modules stay in memory until their process ends (torch keeps their graphs, with the
+#: weights folded in, in its global compilation unit): past this many bytes of weights, subnets are timed
+#: in child processes that each time a share of them and exit
+ISOLATE_BYTES = 1 << 30
+
+
 def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "cpu", runtime: str = "torchscript",
                     batch: int = 1, threads: int | None = 1, warmup: int = 10, repeats: int = 30,
                     flush_mb: float | None = None, passes: int = 1,
@@ -39,10 +45,6 @@ def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "c
     """End-to-end latency (ms) of each subnet, timed as the profiler times single ops: the median of
     ``repeats`` calls, and with ``passes`` > 1 the smallest of that many such medians, taken in passes
     over all subnets (background load on a shared machine only ever slows a pass down)."""
-    import torch
-
-    from supernets.static import StaticNet
-
     from . import opbench
     from .opspec import structured
 
@@ -53,20 +55,70 @@ def measure_subnets(space: SearchSpace, genomes: np.ndarray, *, device: str = "c
     structured(space)
     if isinstance(passes, bool) or not isinstance(passes, (int, np.integer)) or passes < 1:
         raise InvalidInput(f"--passes must be a whole number >= 1, not {passes!r}")
+    genomes = space.check_genomes(genomes)
+    nets = [(space.layers(arch), space.input_shape(arch)) for arch in space.decode_many(genomes)]
+    weights = 4 * space.count(genomes)["params"].astype(np.float64)
+    chunks, start = [], 0  # consecutive subnets whose weights stay under ISOLATE_BYTES together
+    while start < len(nets):
+        stop = start + 1
+        while stop < len(nets) and weights[start:stop + 1].sum() <= ISOLATE_BYTES:
+            stop += 1
+        chunks.append(range(start, stop))
+        start = stop
+    out = np.full(len(nets), np.inf)
+    isolate = len(chunks) > 1 or passes * weights.sum() > ISOLATE_BYTES
+    for _ in range(passes):
+        for chunk in chunks:
+            part = [nets[i] for i in chunk]
+            ms = _in_child(part, settings) if isolate else time_nets(part, settings)
+            out[list(chunk)] = np.minimum(out[list(chunk)], ms)
+            if progress is not None:
+                progress(len(chunk))
+    return out, settings | {"passes": int(passes)}
+
+
+def time_nets(nets, settings: dict) -> list[float]:
+    """Median latency (ms) of each (ops, input shape) built as a static subnet, under ``settings``."""
+    import torch
+
+    from supernets.static import StaticNet
+
+    from . import opbench
+
     dev = torch.device(settings["torch_device"])
     flush = opbench.flush_buffer(settings["torch_device"], settings["flush_mb"])
-    out = np.full(len(genomes), np.inf)
-    archs = space.decode_many(genomes)
+    out = []
     with opbench.fixed_threads(settings["threads"]):
-        for _ in range(passes):
-            for i, arch in enumerate(archs):
-                net = StaticNet(space.layers(arch), space.input_shape(arch)).to(dev)
-                x = torch.randn(batch, *space.input_shape(arch), device=dev)
-                fn = opbench.prepare(net, runtime, x)
-                out[i] = min(out[i], opbench.summarize(opbench.time_module(fn, x, warmup, repeats, flush))[0])
-                if progress is not None:
-                    progress(1)
-    return out, settings | {"passes": int(passes)}
+        for ops, shape in nets:
+            net = StaticNet(ops, shape).to(dev)
+            x = torch.randn(settings["batch_size"], *shape, device=dev)
+            fn = opbench.prepare(net, settings["runtime"], x)
+            out.append(opbench.summarize(opbench.time_module(fn, x, settings["warmup"], settings["repeats"],
+                                                             flush))[0])
+    return out
+
+
+def _in_child(nets, settings: dict) -> list[float]:
+    """``time_nets`` in a fresh interpreter (the ops travel pickled over a pipe: our own objects only)."""
+    import pickle
+    import subprocess
+    import sys
+
+    code = "from nas.hardware.validate import child_main; child_main()"
+    done = subprocess.run([sys.executable, "-c", code], input=pickle.dumps((nets, settings)), capture_output=True)
+    if done.returncode != 0:
+        lines = done.stderr.decode(errors="replace").strip().splitlines() or [f"exit code {done.returncode}"]
+        raise RuntimeError(f"timing subnets in a child process failed: {lines[-1]}")
+    return pickle.loads(done.stdout)
+
+
+def child_main() -> None:
+    """The child side of ``_in_child``: read (nets, settings) from stdin, write the timings to stdout."""
+    import pickle
+    import sys
+
+    nets, settings = pickle.loads(sys.stdin.buffer.read())
+    sys.stdout.buffer.write(pickle.dumps(time_nets(nets, settings)))
 
 
 def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plot: str | Path | None = None,
