@@ -147,8 +147,13 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     problem.notes[:0] = notes
     space_obj: SearchSpace = problem.space
     evaluator = problem.evaluator
-    searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
     searcher_options = dict(searcher_options or {})
+    if searcher is None and resume is None and space_obj.size <= budget:
+        searcher, budget = "random", int(space_obj.size)
+        searcher_options.setdefault("batch_size", int(np.prod(space_obj.n_options.astype(float))))
+        problem.notes.append(f"{space_obj.name} has {space_obj.size} subnets, within the budget: every one is "
+                             "evaluated once (exhaustive; pass --searcher to search instead)")
+    searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
     if measured is not None and searcher == "linas" and resume is None:
         # LINAS's DyNAS-T population (50) would spend a small budget on one random generation
         searcher_options.setdefault("population", max(2, min(MEASURED_POPULATION, budget // 3)))

@@ -19,6 +19,7 @@ from .nas_bench_201 import NASBench201Space
 from .ofa_mbv3 import OFAMobileNetV3Space
 from .ofa_mbv3_cifar import OFAMobileNetV3CifarSpace
 from .ofa_resnet50 import OFAResNet50Space
+from .resnet20_pooling import PoolingResNet20Space
 from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
 from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
 
@@ -48,6 +49,7 @@ __all__ = [
     "NASBench201Space",
     "OFAMobileNetV3CifarSpace",
     "OFAResNet50Space",
+    "PoolingResNet20Space",
     "MobileNetV3Layout",
     "MobileNetV3Macro",
     "make_divisible",

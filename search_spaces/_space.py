@@ -107,7 +107,8 @@ class SearchSpace:
         """A JSON-able description that files made for this space record and check against."""
         return {
             "space": self.name,
-            "choices": [{"key": c.key, "options": list(c.options), "count": c.count} for c in self.choices],
+            "choices": [{"key": c.key, "options": [list(o) if isinstance(o, tuple) else o for o in c.options],
+                         "count": c.count} for c in self.choices],
         }
 
     def describe_genome(self) -> str:

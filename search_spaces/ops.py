@@ -194,7 +194,7 @@ register_op_kind(OpKind("pool", lambda op: 0, lambda op: 0, lambda op: _elements
 register_op_kind(OpKind("linear", _linear_macs, lambda op: op.in_shape[2] * op.out_shape[2] + op.out_shape[2],
                         _linear_macs, "fully connected layer with bias on a flattened 1x1 map"))
 register_op_kind(OpKind("maxpool", lambda op: 0, lambda op: 0, lambda op: op.kernel**2 * _elements(op.out_shape),
-                        "kxk max pooling, padding k // 2"))
+                        "kxk max pooling, padding (k - 1) // 2"))
 register_op_kind(OpKind("avgpool", lambda op: 0, lambda op: 0, lambda op: op.kernel**2 * _elements(op.out_shape),
                         "kxk average pooling without padding (ceil mode), e.g. a strided shortcut"))
 

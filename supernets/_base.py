@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from search_spaces import Arch, Registry, SearchSpace, get_space
+from search_spaces.errors import InvalidInput
 
 __all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
            "create_supernet", "list_supernets"]
@@ -23,6 +24,9 @@ class Supernet(nn.Module):
     """
 
     space: SearchSpace
+    #: BN normalizes with batch statistics in eval mode too (no running statistics: BMS's supernets);
+    #: extracted subnets have ordinary BN whose statistics BN recalibration sets
+    normalizes_with_batch_stats: ClassVar[bool] = False
 
     def __init__(self, space: SearchSpace):
         super().__init__()
@@ -63,6 +67,10 @@ class Supernet(nn.Module):
     def _extract(self, arch: Arch) -> nn.Module:
         """The active subnet ``arch`` as a static module (``extract`` wraps it)."""
         raise NotImplementedError
+
+    def build_options(self) -> dict:
+        """The ``create_supernet`` keywords that rebuild this supernet (checkpoints record them)."""
+        return {}
 
     def input_size(self, arch: Mapping[str, Any] | None = None) -> tuple[int, int]:
         """(height, width) of the images the subnet ``arch`` (default: the active one) takes."""
@@ -117,10 +125,18 @@ def register_supernet(space_name: str):
     return SUPERNETS.register(space_name)
 
 
-def create_supernet(space: str | SearchSpace, **kwargs) -> Supernet:
-    """A freshly initialized supernet for ``space`` (a registered name or a space object)."""
+def create_supernet(space: str | SearchSpace, members: int = 1, **kwargs) -> Supernet:
+    """A freshly initialized supernet for ``space`` (a registered name or a space object); ``members`` > 1
+    gives a mixture of that many independently initialized supernets (``supernets.mixture``)."""
     space_obj = get_space(space) if isinstance(space, str) else space
-    return SUPERNETS.get(space_obj.family)(space_obj, **kwargs)
+    factory = SUPERNETS.get(space_obj.family)
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise InvalidInput(f"a supernet has members >= 1 (1: a single supernet; M > 1: a mixture), got {members!r}")
+    if members == 1:
+        return factory(space_obj, **kwargs)
+    from .mixture import MixtureSupernet
+
+    return MixtureSupernet(space_obj, [factory(space_obj, **kwargs) for _ in range(members)])
 
 
 def list_supernets() -> list[str]:

@@ -18,7 +18,8 @@ from search_spaces.fileio import atomic_path
 
 from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, create_supernet
 
-__all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save"]
+__all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save",
+           "checkpoint_members"]
 
 FORMAT = "nas-supernet/1"
 
@@ -34,6 +35,7 @@ def save_checkpoint(supernet: Supernet, path: str | Path, extra: Mapping[str, An
         "format": FORMAT,
         "space": supernet.space.name,
         "layout": supernet.space.layout_signature(),
+        "options": supernet.build_options(),
         "state_dict": supernet.state_dict(),
         "extra": dict(extra or {}),
     }
@@ -56,21 +58,37 @@ def read_checkpoint(path: str | Path) -> dict:
     return dict(obj)
 
 
-def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path) -> dict:
-    """Load weights (ours or once-for-all's) into ``supernet``; returns the checkpoint's metadata."""
+def checkpoint_members(ckpt: Mapping[str, Any]) -> int:
+    """How many member supernets a checkpoint of ours holds (1 unless it is a mixture's)."""
+    options = ckpt.get("options") or {}
+    members = options.get("members", 1) if isinstance(options, Mapping) else None
+    if isinstance(members, bool) or not isinstance(members, int) or members < 1:
+        raise CheckpointError(f"checkpoint's supernet options {options!r} are damaged (members must be a whole "
+                              "number >= 1)")
+    return members
+
+
+def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
+                 arch: Mapping[str, Any] | None = None) -> dict:
+    """Load weights (ours or once-for-all's) into ``supernet``; returns the checkpoint's metadata. A single
+    supernet given a mixture's checkpoint and an ``arch`` takes the member ``arch`` is assigned to."""
     ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else dict(checkpoint)
     if ckpt.get("format") == FORMAT:
         if ckpt["layout"] != supernet.space.layout_signature():
             raise CheckpointError(
                 f"checkpoint was made for space {ckpt.get('space')}, not {supernet.space.name}"
             )
-        try:
-            supernet.load_state_dict(ckpt["state_dict"])
-        except RuntimeError as exc:
-            lines = str(exc).splitlines()
-            detail = lines[1].strip() if len(lines) > 1 else str(exc)
-            raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: {detail}") from None
-        return {k: v for k, v in ckpt.items() if k != "state_dict"}
+        theirs, mine = checkpoint_members(ckpt), supernet.build_options().get("members", 1)
+        state, meta = ckpt["state_dict"], {k: v for k, v in ckpt.items() if k != "state_dict"}
+        if theirs != mine:
+            if not (mine == 1 and arch is not None):
+                raise CheckpointError(_members_mismatch(theirs, mine))
+            mixture = create_supernet(supernet.space, members=theirs)
+            _load_state(mixture, state)
+            meta["member"] = mixture.assigned_member(arch)
+            state = mixture.members[meta["member"]].state_dict()
+        _load_state(supernet, state)
+        return meta
     state = ckpt.get("state_dict", ckpt)
     theirs = next((f for f in FOREIGN_FORMATS if isinstance(state, Mapping) and f.recognizes(state)), None)
     mine = supernet.foreign_name if isinstance(supernet, ForeignWeights) else None
@@ -85,6 +103,26 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path)
     raise CheckpointError(f"checkpoint is neither a nas-supernet checkpoint nor a state dict of {known}{loads}")
 
 
+def _members_mismatch(theirs: int, mine: int) -> str:
+    if mine == 1:
+        return (f"checkpoint holds a mixture of {theirs} supernets, and this is a single supernet; train the "
+                f"mixture with members={theirs}, or fine-tune one architecture of it with strategy standalone "
+                "(which takes the member that architecture is assigned to)")
+    if theirs == 1:
+        return (f"checkpoint holds a single supernet, and this is a mixture of {mine}; a mixture's members start "
+                f"from their own initializations or from a mixture checkpoint of {mine} members")
+    return f"checkpoint holds a mixture of {theirs} supernets, not {mine}"
+
+
+def _load_state(supernet: Supernet, state: Mapping[str, Any]) -> None:
+    try:
+        supernet.load_state_dict(state)
+    except RuntimeError as exc:
+        lines = str(exc).splitlines()
+        detail = lines[1].strip() if len(lines) > 1 else str(exc)
+        raise CheckpointError(f"checkpoint does not fit supernet {supernet.space.name}: {detail}") from None
+
+
 def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> tuple[Supernet, dict]:
     """Build the supernet a checkpoint was made for (or ``space``, required for once-for-all files)."""
     ckpt = read_checkpoint(path)
@@ -92,7 +130,8 @@ def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> t
         expected = space if isinstance(space, str) else (space.name if space is not None else None)
         if expected is not None and expected != ckpt["space"]:
             raise CheckpointError(f"checkpoint {path} was made for space {ckpt['space']}, not {expected}")
-        supernet = create_supernet(space if isinstance(space, SearchSpace) else get_space(ckpt["space"]))
+        supernet = create_supernet(space if isinstance(space, SearchSpace) else get_space(ckpt["space"]),
+                                   members=checkpoint_members(ckpt))
     elif space is None:
         raise CheckpointError(f"checkpoint {path} does not say which space it is for; pass the space explicitly")
     else:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from ..train import STRATEGIES
 from ..train import train as run_training
+from ..errors import InvalidInput
 from ._common import app, console, parse_options, print_json, user_errors
 
 
@@ -68,7 +69,10 @@ def train(
     steps: int = typer.Option(None, "--steps-per-epoch", min=1, help="Cap optimizer steps per epoch (quick runs)."),
     eval_every: int = typer.Option(None, "--eval-every", min=0,
                                    help="Evaluate max/min subnets every N epochs (0: never) [1]."),
-    init: Path = typer.Option(None, "--init", help="Start from these supernet weights (ours or once-for-all's)."),
+    init: Path = typer.Option(None, "--init", "--checkpoint",
+                              help="Start from these supernet weights (ours or once-for-all's): a fine-tune."),
+    arch: Path = typer.Option(None, "--arch", help="The subnet a fixed-subnet strategy (standalone) trains: arch "
+                                                   "JSON, best.json or an exported subnet's JSON."),
     workers: int = typer.Option(None, "--workers", "-w", min=1, help="Train on K Ray Train workers (DDP)."),
     ray_address: str = typer.Option("local", "--ray-address", help="'local' (start Ray here) or a cluster address."),
     gpu: bool = typer.Option(False, "--gpu", help="One GPU per worker (NCCL); in-process: train on cuda."),
@@ -80,7 +84,8 @@ def train(
     given = {"batch_size": batch_size, "lr": lr, "optimizer": optimizer, "momentum": momentum,
              "weight_decay": weight_decay, "seed": seed,
              "strategy_options": parse_options(option) if option else None, "holdout": holdout,
-             "steps_per_epoch": steps, "eval_every": eval_every, "init": str(init) if init else None}
+             "steps_per_epoch": steps, "eval_every": eval_every, "init": str(init) if init else None,
+             "arch": _read_arch(arch, space, resume) if arch else None}
     settings = {k: v for k, v in given.items() if v is not None}  # the rest: TrainConfig's defaults
     show = not (json_out or no_progress)
     with _TrainProgress(show and workers is None) as progress:
@@ -106,6 +111,18 @@ def train(
     console.print(f"  run directory: {result.run_dir} (metrics.csv, training.png, checkpoints/last.pt)")
     console.print(f"  evaluate with: nas evaluate --checkpoint {result.checkpoint} --data {result.config.data} "
                   "--sample 50")
+
+
+def _read_arch(path: Path, space: str | None, resume: Path | None) -> dict:
+    from search_spaces import get_space
+
+    from ..export.arch_files import read_arch_file
+    from ..train.run import stored_space
+
+    name = space or (stored_space(resume) if resume else None)
+    if name is None:
+        raise InvalidInput("--arch needs --space (the space the arch belongs to)")
+    return read_arch_file(path, get_space(name))
 
 
 @app.command("strategies")

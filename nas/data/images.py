@@ -20,6 +20,8 @@ import torch
 
 from search_spaces.errors import InvalidInput
 
+from .cache import cached_path, write_cache
+
 __all__ = ["ImageData", "load_images", "holdout_split", "channel_stats", "IMAGE_SUFFIXES", "SPLIT_SEED"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -64,16 +66,33 @@ def load_images(path: str | Path) -> ImageData:
     if not p.exists():
         raise InvalidInput(f"data path {p} does not exist (expected an .npz file, an ImageFolder directory, "
                            "a .tar.gz of one, or synthetic)")
-    if p.is_dir():
-        data = _from_folder(p)
-    elif p.suffix == ".npz":
+    if p.suffix == ".npz" and not p.is_dir():
         data = _from_npz(p)
-    elif p.name.endswith((".tar.gz", ".tgz", ".tar")):
-        data = _from_tar(p)
+    elif p.is_dir() or p.name.endswith((".tar.gz", ".tgz", ".tar")):
+        data = _decoded(p)
     else:
         raise InvalidInput(f"data file {p} is neither an .npz file nor a .tar.gz of an ImageFolder tree")
     if len(data.y_train) == 0:
         raise InvalidInput(f"{p} holds no training images")
+    return data
+
+
+def _decoded(path: Path) -> ImageData:
+    """JPEG/PNG trees are decoded once; later loads read the cached arrays (``nas.data.cache``)."""
+    cached = cached_path(path)
+    if cached.is_file():
+        try:
+            data = _from_npz(cached)
+            data.source = str(path)
+            return data
+        except InvalidInput:
+            cached.unlink(missing_ok=True)  # a damaged cache entry: decode again
+    data = _from_folder(path) if path.is_dir() else _from_tar(path)
+    arrays = {"x_train": data.x_train.numpy(), "y_train": data.y_train.numpy(),
+              "classes": np.asarray(data.classes, dtype=str)}
+    if data.x_test is not None:
+        arrays |= {"x_test": data.x_test.numpy(), "y_test": data.y_test.numpy()}
+    write_cache(path, arrays)
     return data
 
 

@@ -26,7 +26,7 @@ def recalibrate_bn(model: nn.Module, batches: Iterable, n_images: int = 2000) ->
 
     ``batches`` yields image tensors or ``(images, labels)`` pairs. Returns the number of images used.
     """
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats]
     if not bns:
         return 0
     sums: dict[nn.Module, list] = {bn: [None, None, 0] for bn in bns}

@@ -48,6 +48,7 @@ class TrainConfig:
     eval_images: int = 1000  # held-out images per evaluation (0: all)
     bn_images: int = 500  # images for BN recalibration before each evaluation
     init: str | None = None  # checkpoint with initial weights (ours or once-for-all's)
+    arch: dict | None = None  # the one subnet a strategy that trains a fixed subnet (standalone) trains
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -72,10 +73,17 @@ class TrainConfig:
         if not (0 < self.holdout < 1 or (self.holdout >= 1 and float(self.holdout).is_integer())):
             raise InvalidInput(f"--holdout is a share in (0, 1) or a whole number of images >= 1, got {self.holdout}")
         STRATEGIES.get(self.strategy)  # unknown names list the known ones
-        get_space(self.space)
+        space = get_space(self.space)
+        if self.arch is not None:
+            self.arch = space.validate(self.arch)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def for_strategy(cls, strategy: str, **given: Any) -> "TrainConfig":
+        """A config where what ``given`` leaves out comes from the strategy's paper, then our defaults."""
+        return cls(strategy=strategy, **{**STRATEGIES.get(strategy).config_defaults, **given})
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "TrainConfig":

@@ -18,15 +18,15 @@ import torch
 from torch import nn
 
 from search_spaces import get_space
-from search_spaces.errors import NotSupported
+from search_spaces.errors import InvalidInput, NotSupported
 from supernets import ChannelSorting, create_supernet
 from supernets.checkpoint import load_weights, save_checkpoint
 
-from ..data import augment, normalize
+from ..data import augment, normalize, resize
 from .config import TrainConfig, TrainData, prepare_data, steps_per_epoch
 from .metrics import append_metrics, plot_training, read_metrics, truncate_metrics
 from .state import read_training_checkpoint, save_training_checkpoint, set_rng_state
-from .step import build_optimizer, run_passes
+from .step import activate, build_optimizer, run_passes
 from .strategies import REORGANIZE, RESET_OPTIMIZER, SNAPSHOT_TEACHER, Strategy, create_strategy
 from .strategies.base import max_arch, min_arch
 
@@ -83,16 +83,18 @@ class TrainingLoop:
                  log: Callable[[str], None] | None = None):
         self.cfg, self.files, self.ctx = cfg, RunFiles(run_dir), ctx or DistContext()
         self.on_step, self.on_epoch, self.log = on_step, on_epoch, log
-        torch.manual_seed(cfg.seed)  # the initial weights
         self.space = get_space(cfg.space)
-        self.supernet = create_supernet(self.space)
-        if cfg.init:
-            load_weights(self.supernet, cfg.init)
-        self.supernet.to(self.ctx.device)
         self.data = data or prepare_data(cfg)
         self.steps = steps_per_epoch(cfg, self.data.n_fit, self.ctx.world_size)
         self.strategy: Strategy = create_strategy(cfg.strategy, self.space, self.steps * cfg.epochs, self.steps,
-                                                  **cfg.strategy_options)
+                                                  cfg.arch, **cfg.strategy_options)
+        if self.strategy.scores_tasks() and len(self.data.y_holdout) < 1:
+            raise InvalidInput(f"strategy {cfg.strategy} scores subnets on held-out images; --holdout leaves none")
+        torch.manual_seed(cfg.seed)  # the initial weights
+        self.supernet = create_supernet(self.space, **self.strategy.supernet_options())
+        if cfg.init:
+            load_weights(self.supernet, cfg.init, arch=cfg.arch)
+        self.supernet.to(self.ctx.device)
         self.optimizer = build_optimizer(self.supernet, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay,
                                          cfg.optimizer)
         strategy = self.strategy
@@ -102,6 +104,7 @@ class TrainingLoop:
         self._plotted = time.perf_counter()
         if self.ctx.restore_from is not None:
             self._restore(self.ctx.restore_from)
+        self.strategy.bind(self.supernet)
         self.model = self.ctx.wrap(self.supernet) if self.ctx.wrap else self.supernet
         self.data_info = {"mean": self.data.mean, "std": self.data.std, "n_fit": self.data.n_fit,
                           "n_holdout": len(self.data.y_holdout), "steps_per_epoch": self.steps,
@@ -199,6 +202,8 @@ class TrainingLoop:
             results = run_passes(self.model, self.supernet, tasks, images, labels, self.teacher, cfg.label_smoothing)
             self.optimizer.step()
             self.scheduler.step()
+            if self.strategy.scores_tasks():
+                self._score_on_holdout(t, tasks)
             for r in results:
                 k = ROLES.index(r.role) if r.role in ROLES else 0
                 sums[2 * k] += r.loss
@@ -222,6 +227,31 @@ class TrainingLoop:
         row["images_per_s"] = S * cfg.batch_size / elapsed
         row["epoch_s"] = elapsed
         return row
+
+    @torch.no_grad()
+    def _score_on_holdout(self, t: int, tasks: list) -> None:
+        """Each task's accuracy on step ``t``'s held-out batch (BMS: the next batch of the held-out half,
+        cycling, without augmentation), summed over the ranks, handed to the strategy."""
+        cfg, ctx, data = self.cfg, self.ctx, self.data
+        n = len(data.y_holdout)
+        size = min(cfg.batch_size, n)
+        cycle = n // size
+        order = np.random.default_rng([cfg.seed, 5, t // cycle]).permutation(n)
+        idx = torch.from_numpy(order[(t % cycle) * size:(t % cycle + 1) * size])
+        shard = size // ctx.world_size  # ranks share the batch (or each scores all of it: the same ratio)
+        part = slice(ctx.rank * shard, (ctx.rank + 1) * shard) if shard else slice(None)
+        images = normalize(data.x_holdout[idx][part], data.mean, data.std).to(ctx.device)
+        labels = data.y_holdout[idx][part].to(ctx.device)
+        self.supernet.eval()
+        try:
+            for task in tasks:
+                activate(self.supernet, task)
+                logits = self.supernet(resize(images, self.supernet.input_size(task.arch)))
+                counts = ctx.sum(torch.tensor([float((logits.argmax(1) == labels).sum()), float(len(labels))],
+                                              dtype=torch.float64))
+                self.strategy.record(t, task, float(counts[0] / max(float(counts[1]), 1.0)))
+        finally:
+            self.supernet.train()
 
     def evaluate_extremes(self) -> dict:
         """Held-out top-1 of the largest and smallest subnets, after BN recalibration."""

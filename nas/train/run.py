@@ -69,6 +69,14 @@ def _resume_config(run: Path, given: Mapping[str, Any]) -> TrainConfig:
         raise RunDirectoryError(f"{files.config} is damaged ({exc}); restore it or start a new run") from None
 
 
+def stored_space(run: Path) -> str | None:
+    """The space a training run directory was made for (None when it is not one: resume says why)."""
+    try:
+        return _resume_config(run, {}).space
+    except RunDirectoryError:
+        return None
+
+
 def data_ref(data: str | Path) -> str:
     """How a run records its data: an absolute path for files and folders (runs resume from anywhere),
     the text itself for the others (``synthetic:...``)."""
@@ -128,7 +136,7 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
         if space is None or strategy is None or data is None or epochs is None or out is None:
             raise InvalidInput("a new training run needs --space, --strategy, --data, --epochs and --out "
                                "(or --resume RUN)")
-        cfg = TrainConfig(space=space, strategy=strategy, data=data_ref(data), epochs=epochs, **settings)
+        cfg = TrainConfig.for_strategy(strategy, space=space, data=data_ref(data), epochs=epochs, **settings)
         run = Path(out)
         if RunFiles(run).config.exists():
             raise RunDirectoryError(f"{run} already holds a training run; pass --resume {run} to continue it, "

@@ -13,12 +13,19 @@ from supernets import Supernet
 from ..data import resize
 from .strategies import SubnetTask
 
-__all__ = ["soft_cross_entropy", "PassResult", "run_passes", "build_optimizer"]
+__all__ = ["soft_cross_entropy", "PassResult", "run_passes", "build_optimizer", "activate"]
 
 
 def soft_cross_entropy(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
     """Cross-entropy against the teacher's softmax (once-for-all's and BigNAS's distillation loss)."""
     return -(F.softmax(teacher_logits, dim=1) * F.log_softmax(logits, dim=1)).sum(1).mean()
+
+
+def activate(supernet: Supernet, task: SubnetTask) -> dict:
+    """Make ``task``'s subnet (on its mixture member, where it names one) the supernet's active one."""
+    if task.member is None:
+        return supernet.set_active(task.arch)
+    return supernet.set_active(task.arch, member=task.member)
 
 
 @dataclass
@@ -34,7 +41,7 @@ def run_passes(model: nn.Module, supernet: Supernet, tasks: list[SubnetTask], im
     inplace = None
     results = []
     for i, task in enumerate(tasks):
-        arch = supernet.set_active(task.arch)
+        arch = activate(supernet, task)
         x = resize(images, supernet.input_size(arch))
         out = model(x)
         loss = out.new_zeros(())

@@ -170,7 +170,7 @@ def _build_linear(spec: Mapping[str, Any], batch: int) -> nn.Module:
 @register_builder("maxpool")
 def _build_maxpool(spec: Mapping[str, Any], batch: int) -> nn.Module:
     k, s = _ints(spec, "kernel", "stride")
-    return nn.MaxPool2d(k, s, k // 2)
+    return nn.MaxPool2d(k, s, (k - 1) // 2)  # 3x3/2 pads 1 (ResNet stems), 2x2/2 pads none
 
 
 @register_builder("avgpool")

@@ -44,6 +44,7 @@ class SubnetTask:
     kd_weight: float = 0.0
     teacher: str | None = None
     grad_scale: float = 1.0
+    member: int | None = None  # a mixture's member to train (None: the one ``arch`` is assigned to)
 
 
 class Strategy(ABC):
@@ -53,13 +54,25 @@ class Strategy(ABC):
     name: ClassVar[str] = ""
     Options: ClassVar[type]
     summary: ClassVar[str] = ""
+    #: TrainConfig values of the strategy's paper, used where the user gives none (e.g. its learning rate)
+    config_defaults: ClassVar[Mapping[str, Any]] = {}
+    #: whether the strategy trains one fixed subnet, given as ``arch`` (else it samples its own)
+    takes_arch: ClassVar[bool] = False
 
-    def __init__(self, space: SearchSpace, total_steps: int, steps_per_epoch: int, **options: Any):
+    def __init__(self, space: SearchSpace, total_steps: int, steps_per_epoch: int,
+                 arch: Mapping[str, Any] | None = None, **options: Any):
         if total_steps < 1 or steps_per_epoch < 1:
             raise InvalidInput(f"strategy {self.name} needs at least one step (got {total_steps} steps)")
+        if self.takes_arch and arch is None:
+            raise InvalidInput(f"strategy {self.name} trains one fixed subnet: give it with --arch ARCH.json")
+        if arch is not None and not self.takes_arch:
+            fixed = ", ".join(n for n in STRATEGIES.names() if STRATEGIES.get(n).takes_arch)
+            raise InvalidInput(f"strategy {self.name} samples its own subnets; --arch is for strategies that train "
+                               f"one fixed subnet ({fixed})")
         self.space = space
         self.total_steps = total_steps
         self.steps_per_epoch = steps_per_epoch
+        self.arch: Arch | None = space.validate(arch) if arch is not None else None
         self.options = parse_options(self.Options, options, self.name)
         self.validate()
 
@@ -93,6 +106,21 @@ class Strategy(ABC):
 
     def needs_teacher(self) -> bool:
         return False
+
+    def supernet_options(self) -> dict:
+        """``create_supernet`` keywords of the supernet this strategy trains (e.g. a mixture's members)."""
+        return {}
+
+    def bind(self, supernet: Any) -> None:  # noqa: B027  (optional hook)
+        """Called once the supernet is built (and restored): strategies whose choices depend on learned
+        state that lives in the supernet (a mixture's scores) keep a reference."""
+
+    def scores_tasks(self) -> bool:
+        """Whether the loop scores every task on a held-out batch after each step (``record``)."""
+        return False
+
+    def record(self, step: int, task: SubnetTask, accuracy: float) -> None:  # noqa: B027  (optional hook)
+        """A task's held-out accuracy (in [0, 1]) on one batch, measured after step ``step``'s update."""
 
     def scalars(self, step: int) -> dict[str, float]:
         """Extra per-step values worth logging (e.g. DεpS's epsilon)."""
@@ -218,8 +246,8 @@ def register_strategy(name: str):
 
 
 def create_strategy(name: str, space: SearchSpace, total_steps: int, steps_per_epoch: int,
-                    **options: Any) -> Strategy:
-    return STRATEGIES.get(name)(space, total_steps, steps_per_epoch, **options)
+                    arch: Mapping[str, Any] | None = None, **options: Any) -> Strategy:
+    return STRATEGIES.get(name)(space, total_steps, steps_per_epoch, arch, **options)
 
 
 def list_strategies() -> list[str]:

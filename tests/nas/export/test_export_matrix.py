@@ -16,7 +16,8 @@ def _export(space_name: str, tmp_path, formats):
     space = get_space(space_name)
     key = space.resolution_key
     supernet = create_supernet(space).eval()
-    arch = {**space.decode(space.sample(1, np.random.default_rng(4))[0]), key: min(space.choice(key).options)}
+    arch = space.decode(space.sample(1, np.random.default_rng(4))[0])
+    arch |= {key: min(space.choice(key).options)} if key else {}
     result = export_subnet(supernet, arch, tmp_path / "subnet.pt", formats=formats)
     x = torch.randn(3, *space.input_shape(arch))
     with torch.no_grad():

@@ -15,9 +15,20 @@ SPACE = get_space("ofa-mbv3-cifar")
 TOTAL, PER_EPOCH = 200, 20
 
 
+POOLING = get_space("resnet20-pooling")
+
+
+def make(name: str, total: int = TOTAL, **options):
+    """``name`` on OFA-MobileNetV3-CIFAR, or on the pooling space where it needs an enumerable space (a
+    mixture); a fixed-subnet strategy gets the smallest subnet."""
+    space = POOLING if name == "balanced-mixture" else SPACE
+    arch = min_arch(space) if STRATEGIES.get(name).takes_arch else None
+    return create_strategy(name, space, total, PER_EPOCH, arch, **options)
+
+
 @pytest.fixture(params=list_strategies())
 def strategy(request):
-    return create_strategy(request.param, SPACE, TOTAL, PER_EPOCH)
+    return make(request.param)
 
 
 def test_registry_lists_the_papers_strategies():
@@ -31,7 +42,7 @@ def test_every_step_plans_valid_subnets(strategy):
         tasks = strategy.plan(t, np.random.default_rng([0, t]))
         assert tasks, f"step {t} has no passes"
         for i, task in enumerate(tasks):
-            assert SPACE.validate(task.arch) == task.arch
+            assert strategy.space.validate(task.arch) == task.arch
             assert task.label_weight > 0 or task.kd_weight > 0
             assert 0 < task.grad_scale <= 1
             if task.teacher == "inplace":
@@ -70,12 +81,19 @@ def test_state_records_name_and_options(strategy):
 @pytest.mark.parametrize("name", list_strategies())
 def test_bad_options_are_named(name):
     with pytest.raises(InvalidInput, match="unknown option 'bogus'"):
-        create_strategy(name, SPACE, TOTAL, PER_EPOCH, bogus=1)
+        make(name, bogus=1)
     key, default = next(iter(STRATEGIES.get(name).defaults().items()))
     with pytest.raises(InvalidInput, match=key):
-        create_strategy(name, SPACE, TOTAL, PER_EPOCH, **{key: "abc"})
+        make(name, **{key: "abc"})
     with pytest.raises(InvalidInput):
-        create_strategy(name, SPACE, 0, PER_EPOCH)
+        make(name, total=0)
+
+
+@pytest.mark.parametrize("name", list_strategies())
+def test_a_fixed_subnet_is_given_exactly_when_the_strategy_trains_one(name):
+    takes = STRATEGIES.get(name).takes_arch
+    with pytest.raises(InvalidInput, match="--arch"):
+        create_strategy(name, SPACE, TOTAL, PER_EPOCH, None if takes else min_arch(SPACE))
 
 
 # ---------------------------------------------------------------------------- the papers
