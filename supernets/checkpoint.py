@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 import torch
 
-from search_spaces import SearchSpace, get_space
+from search_spaces import SearchSpace, family_of, get_space
 from search_spaces.checks import torch_load_reason
 from search_spaces.errors import CheckpointError
 from search_spaces.fileio import atomic_path
@@ -128,9 +128,10 @@ def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> t
     ckpt = read_checkpoint(path)
     if ckpt.get("format") == FORMAT:
         expected = space if isinstance(space, str) else (space.name if space is not None else None)
-        if expected is not None and expected != ckpt["space"]:
+        if expected is not None and expected not in (ckpt["space"], family_of(str(ckpt["space"]))):
             raise CheckpointError(f"checkpoint {path} was made for space {ckpt['space']}, not {expected}")
-        supernet = create_supernet(space if isinstance(space, SearchSpace) else get_space(ckpt["space"]),
+        supernet = create_supernet(space if isinstance(space, SearchSpace) and space.name == ckpt["space"]
+                                   else get_space(ckpt["space"]),
                                    members=checkpoint_members(ckpt))
     elif space is None:
         raise CheckpointError(f"checkpoint {path} does not say which space it is for; pass the space explicitly")
