@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 from search_spaces.fileio import atomic_path, atomic_paths, remove_stale_temps, write_text
 
-__all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "remove_stale_temps"]
+__all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "remove_stale_temps",
+           "cache_dir"]
+
+
+def cache_dir() -> Path:
+    """Where the engine caches what it can rebuild (machine profiles, imported tables, decoded images):
+    $NAS_CACHE_DIR, else $XDG_CACHE_HOME/nas-engine, else ~/.cache/nas-engine."""
+    if os.environ.get("NAS_CACHE_DIR"):
+        return Path(os.environ["NAS_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-engine"
 
 
 def write_json(path: str | Path, obj: Any) -> None:

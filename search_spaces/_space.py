@@ -264,6 +264,8 @@ class SearchSpace:
 
     def keys_of(self, genomes: np.ndarray) -> np.ndarray:
         """A hashable key per genome (bytes of the canonical genome) for fast de-duplication."""
+        if self.n_genes == 0:  # a space of one network: one key
+            return np.zeros(len(genomes), dtype="V1")
         canon = np.ascontiguousarray(self.canonical(genomes), dtype=np.int8 if self.n_options.max() < 128 else np.int64)
         return canon.view(np.dtype((np.void, canon.dtype.itemsize * canon.shape[1]))).ravel()
 

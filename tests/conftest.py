@@ -31,14 +31,3 @@ def shared_data() -> Path:
 def rng() -> np.random.Generator:
     return np.random.default_rng(0)
 
-
-@pytest.fixture(autouse=True, scope="session")
-def _image_cache(tmp_path_factory):
-    """Decoded-image caches go to a temp folder, not the user's ~/.cache."""
-    old = os.environ.get("NAS_CACHE_DIR")
-    os.environ["NAS_CACHE_DIR"] = str(tmp_path_factory.mktemp("nas-cache"))
-    yield
-    if old is None:
-        os.environ.pop("NAS_CACHE_DIR", None)
-    else:
-        os.environ["NAS_CACHE_DIR"] = old

@@ -1,7 +1,7 @@
 """Decoded images, cached: an ImageFolder directory or ``.tar.gz`` of JPEGs is decoded once and kept as
 uint8 arrays (an uncompressed ``.npz``), so epochs, runs and evaluations never decode again.
 
-The cache lives in ``$NAS_CACHE_DIR`` (default ``~/.cache/nas``) under ``images/``, one file per source,
+The cache lives in the engine's cache folder (``nas.io.cache_dir``) under ``images/``, one file per source,
 keyed by the source's resolved path, size and modification time (a changed source is decoded anew).
 It is written atomically; where it cannot be written, data loads as before, only slower.
 """
@@ -9,20 +9,21 @@ It is written atomically; where it cannot be written, data loads as before, only
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
 
 from search_spaces.fileio import atomic_path
 
-__all__ = ["cache_dir", "cached_path", "write_cache"]
+from ..io import cache_dir
+
+__all__ = ["images_dir", "cached_path", "write_cache"]
 
 VERSION = 1  # bump when the decoding changes (resizing, channel order)
 
 
-def cache_dir() -> Path:
-    return Path(os.environ.get("NAS_CACHE_DIR") or Path.home() / ".cache" / "nas") / "images"
+def images_dir() -> Path:
+    return cache_dir() / "images"
 
 
 def _fingerprint(source: Path) -> str:
@@ -37,7 +38,7 @@ def _fingerprint(source: Path) -> str:
 
 def cached_path(source: Path) -> Path:
     """Where the decoded arrays of ``source`` are (or would be) cached."""
-    return cache_dir() / f"{source.name}.{_fingerprint(source)}.npz"
+    return images_dir() / f"{source.name}.{_fingerprint(source)}.npz"
 
 
 def write_cache(source: Path, arrays: dict[str, np.ndarray]) -> Path | None:

@@ -13,19 +13,11 @@ from search_spaces.errors import InvalidInput
 
 from ..io import write_json
 from . import opbench
+from ..io import cache_dir
 from .opspec import check_fusion, structured
 from .table import LatencyTable, is_table_file, read_table
 
 __all__ = ["space_specs", "emit_specs", "profile_space", "cache_dir", "RichProgress", "KIT_FILES"]
-
-
-def cache_dir() -> Path:
-    """Where the engine caches machine profiles and imported tables: $NAS_CACHE_DIR, else
-    $XDG_CACHE_HOME/nas-engine, else ~/.cache/nas-engine."""
-    if os.environ.get("NAS_CACHE_DIR"):
-        return Path(os.environ["NAS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "nas-engine"
 
 
 def space_specs(space: SearchSpace, fusion: str = "block") -> list[dict]:

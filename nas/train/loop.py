@@ -88,7 +88,7 @@ class TrainingLoop:
         self.steps = steps_per_epoch(cfg, self.data.n_fit, self.ctx.world_size)
         self.strategy: Strategy = create_strategy(cfg.strategy, self.space, self.steps * cfg.epochs, self.steps,
                                                   cfg.arch, **cfg.strategy_options)
-        if self.strategy.scores_tasks() and len(self.data.y_holdout) < 1:
+        if self.strategy.score_images(cfg.batch_size) and len(self.data.y_holdout) < 1:
             raise InvalidInput(f"strategy {cfg.strategy} scores subnets on held-out images; --holdout leaves none")
         torch.manual_seed(cfg.seed)  # the initial weights
         self.supernet = create_supernet(self.space, **self.strategy.supernet_options())
@@ -202,7 +202,7 @@ class TrainingLoop:
             results = run_passes(self.model, self.supernet, tasks, images, labels, self.teacher, cfg.label_smoothing)
             self.optimizer.step()
             self.scheduler.step()
-            if self.strategy.scores_tasks():
+            if self.strategy.score_images(cfg.batch_size):
                 self._score_on_holdout(t, tasks)
             for r in results:
                 k = ROLES.index(r.role) if r.role in ROLES else 0
@@ -234,7 +234,7 @@ class TrainingLoop:
         cycling, without augmentation), summed over the ranks, handed to the strategy."""
         cfg, ctx, data = self.cfg, self.ctx, self.data
         n = len(data.y_holdout)
-        size = min(cfg.batch_size, n)
+        size = min(self.strategy.score_images(cfg.batch_size), n)
         cycle = n // size
         order = np.random.default_rng([cfg.seed, 5, t // cycle]).permutation(n)
         idx = torch.from_numpy(order[(t % cycle) * size:(t % cycle + 1) * size])

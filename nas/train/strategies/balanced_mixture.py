@@ -35,6 +35,7 @@ class MixtureOptions:
     ema: float = 0.9  # W[a, m] <- ema * W[a, m] + (1 - ema) * held-out accuracy
     t_max: float = 100.0  # the softmax temperature grows linearly per epoch from 1 to t_max
     min_lr: float = 0.01  # cosine decay per epoch to this share of the learning rate (BMS: 0.001 at 0.1)
+    score_images: int = 0  # held-out images each step's member is scored on (0: a training batch, as BMS)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class BalancedMixture(Strategy):
             self.require("members", o.members >= 1, ">= 1 (1: a single supernet)")
             self.require("ema", 0 <= o.ema < 1, "in [0, 1)")
             self.require("t_max", 1 <= o.t_max < math.inf, "a finite number >= 1")
+            self.require("score_images", o.score_images >= 0, ">= 0 (0: as many as a training batch)")
         if self.n_members > 1:
             from supernets.mixture import MAX_MIXTURE_ARCHS
 
@@ -109,8 +111,10 @@ class BalancedMixture(Strategy):
         member = int(rng.choice(self.n_members, p=row / row.sum()))
         return [SubnetTask(arch, "sampled", member=member)]
 
-    def scores_tasks(self) -> bool:
-        return self.n_members > 1
+    def score_images(self, batch_size: int) -> int:
+        if self.n_members == 1:
+            return 0
+        return self.options.score_images or batch_size
 
     def record(self, step: int, task: SubnetTask, accuracy: float) -> None:
         if self.mixture is not None and task.member is not None:

@@ -115,9 +115,9 @@ class Strategy(ABC):
         """Called once the supernet is built (and restored): strategies whose choices depend on learned
         state that lives in the supernet (a mixture's scores) keep a reference."""
 
-    def scores_tasks(self) -> bool:
-        """Whether the loop scores every task on a held-out batch after each step (``record``)."""
-        return False
+    def score_images(self, batch_size: int) -> int:
+        """Held-out images the loop scores every task on after each step (``record``); 0: none."""
+        return 0
 
     def record(self, step: int, task: SubnetTask, accuracy: float) -> None:  # noqa: B027  (optional hook)
         """A task's held-out accuracy (in [0, 1]) on one batch, measured after step ``step``'s update."""
