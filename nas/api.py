@@ -110,97 +110,102 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     setup recorded there (other options must agree with it; ``budget`` and ``generations`` may grow
     or shrink it); with the same seed it ends exactly where an uninterrupted run ends.
     """
-    if resume is not None:
-        run_dir = RunDirectory.open(resume)
-        remove_stale_temps(run_dir.path)  # left by the killed run while it wrote a file
-        cfg = _recorded_setup(run_dir)
-        _check_resume_options(cfg, run_dir, space=space, target=target, constraints=list(constraints) or None,
-                              searcher=searcher, searcher_options=dict(searcher_options or {}) or None,
-                              preset=preset, seed=seed, objectives=objectives, predictor=predictor,
-                              checkpoint=checkpoint, out=out)
-        space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
-        searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
-        seed, objectives, predictor = cfg["seed"], cfg["objectives"], cfg["predictor"] or "none"
-        generations = generations if generations is not None else cfg.get("generations")
-        budget = budget if budget is not None else cfg["budget"]
-        measured_cfg = cfg.get("measured") or {}
-        checkpoint, data = measured_cfg.get("checkpoint"), measured_cfg.get("data")
-        measure_options = measured_cfg.get("options")
-    elif predictor is not None and checkpoint is not None:
-        raise InvalidInput("pass either --predictor or --checkpoint with --data (measured accuracy), not both")
-    measured = _measured_accuracy(checkpoint, data, space, measure_options)
-    notes: list[str] = []
-    if measured is not None:
-        space = measured.metadata["space"]
-        if budget is None:
-            budget = MEASURED_BUDGET
-            notes.append(f"measured accuracy is slow (every subnet is extracted, BN-recalibrated and evaluated): "
-                         f"the budget defaults to {MEASURED_BUDGET} subnets; pass --budget for more")
-    space = space or "ofa-mbv3"
-    target = target or "macs"
-    seed = 0 if seed is None else seed
-    check_seed(seed)
-    budget = DEFAULT_BUDGET if budget is None else budget
-    check_limits(budget, generations)  # before the run directory is created
-    constraints = list(constraints)
-    problem = build_problem(space, target, constraints, predictor, objectives, accuracy=measured)
-    problem.notes[:0] = notes
-    space_obj: SearchSpace = problem.space
-    evaluator = problem.evaluator
-    searcher_options = dict(searcher_options or {})
-    if searcher is None and resume is None and space_obj.size <= budget:
-        searcher, budget = "random", int(space_obj.size)
-        searcher_options.setdefault("batch_size", int(np.prod(space_obj.n_options.astype(float))))
-        problem.notes.append(f"{space_obj.name} has {space_obj.size} subnets, within the budget: every one is "
-                             "evaluated once (exhaustive; pass --searcher to search instead)")
-    searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
-    if measured is not None and searcher == "linas" and resume is None:
-        # LINAS's DyNAS-T population (50) would spend a small budget on one random generation
-        searcher_options.setdefault("population", max(2, min(MEASURED_POPULATION, budget // 3)))
-        searcher_options.setdefault("inner_population", 50)
-    config = {
-        "space": space_obj.name, "target": target, "constraints": constraints,
-        "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": searcher_options,
-        "preset": preset, "seed": seed, "budget": budget, "generations": generations,
-        "predictor": problem.predictor_ref, "metrics": evaluator.metric_names,
-        "measured": None if measured is None else {
-            "checkpoint": measured.metadata["checkpoint"],
-            "data": str(Path(data).resolve()) if Path(data).exists() else str(data),
-            "options": dict(measure_options or {})},
-        "sources": problem.sources, "restrictions": problem.restrictions, "layout": space_obj.layout_signature(),
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    strategy = create_searcher(
-        searcher, space_obj, n_objectives=len(evaluator.objectives), seed=seed, preset=preset,
-        is_feasible=evaluator.is_feasible if problem.constraints and evaluator.cheap_constraints else None,
-        **searcher_options)
-    archive = None
-    if resume is not None:
-        if cfg.get("layout") != space_obj.layout_signature():
-            raise RunDirectoryError(f"{resume} was made for another space than {space_obj.name}")
-        state = run_dir.load_state()
-        if state is not None:
-            archive = restore_archive(space_obj, evaluator, run_dir, state)
-            strategy.load_state_dict(state["searcher"])
-        else:  # killed before its first generation was saved: start over, as a resumed searcher (Optuna's journal)
-            strategy.load_state_dict(strategy.state_dict())
-        if (budget, generations) != (cfg["budget"], cfg.get("generations")):
-            write_json(run_dir.file(run_dir.CONFIG), {**cfg, "budget": budget, "generations": generations})
-    elif out is not None:
-        run_dir = RunDirectory.create(out, config)
-    else:
-        run_dir = None
-    start = time.perf_counter()
+    run_dir: RunDirectory | None = None
     try:
-        outcome = run_search(space_obj, evaluator, strategy, budget=budget, max_generations=generations,
-                             run_dir=run_dir, archive=archive,
-                             on_generation=(lambda g, a: on_generation(g, a, problem)) if on_generation else None)
-    except BaseException:
-        if run_dir is not None and resume is None:
-            run_dir.discard_unstarted()  # a run that saved no generation holds nothing worth resuming
-        raise
-    elapsed = time.perf_counter() - start
-    return _finish(problem, outcome.archive, strategy.name, outcome.stopped, outcome.generations, elapsed, run_dir)
+        if resume is not None:
+            run_dir = RunDirectory.open(resume, write=True)  # one writer: a second resume is refused
+            remove_stale_temps(run_dir.path)  # left by the killed run while it wrote a file
+            cfg = _recorded_setup(run_dir)
+            _check_resume_options(cfg, run_dir, space=space, target=target, constraints=list(constraints) or None,
+                                  searcher=searcher, searcher_options=dict(searcher_options or {}) or None,
+                                  preset=preset, seed=seed, objectives=objectives, predictor=predictor,
+                                  checkpoint=checkpoint, out=out)
+            space, target, constraints = cfg["space"], cfg["target"], cfg["constraints"]
+            searcher, searcher_options, preset = cfg["searcher"], cfg["searcher_options"], cfg.get("preset")
+            seed, objectives, predictor = cfg["seed"], cfg["objectives"], cfg["predictor"] or "none"
+            generations = generations if generations is not None else cfg.get("generations")
+            budget = budget if budget is not None else cfg["budget"]
+            measured_cfg = cfg.get("measured") or {}
+            checkpoint, data = measured_cfg.get("checkpoint"), measured_cfg.get("data")
+            measure_options = measured_cfg.get("options")
+        elif predictor is not None and checkpoint is not None:
+            raise InvalidInput("pass either --predictor or --checkpoint with --data (measured accuracy), not both")
+        measured = _measured_accuracy(checkpoint, data, space, measure_options)
+        notes: list[str] = []
+        if measured is not None:
+            space = measured.metadata["space"]
+            if budget is None:
+                budget = MEASURED_BUDGET
+                notes.append(f"measured accuracy is slow (every subnet is extracted, BN-recalibrated and evaluated): "
+                             f"the budget defaults to {MEASURED_BUDGET} subnets; pass --budget for more")
+        space = space or "ofa-mbv3"
+        target = target or "macs"
+        seed = 0 if seed is None else seed
+        check_seed(seed)
+        budget = DEFAULT_BUDGET if budget is None else budget
+        check_limits(budget, generations)  # before the run directory is created
+        constraints = list(constraints)
+        problem = build_problem(space, target, constraints, predictor, objectives, accuracy=measured)
+        problem.notes[:0] = notes
+        space_obj: SearchSpace = problem.space
+        evaluator = problem.evaluator
+        searcher_options = dict(searcher_options or {})
+        if searcher is None and resume is None and space_obj.size <= budget:
+            searcher, budget = "random", int(space_obj.size)
+            searcher_options.setdefault("batch_size", int(np.prod(space_obj.n_options.astype(float))))
+            problem.notes.append(f"{space_obj.name} has {space_obj.size} subnets, within the budget: every one is "
+                                 "evaluated once (exhaustive; pass --searcher to search instead)")
+        searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
+        if measured is not None and searcher == "linas" and resume is None:
+            # LINAS's DyNAS-T population (50) would spend a small budget on one random generation
+            searcher_options.setdefault("population", max(2, min(MEASURED_POPULATION, budget // 3)))
+            searcher_options.setdefault("inner_population", 50)
+        config = {
+            "space": space_obj.name, "target": target, "constraints": constraints,
+            "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": searcher_options,
+            "preset": preset, "seed": seed, "budget": budget, "generations": generations,
+            "predictor": problem.predictor_ref, "metrics": evaluator.metric_names,
+            "measured": None if measured is None else {
+                "checkpoint": measured.metadata["checkpoint"],
+                "data": str(Path(data).resolve()) if Path(data).exists() else str(data),
+                "options": dict(measure_options or {})},
+            "sources": problem.sources, "restrictions": problem.restrictions, "layout": space_obj.layout_signature(),
+            "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        }
+        strategy = create_searcher(
+            searcher, space_obj, n_objectives=len(evaluator.objectives), seed=seed, preset=preset,
+            is_feasible=evaluator.is_feasible if problem.constraints and evaluator.cheap_constraints else None,
+            **searcher_options)
+        archive = None
+        if resume is not None:
+            if cfg.get("layout") != space_obj.layout_signature():
+                raise RunDirectoryError(f"{resume} was made for another space than {space_obj.name}")
+            state = run_dir.load_state()
+            if state is not None:
+                archive = restore_archive(space_obj, evaluator, run_dir, state)
+                strategy.load_state_dict(state["searcher"])
+            else:  # killed before its first generation was saved: start over, as a resumed searcher (Optuna's journal)
+                strategy.load_state_dict(strategy.state_dict())
+            if (budget, generations) != (cfg["budget"], cfg.get("generations")):
+                write_json(run_dir.file(run_dir.CONFIG), {**cfg, "budget": budget, "generations": generations})
+        elif out is not None:
+            run_dir = RunDirectory.create(out, config)
+        else:
+            run_dir = None
+        start = time.perf_counter()
+        try:
+            outcome = run_search(space_obj, evaluator, strategy, budget=budget, max_generations=generations,
+                                 run_dir=run_dir, archive=archive,
+                                 on_generation=(lambda g, a: on_generation(g, a, problem)) if on_generation else None)
+        except BaseException:
+            if run_dir is not None and resume is None:
+                run_dir.discard_unstarted()  # a run that saved no generation holds nothing worth resuming
+            raise
+        elapsed = time.perf_counter() - start
+        return _finish(problem, outcome.archive, strategy.name, outcome.stopped, outcome.generations, elapsed, run_dir)
+    finally:
+        if run_dir is not None:
+            run_dir.release()  # the lock: held from open or create until the summaries are written
 
 
 def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: str, generations: int, elapsed: float,

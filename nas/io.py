@@ -7,10 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from search_spaces.fileio import atomic_path, atomic_paths, remove_stale_temps, write_text
+from search_spaces.fileio import TEMP_GLOB, atomic_path, atomic_paths, remove_stale_temps, write_text
 
 __all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "remove_stale_temps",
-           "cache_dir"]
+           "cache_dir", "check_empty_out"]
 
 
 def cache_dir() -> Path:
@@ -19,6 +19,24 @@ def cache_dir() -> Path:
     if os.environ.get("NAS_CACHE_DIR"):
         return Path(os.environ["NAS_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "nas-engine"
+
+
+def check_empty_out(path: str | Path, command: str) -> None:
+    """``--out`` of a new run must be new or empty: the run's files would overwrite the user's there.
+    What a killed start of ours left (its lock, temp files) does not count."""
+    from fnmatch import fnmatch
+
+    from .errors import RunDirectoryError
+    from .lock import LOCK_NAME
+
+    path = Path(path)
+    if not path.is_dir():
+        return
+    theirs = sorted(p.name for p in path.iterdir() if p.name != LOCK_NAME and not fnmatch(p.name, TEMP_GLOB))
+    if theirs:
+        more = f" and {len(theirs) - 1} more" if len(theirs) > 1 else ""
+        raise RunDirectoryError(f"--out {path} is not empty (it holds {theirs[0]}{more}) and is not a run of "
+                                f"{command}; choose a new or empty directory")
 
 
 def write_json(path: str | Path, obj: Any) -> None:

@@ -13,6 +13,7 @@ from search_spaces import SearchSpace, get_space
 from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
+from ..lock import RunLock
 from ._target import TARGETS, file_targets, resolve_target, target_info
 from .calibration import calibrate_table
 from .fit import error_report, fit_table
@@ -66,10 +67,15 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
             raise InvalidInput("--out is required unless profiling with the cpu target's settings "
                                "(--device cpu --runtime torchscript --batch 1, float32)")
         out = cpu_profile_path(threads)
-    table, new = profile_space(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype, threads=threads,
-                               warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion, progress=progress)
-    if calibrate and (new or "calibration" not in table.metadata):
-        table = calibrate_table(out, space, calibrate)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)  # for the lock; the profile would make it anyway
+    # one profiler per table: two would append to one journal and overwrite each other's table
+    with RunLock(out.parent / f".{out.name}.lock", out):
+        table, new = profile_space(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype,
+                                   threads=threads, warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion,
+                                   progress=progress)
+        if calibrate and (new or "calibration" not in table.metadata):
+            table = calibrate_table(out, space, calibrate)
     return {"table": str(out), "ops": len(table), "measured_now": new, "space": space.name,
             "device": table.metadata.get("device"), "runtime": table.metadata.get("runtime"),
             "threads": table.metadata.get("threads"), "calibration": table.metadata.get("calibration")}

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import RunDirectoryError
-from ..io import atomic_path, read_json, write_json, write_text
+from ..io import atomic_path, check_empty_out, read_json, write_json, write_text
+from ..lock import LOCK_NAME, RunLock
 from .csv_rows import read_results_csv
 
 __all__ = ["RunDirectory"]
@@ -33,7 +34,8 @@ class RunDirectory:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self._found: set[str] | None = None  # what ``create`` found there (None: it made the directory)
+        self._made = False  # whether ``create`` made the directory (else it was empty)
+        self._lock: RunLock | None = None
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -41,6 +43,7 @@ class RunDirectory:
     # --------------------------------------------------------------- lifecycle
     @classmethod
     def create(cls, path: str | Path, config: dict) -> "RunDirectory":
+        """Make the run directory (or use an empty one), lock it and write its config; the caller releases it."""
         run = cls(path)
         if run.file(cls.CONFIG).exists():
             raise RunDirectoryError(
@@ -53,30 +56,48 @@ class RunDirectory:
         if leftovers:
             raise RunDirectoryError(f"{run.path} holds {leftovers[0]} of another run but no {cls.CONFIG}; "
                                     f"choose another --out or remove it")
-        run._found = {p.name for p in run.path.iterdir()} if run.path.is_dir() else None
+        check_empty_out(run.path, "nas search")
+        run._made = not run.path.exists()
         run.path.mkdir(parents=True, exist_ok=True)
+        run.lock()
+        if run.file(cls.CONFIG).exists():  # another search started there since the check above, and finished
+            run.release()
+            raise RunDirectoryError(f"{run.path} already holds a search run; choose another --out")
         write_json(run.file(cls.CONFIG), config)
         return run
 
+    def lock(self) -> None:
+        """Be the directory's only writer until ``release`` (or until this process ends, however it ends)."""
+        if self._lock is None:
+            self._lock = RunLock(self.file(LOCK_NAME), self.path).acquire()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
+
     def discard_unstarted(self) -> None:
         """Remove what this run wrote if it failed before saving its first generation (nothing there to
-        resume), so the same ``--out`` can be used again; a directory that held other files keeps them."""
+        resume), so the same ``--out`` can be used again; a directory that existed (empty) stays."""
         import shutil
 
         if self.file(self.STATE).exists() or not self.path.is_dir():
             return
-        if self._found is None:
+        if self._made:
             shutil.rmtree(self.path, ignore_errors=True)
             return
         for entry in self.path.iterdir():
-            if entry.name not in self._found:
+            if entry.name != LOCK_NAME:  # still held: release removes it
                 shutil.rmtree(entry, ignore_errors=True) if entry.is_dir() else entry.unlink(missing_ok=True)
 
     @classmethod
-    def open(cls, path: str | Path) -> "RunDirectory":
+    def open(cls, path: str | Path, write: bool = False) -> "RunDirectory":
+        """An existing run; ``write`` locks it (a resume), reading needs no lock."""
         run = cls(path)
         if not run.file(cls.CONFIG).is_file():
             raise RunDirectoryError(f"{run.path} is not a search run directory (no {cls.CONFIG})")
+        if write:
+            run.lock()
         return run
 
     @property

@@ -19,7 +19,8 @@ import pandas as pd
 from search_spaces.errors import InvalidInput
 
 from ..errors import RunDirectoryError
-from ..io import read_json, remove_stale_temps, write_json
+from ..io import check_empty_out, read_json, remove_stale_temps, write_json
+from ..lock import LOCK_NAME, RunLock
 from .config import TrainConfig
 from .loop import DistContext, RunFiles, TrainingLoop
 from .metrics import read_metrics
@@ -123,52 +124,66 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
     _check_execution(threads, workers, ray_address, use_gpu, device)
     if threads is not None:
         torch.set_num_threads(threads)
-    if resume is not None:
-        if out is not None and Path(out).resolve() != Path(resume).resolve():
-            raise InvalidInput(f"--out {out} differs from the run being resumed ({resume}); pass only --resume")
-        cfg = _resume_config(Path(resume), {"space": space, "strategy": strategy,
-                                            "data": data_ref(data) if data is not None else None, "epochs": epochs,
-                                            **settings})
-        run = Path(resume)
-        for folder in (run, RunFiles(run).checkpoint.parent):
-            remove_stale_temps(folder)  # left by the killed run while it wrote a file
-    else:
-        if space is None or strategy is None or data is None or epochs is None or out is None:
-            raise InvalidInput("a new training run needs --space, --strategy, --data, --epochs and --out "
-                               "(or --resume RUN)")
-        cfg = TrainConfig.for_strategy(strategy, space=space, data=data_ref(data), epochs=epochs, **settings)
-        run = Path(out)
-        if RunFiles(run).config.exists():
-            raise RunDirectoryError(f"{run} already holds a training run; pass --resume {run} to continue it, "
-                                    "or choose another --out")
-        if run.exists() and not run.is_dir():
-            raise RunDirectoryError(f"--out {run} is a file, not a directory")
-    files = RunFiles(run)
-    restore = files.checkpoint if resume is not None and files.checkpoint.is_file() else None
-    # build everything (data, strategy, optimizer, restored state) before writing anything
-    loop = TrainingLoop(cfg, run, DistContext(world_size=workers or 1, device=device, restore_from=restore),
-                        on_step=on_step, on_epoch=on_epoch, log=log)
-    resumed_from = loop.start_epoch
-    if resume is None:
-        run.mkdir(parents=True, exist_ok=True)
-        write_json(files.config, {"train": cfg.to_dict(), "created": _now(), "data_info": loop.data_info})
-    if workers is None:
-        loop.run()
-    else:
-        from .distributed import train_with_ray
+    lock: RunLock | None = None  # one writer per run directory, held until the summary is written
+    try:
+        if resume is not None:
+            if out is not None and Path(out).resolve() != Path(resume).resolve():
+                raise InvalidInput(f"--out {out} differs from the run being resumed ({resume}); pass only --resume")
+            cfg = _resume_config(Path(resume), {"space": space, "strategy": strategy,
+                                                "data": data_ref(data) if data is not None else None,
+                                                "epochs": epochs, **settings})
+            run = Path(resume)
+            lock = RunLock(run / LOCK_NAME, run).acquire()
+            for folder in (run, RunFiles(run).checkpoint.parent):
+                remove_stale_temps(folder)  # left by the killed run while it wrote a file
+        else:
+            if space is None or strategy is None or data is None or epochs is None or out is None:
+                raise InvalidInput("a new training run needs --space, --strategy, --data, --epochs and --out "
+                                   "(or --resume RUN)")
+            cfg = TrainConfig.for_strategy(strategy, space=space, data=data_ref(data), epochs=epochs, **settings)
+            run = Path(out)
+            _check_new_run(run)
+        files = RunFiles(run)
+        restore = files.checkpoint if resume is not None and files.checkpoint.is_file() else None
+        # build everything (data, strategy, optimizer, restored state) before writing anything
+        loop = TrainingLoop(cfg, run, DistContext(world_size=workers or 1, device=device, restore_from=restore),
+                            on_step=on_step, on_epoch=on_epoch, log=log)
+        resumed_from = loop.start_epoch
+        if resume is None:
+            run.mkdir(parents=True, exist_ok=True)
+            lock = RunLock(run / LOCK_NAME, run).acquire()
+            _check_new_run(run)  # again, now that it is ours: another run may have started there meanwhile
+            write_json(files.config, {"train": cfg.to_dict(), "created": _now(), "data_info": loop.data_info})
+        if workers is None:
+            loop.run()
+        else:
+            from .distributed import train_with_ray
 
-        del loop  # the workers build their own
-        train_with_ray(cfg, run, workers=workers, address=ray_address, use_gpu=use_gpu, resume=resume is not None,
-                       max_failures=max_failures)
-    metrics = read_metrics(files.metrics)
-    elapsed = time.perf_counter() - start
-    result = TrainResult(run, cfg, metrics, files.final, elapsed, workers, resumed_from,
-                         {"metrics": files.metrics, "plot": files.plot, "checkpoint": files.checkpoint,
-                          "final": files.final})
-    write_json(files.summary, {"finished": _now(), "elapsed_s": round(elapsed, 3), "workers": workers,
-                               "resumed_from_epoch": resumed_from, "final": result.final,
-                               "files": {k: str(v) for k, v in result.files.items()}})
-    return result
+            del loop  # the workers build their own
+            train_with_ray(cfg, run, workers=workers, address=ray_address, use_gpu=use_gpu,
+                           resume=resume is not None, max_failures=max_failures)
+        metrics = read_metrics(files.metrics)
+        elapsed = time.perf_counter() - start
+        result = TrainResult(run, cfg, metrics, files.final, elapsed, workers, resumed_from,
+                             {"metrics": files.metrics, "plot": files.plot, "checkpoint": files.checkpoint,
+                              "final": files.final})
+        write_json(files.summary, {"finished": _now(), "elapsed_s": round(elapsed, 3), "workers": workers,
+                                   "resumed_from_epoch": resumed_from, "final": result.final,
+                                   "files": {k: str(v) for k, v in result.files.items()}})
+        return result
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _check_new_run(run: Path) -> None:
+    """``--out`` of a new training run: not a run already, not a file, not a directory of the user's files."""
+    if RunFiles(run).config.exists():
+        raise RunDirectoryError(f"{run} already holds a training run; pass --resume {run} to continue it, "
+                                "or choose another --out")
+    if run.exists() and not run.is_dir():
+        raise RunDirectoryError(f"--out {run} is a file, not a directory")
+    check_empty_out(run, "nas train")
 
 
 def _now() -> str:
