@@ -42,6 +42,9 @@ def evaluate(
     if threads is not None:
         import torch
 
+        from ..hardware.opbench import check_threads
+
+        check_threads(threads)
         torch.set_num_threads(threads)
     archs = []
     if arch:

@@ -32,15 +32,18 @@ import torch
 from torch import nn
 
 if __package__:  # imported from the engine
+    from search_spaces.errors import InvalidInput as _Refused  # a ValueError: the engine's one-line error
     from search_spaces.fileio import atomic_path
     from supernets.static.oplib import build_op
 else:  # run as the device kit: its other files sit beside this one
     from fileio import atomic_path
     from oplib import build_op
 
+    _Refused = ValueError
+
 __all__ = ["TABLE_FORMAT", "COLUMNS", "build_op", "prepare", "time_module", "flush_buffer", "stable_allocator",
-           "fixed_threads", "measure_specs", "check_device", "run_settings", "profile", "device_name", "write_table",
-           "read_rows", "main"]
+           "fixed_threads", "check_threads", "measure_specs", "check_device", "run_settings", "profile", "device_name",
+           "write_table", "read_rows", "main"]
 
 TABLE_FORMAT = "nas-latency-table"
 SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c", "kernel", "stride", "mid", "se",
@@ -311,12 +314,19 @@ def _check_numbers(batch: int, threads: int | None, warmup: int, repeats: int, f
             ok = False
         if not ok:
             raise ValueError(f"--flush-mb must be a number of megabytes >= 0 (0: no cache flush), not {flush_mb!r}")
-    cpus, ram_mb = os.cpu_count() or 1, _ram_mb()
-    if threads is not None and threads > cpus:
-        raise ValueError(f"--threads {threads} exceeds the {cpus} CPUs of this machine (0: torch's default)")
+    check_threads(threads, " (0: torch's default)")
+    ram_mb = _ram_mb()
     if ram_mb is not None and flush_mb is not None and float(flush_mb) > ram_mb / 2:
         raise ValueError(f"--flush-mb {flush_mb} exceeds half of this machine's {ram_mb:.0f} MB of memory; "
                          "a flush buffer a few times the last-level cache is enough")
+
+
+def check_threads(threads: int | None, hint: str = "") -> None:
+    """Refuse more threads than this machine has CPUs: torch segfaults at 100000 and crawls at 10000.
+    The one check for every ``--threads`` (train, evaluate, profile); raises ``InvalidInput`` in the engine."""
+    cpus = os.cpu_count() or 1
+    if threads is not None and threads > cpus:
+        raise _Refused(f"--threads {threads} exceeds the {cpus} CPUs of this machine{hint}")
 
 
 def _ram_mb() -> float | None:

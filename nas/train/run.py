@@ -90,8 +90,11 @@ def _check_execution(threads: int | None, workers: int | None, ray_address: str 
     """Where it runs: checked before the run directory is created, so a mistake leaves nothing behind."""
     import torch
 
+    from ..hardware.opbench import check_threads
+
     if threads is not None and threads < 1:
         raise InvalidInput(f"--threads must be >= 1, got {threads}")
+    check_threads(threads)
     if workers is not None and workers < 1:
         raise InvalidInput(f"--workers must be >= 1, got {workers}")
     if workers is None and ray_address not in (None, "", "local"):
