@@ -272,6 +272,7 @@ def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> 
             arrays = {k: data[k] for k in data.files}
     except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as exc:
         raise InvalidInput(f"predictor arrays {npz} are missing or corrupt: {exc}") from None
+    _check_arrays(arrays, npz)
     try:
         predictor._load_arrays(arrays)
         predictor.fitted = True
@@ -283,3 +284,15 @@ def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> 
                            f"{header.get('n_features', '?')} features: {exc}") from None
     predictor.metadata = header["metadata"] if isinstance(header.get("metadata"), dict) else {}
     return predictor
+
+
+def _check_arrays(arrays: dict[str, np.ndarray], npz: Path) -> None:
+    """Numbers, and finite ones: a NaN weight (a diverged fit, or a hand-edited file) would otherwise only
+    surface as a traceback mid-search, after the run directory was written."""
+    for name, array in arrays.items():
+        if array.dtype.kind not in "biuf":
+            raise InvalidInput(f"predictor arrays in {npz} are damaged: {name!r} holds {array.dtype} values, "
+                               "not numbers; refit the predictor")
+        if array.dtype.kind == "f" and not np.isfinite(array).all():
+            raise InvalidInput(f"predictor arrays in {npz} are damaged: {name!r} holds NaN or infinite values "
+                               "(a diverged fit?); refit the predictor")

@@ -27,4 +27,15 @@ class Standardizer:
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str = "x") -> "Standardizer":
-        return cls(arrays[f"{prefix}_mean"], arrays[f"{prefix}_scale"])
+        out = cls(arrays[f"{prefix}_mean"], arrays[f"{prefix}_scale"])
+        # one value per feature: a shorter array would broadcast over every column without an error
+        if out.mean.ndim != 1 or out.mean.shape != out.scale.shape:
+            raise ValueError(f"{prefix}_mean {out.mean.shape} and {prefix}_scale {out.scale.shape} must be one "
+                             "value per feature")
+        if not (out.scale > 0).all():
+            raise ValueError(f"{prefix}_scale must be positive")
+        return out
+
+    def check_columns(self, n: int, what: str) -> None:
+        if self.mean.shape != (n,):
+            raise ValueError(f"{what} has {n} features but the scaling has {self.mean.shape[0]}")

@@ -61,6 +61,9 @@ class SVRPredictor(Predictor):
         self.dual = arrays["dual"].astype(np.float64)
         self.intercept, self.gamma_ = float(arrays["intercept"]), float(arrays["gamma"])
         self.y_mean, self.y_scale = float(arrays["y_mean"]), float(arrays["y_scale"])
+        if self.support.ndim != 2 or self.dual.ndim != 1:
+            raise ValueError(f"support {self.support.shape} must be vectors and dual {self.dual.shape} one value each")
+        self.scaler.check_columns(self.support.shape[1], "each support vector")
         if self.support.shape[0] != self.dual.shape[0]:
             raise ValueError(f"{self.support.shape[0]} support vectors but {self.dual.shape[0]} dual coefficients")
         self._cache()

@@ -42,5 +42,8 @@ class RidgePredictor(Predictor):
     def _load_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         self.scaler = Standardizer.from_arrays(arrays)
         self.coef = arrays["coef"].astype(np.float64)
+        if self.coef.ndim != 1:
+            raise ValueError(f"coef has shape {self.coef.shape}, not one value per feature")
+        self.scaler.check_columns(len(self.coef), "coef")
         self.intercept = float(arrays["intercept"])
         self.alpha_ = float(arrays["alpha"])

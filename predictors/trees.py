@@ -75,6 +75,8 @@ class GBMPredictor(Predictor):
             raise ValueError(f"tree arrays disagree in shape: {sorted(shapes)}")
         if self.left.max(initial=-1) >= self.left.shape[1] or self.right.max(initial=-1) >= self.left.shape[1]:
             raise ValueError("a tree node points past its tree")
+        if self.feature.size and not 0 <= self.feature.min() <= self.feature.max() < self.n_features:
+            raise ValueError(f"a tree splits on feature {self.feature.max()} of {self.n_features}")
         self._cache()
 
 
