@@ -329,8 +329,9 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
     from supernets import create_supernet
     from supernets.checkpoint import load_supernet
 
-    from .export import export_subnet
+    from .export import companion_paths, export_subnet
 
+    companion_paths(out, None)  # a bad --out is refused before loading anything
     meta: dict[str, Any] = {}
     if run is not None:
         info = load_run(run)

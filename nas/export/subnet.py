@@ -38,6 +38,8 @@ def companion_paths(out: str | Path, foreign_format: str | None = "net.config") 
     out = Path(out)
     if out.is_dir():
         raise InvalidInput(f"--out {out} is a directory; give the subnet's file name, e.g. {out / 'subnet.pt'}")
+    if not out.parent.is_dir():  # a mistyped folder would otherwise be created silently
+        raise InvalidInput(f"--out {out}: folder {out.parent} does not exist; create it first")
     if out.suffix not in ("", ".pt", ".pt2", ".ts"):
         raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export) "
                            "or give no suffix: the arch JSON (and net.config) are written beside it")
