@@ -110,13 +110,21 @@ class LatencyFit:
 
 
 def error_report(pred: np.ndarray, true: np.ndarray, tolerance: float = 0.10) -> dict:
-    """Share within +-tolerance, RMSE (ms and % of measured), median / max absolute % error."""
-    rel = pred / true - 1.0
-    return {"n": int(len(true)), "within_10pct": float(np.mean(np.abs(rel) <= tolerance)),
-            "rmse_ms": float(np.sqrt(np.mean((pred - true) ** 2))),
-            "rmse_pct": float(100 * np.sqrt(np.mean(rel**2))),
-            "median_abs_pct": float(100 * np.median(np.abs(rel))), "max_abs_pct": float(100 * np.max(np.abs(rel))),
-            "mean_pct": float(100 * np.mean(rel))}
+    """Share within +-tolerance, RMSE (ms and % of measured), median / max absolute % error.
+
+    Timings so large that these overflow (1e308 "ms") are refused: an ``inf`` would reach the table's
+    metadata as ``Infinity``, which is not JSON."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        rel = pred / true - 1.0
+        report = {"n": int(len(true)), "within_10pct": float(np.mean(np.abs(rel) <= tolerance)),
+                  "rmse_ms": float(np.sqrt(np.mean((pred - true) ** 2))),
+                  "rmse_pct": float(100 * np.sqrt(np.mean(rel**2))),
+                  "median_abs_pct": float(100 * np.median(np.abs(rel))),
+                  "max_abs_pct": float(100 * np.max(np.abs(rel))), "mean_pct": float(100 * np.mean(rel))}
+    if not all(np.isfinite(v) for v in report.values()):
+        raise InvalidInput(f"latencies up to {np.max(np.abs(true)):.3g} ms overflow the fit's error statistics; "
+                           "are they milliseconds?")
+    return report
 
 
 def _nnls(X: np.ndarray, y: np.ndarray, weights: np.ndarray, ridge: float) -> np.ndarray:
@@ -145,11 +153,12 @@ def fit_table(space: SearchSpace, genomes: np.ndarray, latency_ms: np.ndarray, *
     X = feats(genomes)
     base = 1.0 / latency_ms if relative else np.ones_like(latency_ms)
     huber = np.ones_like(latency_ms)
-    for _ in range(1 + robust_iterations):
-        coef = _nnls(X, latency_ms, base * huber, ridge)
-        rel = X @ coef / latency_ms - 1.0
-        threshold = 1.345 * 1.4826 * np.median(np.abs(rel))
-        huber = np.sqrt(np.minimum(1.0, threshold / np.maximum(np.abs(rel), 1e-12)))
+    with np.errstate(over="ignore", invalid="ignore"):  # absurd timings: error_report below names them
+        for _ in range(1 + robust_iterations):
+            coef = _nnls(X, latency_ms, base * huber, ridge)
+            rel = X @ coef / latency_ms - 1.0
+            threshold = 1.345 * 1.4826 * np.median(np.abs(rel))
+            huber = np.sqrt(np.minimum(1.0, threshold / np.maximum(np.abs(rel), 1e-12)))
     fit = LatencyFit(feats, coef, error_report(X @ coef, latency_ms))
     fit.metadata = {"method": "NNLS over per-group op counts and work (latency = a_g + b_g * MACs per op) plus a "
                               "cost per variant of the entry op (the stem, per resolution), Huber-reweighted",

@@ -46,6 +46,11 @@ class LatencyModel:
         self.costs = self.structure.variant_table(lambda v: _variant_ms(table, v))
         cal = table.metadata.get("calibration") or {}
         self.scale, self.offset = float(cal.get("scale", 1.0)), float(cal.get("offset_ms", 0.0))
+        with np.errstate(over="ignore"):  # the slowest subnet: every slot at its slowest variant
+            slowest = self.scale * float(self.costs.max(axis=1).sum()) + self.offset
+        if not np.isfinite(slowest):  # entries near 1e308 "ms": sums would be inf in results, Infinity in JSON
+            raise InvalidInput(f"{table.origin}: the latencies of {self.space.name}'s slowest subnets overflow "
+                               f"(entries up to {table.rows['latency_ms'].max():.3g} ms); are they milliseconds?")
 
     def _check_coverage(self) -> None:
         covers = table_covers(self.table)
