@@ -119,7 +119,7 @@ def report(args) -> None:
         print(f"M={members}: tau {r['kendall_tau']:.3f} rho {r['spearman_rho']:.3f} pick {r['pick']}", flush=True)
         load.append(os.getloadavg()[0])
     if "1" in out["runs"]:
-        for m, r in out["runs"].items():
+        for r in out["runs"].values():
             r["tau_minus_M1"] = round(r["kendall_tau"] - out["runs"]["1"]["kendall_tau"], 4)
     out["report_s"] = round(time.perf_counter() - start, 1)
     out["load_avg"] = load

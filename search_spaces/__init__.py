@@ -19,8 +19,8 @@ from .nas_bench_201 import NASBench201Space
 from .ofa_mbv3 import OFAMobileNetV3Space
 from .ofa_mbv3_cifar import OFAMobileNetV3CifarSpace
 from .ofa_resnet50 import OFAResNet50Space
-from .resnet20_pooling import PoolingResNet20Space
 from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
+from .resnet20_pooling import PoolingResNet20Space
 from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
 
 __all__ = [

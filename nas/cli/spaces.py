@@ -24,7 +24,9 @@ def spaces(name: str = typer.Argument(None, help="Show one space only."),
     for s in info:
         dims = "; ".join(f"{c['key']}{'x' + str(c['count']) if c['count'] > 1 else ''} in {_options(c['options'])}"
                          for c in s["choices"])
-        table.add_row(s["name"], f"{float(s['size']):.2e}", str(s["genes"]), dims, s["description"])
+        size = int(s["size"])
+        table.add_row(s["name"], f"{size:,}" if size < 1_000_000 else f"{float(size):.2e}", str(s["genes"]), dims,
+                      s["description"])
     console.print(table)
 
 

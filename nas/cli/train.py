@@ -9,9 +9,9 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ..errors import InvalidInput
 from ..train import STRATEGIES
 from ..train import train as run_training
-from ..errors import InvalidInput
 from ._common import app, console, parse_options, print_json, user_errors
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,9 +10,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from search_spaces import SearchSpace
 from search_spaces.errors import InvalidInput
 
-from ..io import write_json
+from ..io import cache_dir, write_json
 from . import opbench
-from ..io import cache_dir
 from .opspec import check_fusion, structured
 from .table import LatencyTable, is_table_file, read_table
 

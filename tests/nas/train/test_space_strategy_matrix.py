@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import torch
 
-from nas.evaluate import evaluate_checkpoint
 from nas.errors import NotSupported
+from nas.evaluate import evaluate_checkpoint
 from nas.train import STRATEGIES, list_strategies, train
 from search_spaces import ShrinkingOrder, get_space
 from supernets import list_supernets
