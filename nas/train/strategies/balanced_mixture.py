@@ -21,10 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from supernets.mixture import MAX_MIXTURE_ARCHS, apply_marginals, balanced_probabilities
+
 from .base import Strategy, SubnetTask, register_strategy
 
 __all__ = ["BalancedMixture", "SinglePath"]
 
+MAX_MEMBERS = 64  # each member is a whole supernet in memory (BMS uses up to 8)
 _BMS_CONFIG = {"lr": 0.1, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0, "batch_size": 128,
                "label_smoothing": 0.0, "holdout": 0.5}
 
@@ -55,13 +58,11 @@ class BalancedMixture(Strategy):
         self._marginals: tuple[int, list] | None = None  # (epoch, the marginals BMS divides out that epoch)
         self.require("min_lr", 0 <= o.min_lr <= 1, "in [0, 1]")
         if isinstance(o, MixtureOptions):
-            self.require("members", o.members >= 1, ">= 1 (1: a single supernet)")
+            self.require("members", 1 <= o.members <= MAX_MEMBERS, f"from 1 (a single supernet) to {MAX_MEMBERS}")
             self.require("ema", 0 <= o.ema < 1, "in [0, 1)")
             self.require("t_max", 1 <= o.t_max < math.inf, "a finite number >= 1")
             self.require("score_images", o.score_images >= 0, ">= 0 (0: as many as a training batch)")
         if self.n_members > 1:
-            from supernets.mixture import MAX_MIXTURE_ARCHS
-
             if self.space.size > MAX_MIXTURE_ARCHS:
                 raise self.unsupported(f"a mixture assigns each of its {self.space.size} architectures to a member, "
                                        f"more than the {MAX_MIXTURE_ARCHS} it indexes (use members=1, or restrict "
@@ -92,8 +93,6 @@ class BalancedMixture(Strategy):
         """The balanced P(member | architecture) at ``step`` (None before the supernet is bound)."""
         if self.mixture is None:
             return None
-        from supernets.mixture import apply_marginals, balanced_probabilities
-
         scores, t = self.mixture.scores.cpu().numpy(), self.temperature(step)
         epoch = self.epoch(step)
         if self._marginals is None or self._marginals[0] != epoch:  # BMS balances at the start of each epoch

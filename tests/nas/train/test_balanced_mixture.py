@@ -111,7 +111,8 @@ def test_standalone_trains_one_subnet_and_fine_tunes_a_mixture_member(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--strategy", "balanced-mixture", "-o", "members=0"], "members=0 must be >= 1"),
+    (["--strategy", "balanced-mixture", "-o", "members=0"], "members=0 must be from 1 (a single supernet) to 64"),
+    (["--strategy", "balanced-mixture", "-o", "members=100000"], "members=100000 must be from 1"),
     (["--strategy", "standalone", "--arch", "ARCH"], "summing to 10"),
 ])
 def test_cli_bad_mixture_input_is_one_line_and_exit_2(tmp_path, args, message):
