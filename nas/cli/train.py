@@ -129,8 +129,8 @@ def _read_arch(path: Path, space: str | None, resume: Path | None) -> dict:
 @user_errors
 def strategies(json_out: bool = typer.Option(False, "--json", help="Print JSON for scripts.")) -> None:
     """List the supernet training strategies and their default hyperparameters."""
-    info = [{"name": n, "summary": STRATEGIES.get(n).summary, "defaults": STRATEGIES.get(n).defaults()}
-            for n in STRATEGIES.names()]
+    info = [{"name": n, "summary": STRATEGIES.get(n).summary, "defaults": STRATEGIES.get(n).defaults(),
+             "training_defaults": dict(STRATEGIES.get(n).config_defaults)} for n in STRATEGIES.names()]
     if json_out:
         print_json(info)
         return
@@ -138,7 +138,9 @@ def strategies(json_out: bool = typer.Option(False, "--json", help="Print JSON f
     for col in ("name", "what", "defaults"):
         table.add_column(col)
     for s in info:
-        table.add_row(s["name"], s["summary"], ", ".join(f"{k}={_fmt(v)}" for k, v in s["defaults"].items()))
+        recipe = ", ".join(f"{k}={_fmt(v)}" for k, v in s["training_defaults"].items())
+        table.add_row(s["name"], s["summary"], ", ".join(f"{k}={_fmt(v)}" for k, v in s["defaults"].items())
+                      + (f" (training: {recipe})" if recipe else ""))
     console.print(table)
 
 

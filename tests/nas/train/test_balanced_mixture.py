@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -125,3 +126,11 @@ def test_cli_bad_mixture_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_strategies_list_their_training_recipe():
+    proc = subprocess.run([sys.executable, "-m", "nas", "strategies", "--json"], capture_output=True, text=True,
+                          timeout=120)
+    info = {s["name"]: s for s in json.loads(proc.stdout)}
+    assert info["balanced-mixture"]["training_defaults"]["lr"] == 0.1
+    assert info["balanced-mixture"]["defaults"]["members"] == 4 and info["deps"]["training_defaults"] == {}
