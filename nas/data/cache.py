@@ -29,8 +29,8 @@ def images_dir() -> Path:
 def _fingerprint(source: Path) -> str:
     st = source.stat()
     if source.is_dir():  # a folder's mtime changes when files are added or removed, not when edited
-        newest = max((f.stat().st_mtime_ns for f in source.rglob("*") if f.is_file()), default=0)
-        stamp = f"{newest}:{sum(1 for _ in source.rglob('*'))}"
+        times = [f.stat().st_mtime_ns for f in source.rglob("*") if f.is_file()]  # one walk of the tree
+        stamp = f"{max(times, default=0)}:{len(times)}"
     else:
         stamp = f"{st.st_size}:{st.st_mtime_ns}"
     return hashlib.sha256(f"{VERSION}|{source.resolve()}|{stamp}".encode()).hexdigest()[:24]

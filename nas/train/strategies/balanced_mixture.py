@@ -7,7 +7,7 @@ exponential moving average (``ema`` 0.9) of the scores. P is softmax(T * W) per 
 its columns renormalized against the members' marginal (found once per epoch, until its KL to
 uniform is below 1e-4) so that every member keeps its share of architectures; the temperature T
 grows linearly per epoch from 1 to ``t_max`` (100), from exploring to exploiting. Defaults follow
-the BMS code for ResNet20: SGD at lr 0.1, momentum 0.9, no Nesterov, no weight decay, batch 128, a
+BMS's CIFAR-10 code: SGD at lr 0.1, momentum 0.9, no Nesterov, no weight decay, batch 128, a
 50/50 split of the training set, cosine decay per epoch to 1% of the learning rate.
 
 ``spos`` is the same code with one member: uniform single-path sampling (Guo et al.'s SPOS; BMS's M=1

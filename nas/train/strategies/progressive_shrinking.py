@@ -68,8 +68,8 @@ def phase_plan(order: tuple[ShrinkStage, ...]) -> list[dict]:
 @register_strategy("progressive-shrinking")
 class ProgressiveShrinking(Strategy):
     Options = ProgressiveShrinkingOptions
-    summary = "once-for-all: full net, then the space's dimensions one at a time (MobileNetV3: kernel -> " \
-              "depth -> expand), KD from the full net"
+    summary = "once-for-all: full net, then the space's elastic dimensions one at a time, in the order the " \
+              "space declares, KD from the full net"
 
     def validate(self) -> None:
         if not isinstance(self.space, ShrinkingOrder):
