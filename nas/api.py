@@ -72,11 +72,14 @@ def _default_searcher(constrained: bool, measured: bool = False) -> str:
 
 
 def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, space: str | None,
-                       options: Mapping[str, Any] | None):
+                       options: Mapping[str, Any] | None, workers: int | None = None,
+                       ray_address: str | None = None):
     """The measured-accuracy objective (or None), checking that checkpoint and data come together."""
     if checkpoint is None and data is None:
-        if options:
-            flags = ", ".join(f"--{k.replace('_', '-')}" for k in options)
+        extra = {**(options or {}), **({"workers": workers} if workers is not None else {}),
+                 **({"ray_address": ray_address} if ray_address is not None else {})}
+        if extra:
+            flags = ", ".join(f"--{k.replace('_', '-')}" for k in extra)
             raise InvalidInput(f"{flags}: only for accuracy measured on a trained supernet; "
                                "pass --checkpoint and --data too")
         return None
@@ -88,7 +91,10 @@ def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, s
     unknown = sorted(set(options or {}) - allowed)
     if unknown:
         raise InvalidInput(f"unknown measurement option {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
-    return measured_accuracy_objective(checkpoint, data, space=space, **dict(options or {}))
+    if ray_address is not None and workers is None:
+        raise InvalidInput("--ray-address says where the --workers run: pass --workers K too")
+    return measured_accuracy_objective(checkpoint, data, space=space, workers=workers, ray_address=ray_address,
+                                       **dict(options or {}))
 
 
 def search(space: str | None = None, target: str | None = None, *, constraints: Iterable[str] = (),
@@ -96,7 +102,8 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
            budget: int | None = None, generations: int | None = None, seed: int | None = None,
            predictor: str | Path | None = None, checkpoint: str | Path | None = None, data: str | Path | None = None,
            measure_options: Mapping[str, Any] | None = None, objectives: list[str] | None = None,
-           out: str | Path | None = None, resume: str | Path | None = None,
+           out: str | Path | None = None, resume: str | Path | None = None, workers: int | None = None,
+           ray_address: str | None = None,
            on_generation: Callable[[int, Archive, SearchProblem], None] | None = None) -> SearchResult:
     """Search ``space`` for the best subnets on ``target`` and (with ``out``) write a run directory.
 
@@ -105,12 +112,15 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
     is measured: each subnet of the trained supernet is extracted, BN-recalibrated and evaluated
     (top-1 on the held-out split; ``measure_options``: split, bn_images, eval_images, batch_size,
     device). Measuring is slow, so the budget then defaults to ``MEASURED_BUDGET`` subnets and the
-    searcher to LINAS. ``space`` defaults to the checkpoint's space (else ofa-mbv3).
+    searcher to LINAS. ``space`` defaults to the checkpoint's space (else ofa-mbv3). ``workers``
+    measures on that many Ray actors (on the cluster at ``ray_address``, else a local Ray): the run
+    directory is the same as with one, so neither is recorded and a resume may change them.
     ``resume`` continues the run in that directory from its last completed generation, with the
     setup recorded there (other options must agree with it; ``budget`` and ``generations`` may grow
     or shrink it); with the same seed it ends exactly where an uninterrupted run ends.
     """
     run_dir: RunDirectory | None = None
+    measured = None
     try:
         if resume is not None:
             run_dir = RunDirectory.open(resume, write=True)  # one writer: a second resume is refused
@@ -130,7 +140,7 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
             measure_options = measured_cfg.get("options")
         elif predictor is not None and checkpoint is not None:
             raise InvalidInput("pass either --predictor or --checkpoint with --data (measured accuracy), not both")
-        measured = _measured_accuracy(checkpoint, data, space, measure_options)
+        measured = _measured_accuracy(checkpoint, data, space, measure_options, workers, ray_address)
         notes: list[str] = []
         if measured is not None:
             space = measured.metadata["space"]
@@ -204,6 +214,8 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
         elapsed = time.perf_counter() - start
         return _finish(problem, outcome.archive, strategy.name, outcome.stopped, outcome.generations, elapsed, run_dir)
     finally:
+        if measured is not None and measured.release is not None:
+            measured.release()  # the Ray actors, when measuring on them
         if run_dir is not None:
             run_dir.release()  # the lock: held from open or create until the summaries are written
 

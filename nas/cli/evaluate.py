@@ -35,6 +35,8 @@ def evaluate(
     seed: int = typer.Option(0, "--seed", min=0, help="Seed of the sampled subnets."),
     out: Path = typer.Option(None, "--out", help="Write a predictor dataset here (CSV; + _dynast.csv, .meta.json)."),
     threads: int = typer.Option(None, "--threads", min=1, help="torch threads of this process."),
+    workers: int = typer.Option(None, "--workers", min=1, help="Measure on this many Ray actors (one thread each)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster for --workers (default: a local Ray)."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
@@ -66,7 +68,7 @@ def evaluate(
     try:
         result = evaluate_checkpoint(checkpoint, data, archs=archs, sample=sample, extremes=extremes, space=space,
                                      split=split, bn_images=bn_images, eval_images=eval_images, seed=seed, out=out,
-                                     on_done=done)
+                                     workers=workers, ray_address=ray_address, on_done=done)
     finally:
         if progress.live.is_started:
             progress.stop()

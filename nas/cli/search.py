@@ -46,6 +46,9 @@ def search(
     bn_images: int = typer.Option(None, "--bn-images", min=1,
                                   help="Images for BN recalibration of each measured subnet [default: 2000]."),
     eval_images: int = typer.Option(None, "--eval-images", min=1, help="Cap on evaluation images per measured subnet."),
+    workers: int = typer.Option(None, "--workers", min=1,
+                                help="Measure subnets on this many Ray actors (with --checkpoint; not recorded)."),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster for --workers (default: a local Ray)."),
     objective: list[str] = typer.Option(None, "--objective",
                                         help="Objectives to optimize (default: accuracy [+ target cost])."),
     out: Path = typer.Option(None, "--out", help="Run directory (default: runs/<space>-<target>-<seed>)."),
@@ -70,7 +73,8 @@ def search(
                             searcher_options=parse_options(option), preset=preset, budget=budget,
                             generations=generations, seed=seed, predictor=predictor, checkpoint=checkpoint,
                             data=data, measure_options=measure_options or None,
-                            objectives=objective or None, out=out, resume=resume, on_generation=progress)
+                            objectives=objective or None, out=out, resume=resume, workers=workers,
+                            ray_address=ray_address, on_generation=progress)
     if json_out:
         print_json({"run_dir": result.run_dir, "space": result.space, "searcher": result.searcher,
                     "evaluated": len(result.results), "generations": result.generations, "stopped": result.stopped,

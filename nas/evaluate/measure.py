@@ -11,13 +11,11 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from search_spaces import Structured, family_of, get_space
+from search_spaces import family_of, get_space
 from search_spaces.errors import InvalidInput
-from supernets.checkpoint import load_supernet
 
-from .accuracy import evaluate_archs
 from .dataset import dataset_paths, predictor_dataset, write_predictor_dataset
-from .evalset import build_evalset
+from .meter import MeterSpec, open_meter, resolved
 
 __all__ = ["EvaluationResult", "evaluate_checkpoint"]
 
@@ -38,39 +36,48 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
                         extremes: bool = False, space: str | None = None, split: str = "holdout",
                         bn_images: int = 2000, eval_images: int | None = None, seed: int = 0,
                         out: str | Path | None = None, device: str = "cpu", batch_size: int = 256,
+                        workers: int | None = None, ray_address: str | None = None,
                         on_done: Callable[[int, int, float], None] | None = None) -> EvaluationResult:
     """Recalibrate BN and measure top-1 of ``archs``, ``sample`` distinct random subnets (seeded) and,
-    with ``extremes``, the largest and smallest; with ``out`` write them as a predictor dataset."""
+    with ``extremes``, the largest and smallest; with ``out`` write them as a predictor dataset.
+    ``workers`` measures on that many Ray actors (``ray_address``: a cluster); the results are the same."""
     start = time.perf_counter()
     if not 0 <= sample <= MAX_SAMPLE:  # each subnet is recalibrated and evaluated: seconds apiece
         raise InvalidInput(f"--sample must be between 0 and {MAX_SAMPLE:,} subnets, got {sample}")
     if out is not None:
         dataset_paths(out)  # a bad name fails now, not after the measuring
-    base = family_of(space) if space else None
-    supernet, meta = load_supernet(checkpoint, base)
-    supernet = supernet.to(device).eval()
-    space_obj = get_space(space) if space else supernet.space
-    genomes = [space_obj.encode(a) for a in archs]
-    if extremes:
-        genomes += [space_obj.encode(a) for a in space_obj.extremes()]
-    if sample:
-        genomes += list(_distinct_sample(space_obj, sample, seed))
-    if not genomes:
+    if not (archs or sample or extremes):
         raise InvalidInput("nothing to evaluate: pass --arch FILE, --sample N or --extremes")
-    genomes = np.stack(genomes).astype(np.int64)
-    keep = np.unique(space_obj.keys_of(genomes), return_index=True)[1]
-    genomes = genomes[np.sort(keep)]  # each network once, in the order given
-    evalset = build_evalset(data, meta=meta, split=split, bn_images=bn_images, eval_images=eval_images,
-                            n_classes=supernet.space.n_classes if isinstance(supernet.space, Structured) else None)
-    total = len(genomes)
-    accuracy = evaluate_archs(supernet, space_obj.decode_many(genomes), evalset, bn_images, batch_size,
-                              on_done=(lambda k, acc: on_done(k, total, acc)) if on_done else None)
+    if ray_address is not None and workers is None:
+        raise InvalidInput("--ray-address says where the --workers run: pass --workers K too")
+    base = family_of(space) if space else None
+    spec = MeterSpec(resolved(checkpoint), resolved(data), base, split, bn_images, eval_images, batch_size, device)
+    space_obj = get_space(space) if space else None
+    meter = None
+    try:
+        meter = open_meter(spec, workers, ray_address)
+        space_obj = space_obj or meter.space
+        genomes = [space_obj.encode(a) for a in archs]
+        if extremes:
+            genomes += [space_obj.encode(a) for a in space_obj.extremes()]
+        if sample:
+            genomes += list(_distinct_sample(space_obj, sample, seed))
+        genomes = np.stack(genomes).astype(np.int64)
+        keep = np.unique(space_obj.keys_of(genomes), return_index=True)[1]
+        genomes = genomes[np.sort(keep)]  # each network once, in the order given
+        total = len(genomes)
+        accuracy = meter.measure(space_obj.decode_many(genomes),
+                                 on_done=(lambda k, acc: on_done(k, total, acc)) if on_done else None)
+        description = meter.description
+    finally:
+        if meter is not None:
+            meter.close()
     table = predictor_dataset(space_obj, genomes, accuracy)
-    result = EvaluationResult(space_obj.name, table, evalset.description, time.perf_counter() - start)
+    result = EvaluationResult(space_obj.name, table, description, time.perf_counter() - start)
     if out is not None:
         result.files = write_predictor_dataset(out, space_obj, genomes, accuracy, {
             "checkpoint": str(Path(checkpoint).resolve()), "data": str(data), "split": split,
-            "bn_images": bn_images, "evaluated_on": evalset.description, "seed": seed})
+            "bn_images": bn_images, "evaluated_on": description, "seed": seed})
     return result
 
 

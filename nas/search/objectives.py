@@ -29,6 +29,7 @@ class Objective:
     expensive: bool = False
     source: str = ""
     metadata: dict = field(default_factory=dict)
+    release: Callable[[], None] | None = None  # frees what ``fn`` holds (e.g. Ray actors) once a run is done
 
     def __post_init__(self):
         if self.direction not in ("min", "max"):

@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 from ..io import write_json
+from ..ray_cluster import check_ray_address, connect_ray
 from .config import TrainConfig
 from .loop import DistContext, RunFiles, TrainingLoop
 
-__all__ = ["train_with_ray", "ray_worker"]
+__all__ = ["train_with_ray", "ray_worker", "check_ray_address"]
 
 
 def ray_worker(config: dict) -> None:
@@ -59,22 +60,6 @@ def ray_worker(config: dict) -> None:
         run(files.checkpoint if config["resume"] and files.checkpoint.is_file() else None)
 
 
-def check_ray_address(address: str) -> None:
-    """Fail fast on a cluster address that cannot be reached: ``ray.init`` would retry for minutes."""
-    from search_spaces.errors import InvalidInput
-
-    if address == "auto":
-        return
-    host, sep, port = address.removeprefix("ray://").rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise InvalidInput(f"--ray-address must be 'local', 'auto', HOST:PORT or ray://HOST:PORT; got {address!r}")
-    try:
-        socket.create_connection((host, int(port)), timeout=5).close()
-    except OSError as exc:
-        raise InvalidInput(f"cannot reach the Ray cluster at {address} ({exc.strerror or exc}); start it with "
-                           f"`ray start --head` or pass --ray-address local") from None
-
-
 def train_with_ray(cfg: TrainConfig, run_dir: Path, *, workers: int, address: str | None = None,
                    use_gpu: bool = False, resume: bool = False, max_failures: int = 2,
                    cpus_per_worker: int = 1) -> None:
@@ -84,14 +69,9 @@ def train_with_ray(cfg: TrainConfig, run_dir: Path, *, workers: int, address: st
     from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchConfig, TorchTrainer
 
-    started = False
-    if not ray.is_initialized():
-        if address in (None, "", "local"):
-            ray.init(num_cpus=workers * cpus_per_worker, num_gpus=workers if use_gpu else None,
-                     include_dashboard=False, log_to_driver=True)
-        else:
-            ray.init(address=address)
-        started = True
+    # the workers' lines ("[nas train] epoch ...") are the run's progress: show them
+    started = connect_ray(workers * cpus_per_worker, address, num_gpus=workers if use_gpu else None,
+                          log_to_driver=True)
     try:
         resources = {"CPU": cpus_per_worker, **({"GPU": 1} if use_gpu else {})}
         trainer = TorchTrainer(
