@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from search_spaces.checks import parse_json_text
 from search_spaces.fileio import TEMP_GLOB, atomic_path, atomic_paths, remove_stale_temps, write_text
 
 __all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "remove_stale_temps",
@@ -44,7 +45,9 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def read_json(path: str | Path) -> Any:
-    return json.loads(Path(path).read_text())
+    """A run's JSON file; ``InvalidInput`` (a ValueError) for undecodable or absurdly nested JSON, the OSError
+    of an unreadable file as it is (callers name the run)."""
+    return parse_json_text(Path(path).read_text(), Path(path).name)
 
 
 def _default(obj: Any) -> Any:

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from search_spaces import Registry, SearchSpace, Structured, get_space
-from search_spaces.checks import MAX_SEED, check_seed
+from search_spaces.checks import MAX_SEED, check_regular_file, check_seed, parse_json_text
 from search_spaces.errors import InvalidInput, NasError, NotSupported
 from search_spaces.fileio import atomic_paths
 
@@ -227,6 +227,8 @@ def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> 
     """Load a saved predictor; raise ``InvalidInput`` for a missing, corrupt or other-space file."""
     given = Path(path)
     hpath = header_path(path)
+    for file in dict.fromkeys((given, hpath, hpath.with_suffix(".npz"))):  # a named pipe would block the read
+        check_regular_file(file, "predictor file")
     if not hpath.is_file():
         if given.is_dir():
             raise InvalidInput(f"{given} is a directory, not a saved predictor; {EXPECTED}")
@@ -236,9 +238,9 @@ def load_predictor(path: str | Path, space: SearchSpace | str | None = None) -> 
             raise InvalidInput(f"predictor header {hpath} is missing beside {given.name}; {EXPECTED}")
         raise InvalidInput(f"predictor file {hpath} does not exist; {EXPECTED}")
     try:
-        header = json.loads(hpath.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{hpath} is not a saved predictor (not JSON: {exc}); {EXPECTED}") from None
+        header = parse_json_text(hpath.read_text(), "it")
+    except (InvalidInput, UnicodeDecodeError) as exc:  # "it is not JSON (...)", "it is JSON nested too deeply ..."
+        raise InvalidInput(f"{hpath} is not a saved predictor ({exc}); {EXPECTED}") from None
     if not isinstance(header, dict) or header.get("format") != FORMAT:
         raise InvalidInput(f"{hpath} is not a saved predictor (no format {FORMAT!r}); {EXPECTED}")
     missing = [k for k in ("kind", "space", "layout", "features") if k not in header]

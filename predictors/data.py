@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace, get_space
+from search_spaces.checks import parse_json_text
 from search_spaces.errors import InvalidArchitecture, InvalidInput
 
 __all__ = ["LabelledSubnets", "read_subnets", "DYNAST_LABEL", "ENGINE_LABEL"]
@@ -165,10 +166,7 @@ def _parse_dynast(text: Any, space: SearchSpace) -> dict:
 
 
 def _parse_engine(text: Any, space: SearchSpace) -> dict:
-    try:
-        arch = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"not JSON ({exc})") from None
+    arch = parse_json_text(text, "the cell")  # an InvalidInput, a ValueError: the caller names the line
     if not isinstance(arch, dict):
         raise ValueError(f"not a JSON object with keys {', '.join(json.dumps(k) for k in space.keys)}")
     return arch

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from search_spaces import SearchSpace, family_of
+from search_spaces.checks import read_json_file
 from search_spaces.errors import InvalidInput
 
 from ._base import FORMAT, Predictor, load_predictor
@@ -20,8 +20,8 @@ def shipped_predictors() -> list[dict]:
     out = []
     for path in sorted(ARTIFACTS.glob("*.json")):
         try:
-            header = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError):
+            header = read_json_file(path)
+        except InvalidInput:
             continue  # load_predictor reports a broken file when someone asks for it
         if isinstance(header, dict) and header.get("format") == FORMAT:
             out.append({"name": path.stem, "path": str(path),

@@ -91,8 +91,12 @@ def net_config_to_arch(space: "OFAMobileNetV3Space", config: Mapping[str, Any], 
         raise InvalidInput(f"net.config describes a {config.get('name')!r}; "
                            f"space {space.name} holds MobileNetV3 subnets")
     blocks = config.get("blocks") or []
-    if not isinstance(blocks, list) or not all(isinstance(b, dict) for b in blocks):
-        raise InvalidInput(f"net.config 'blocks' must be a list of block objects, not {type(blocks).__name__}")
+    if not isinstance(blocks, list):
+        raise InvalidInput(f"net.config 'blocks' must be a list of block objects, not a {type(blocks).__name__}")
+    for i, block in enumerate(blocks):
+        if not isinstance(block, dict):
+            shown = repr(block) if len(repr(block)) <= 40 else repr(block)[:37] + "..."
+            raise InvalidInput(f"net.config 'blocks' must be a list of block objects; blocks[{i}] is {shown}")
     for part in ("first_conv", "final_expand_layer", "feature_mix_layer", "classifier"):
         if not isinstance(config.get(part, {}), dict):
             raise InvalidInput(f"net.config '{part}' must be an object, not {type(config[part]).__name__}")
@@ -105,7 +109,9 @@ def net_config_to_arch(space: "OFAMobileNetV3Space", config: Mapping[str, Any], 
         conv = block.get("mobile_inverted_conv") or block.get("conv") or {}
         if not isinstance(conv, dict):
             raise InvalidInput(f"net.config block {i} has no layer object (mobile_inverted_conv or conv)")
-        stage = stage_of_width.get(conv.get("out_channels"))
+        width = conv.get("out_channels")
+        # a list or object here would be unhashable: only a whole number can name a stage
+        stage = stage_of_width.get(width) if isinstance(width, int) and not isinstance(width, bool) else None
         if stage is None:
             raise InvalidInput(
                 f"net.config block {i} has {conv.get('out_channels')} output channels; space {space.name} "

@@ -3,10 +3,10 @@ space's foreign format (once-for-all's net.config)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from search_spaces import Arch, ForeignArchFormat, SearchSpace, Structured
+from search_spaces.checks import check_regular_file, read_json_file
 from search_spaces.errors import InvalidInput
 
 __all__ = ["read_arch_file", "arch_file_space"]
@@ -17,14 +17,10 @@ def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None 
     if path.is_dir():
         raise InvalidInput(f"architecture file {path} is a directory; expected an arch JSON, best.json or net.config "
                            "file")
+    check_regular_file(path, "architecture file")
     if not path.is_file():
         raise InvalidInput(f"architecture file {path} does not exist")
-    try:
-        obj = json.loads(path.read_text())
-    except RecursionError:
-        raise InvalidInput(f"architecture file {path} is JSON nested too deeply to be an architecture") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"architecture file {path} is not JSON: {exc}") from None
+    obj = read_json_file(path, "architecture file")
     if isinstance(space, ForeignArchFormat) and space.is_foreign_arch(obj):
         return space.arch_from_foreign(obj, path, resolution)
     if isinstance(obj, dict) and "blocks" in obj and not isinstance(space, ForeignArchFormat):
@@ -45,14 +41,15 @@ def read_arch_file(path: str | Path, space: SearchSpace, resolution: int | None 
 def arch_file_space(path: str | Path) -> str | None:
     """The space an arch file names: an exported subnet's JSON records it, a search run's best.json
     sits beside the run's config.json; None for plain arch JSON and net.config files."""
-    path = Path(path)
+    path, config = Path(path), Path(path).parent / "config.json"
     try:
-        obj = json.loads(path.read_text())
+        check_regular_file(path)  # a named pipe would block here, before read_arch_file refuses it
+        obj = read_json_file(path)
         if isinstance(obj, dict) and isinstance(obj.get("space"), str):
             return obj["space"]
-        if isinstance(obj, dict) and "best" in obj and (path.parent / "config.json").is_file():
-            space = json.loads((path.parent / "config.json").read_text()).get("space")
-            return space if isinstance(space, str) else None
-    except (OSError, ValueError, AttributeError):
+        if isinstance(obj, dict) and "best" in obj and config.is_file():
+            run = read_json_file(config)
+            return run.get("space") if isinstance(run, dict) and isinstance(run.get("space"), str) else None
+    except InvalidInput:
         return None  # read_arch_file says what is wrong with the file
     return None

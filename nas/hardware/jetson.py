@@ -10,7 +10,6 @@ run time). The target is *modeled*, not measured, and says so in its metadata.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace
+from search_spaces.checks import read_json_file
 from search_spaces.errors import InvalidInput
 
 from ._target import CostModel, register_target
@@ -141,11 +141,8 @@ def calibrate(directory: str | Path) -> dict:
 
 def load_params(path: str | Path = ARTIFACT) -> tuple[RooflineParams, dict]:
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read the roofline model {path} ({exc})") from None
-    if doc.get("format") != _FORMAT:
+    doc = read_json_file(path, "the roofline model")
+    if not isinstance(doc, dict) or doc.get("format") != _FORMAT:
         raise InvalidInput(f"{path} is not a roofline model file")
     return RooflineParams.from_json(doc["params"]), doc["metadata"]
 

@@ -7,7 +7,6 @@ column holding a JSON dict.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from search_spaces import SearchSpace
+from search_spaces.checks import check_regular_file, parse_json_text
 from search_spaces.errors import InvalidArchitecture, InvalidInput
 
 __all__ = ["read_measurements", "latency_columns"]
@@ -27,7 +27,7 @@ def _parse_cell(text) -> object:
         return int(text) if text.is_integer() else text
     text = str(text).strip()
     if text.startswith("["):
-        return json.loads(text)
+        return parse_json_text(text, "the cell")
     parts = [p for p in re.split(r"[\s,]+", text) if p]
     values = [int(p) if re.fullmatch(r"-?\d+", p) else float(p) for p in parts]
     return values[0] if len(values) == 1 else values
@@ -75,6 +75,7 @@ def read_measurements(path: str | Path, space: SearchSpace,
     path = Path(path)
     if path.is_dir():
         raise InvalidInput(f"measurements file {path} is a folder; expected a CSV of subnets and their latencies")
+    check_regular_file(path, "measurements file")
     if not path.is_file():
         raise InvalidInput(f"measurements file {path} does not exist")
     try:
@@ -93,17 +94,18 @@ def read_measurements(path: str | Path, space: SearchSpace,
         archs = []
         for i, text in enumerate(df["arch"]):
             try:
-                arch = json.loads(text)
-            except (TypeError, json.JSONDecodeError):
+                arch = parse_json_text(text, "the cell")
+            except (TypeError, InvalidInput):  # TypeError: an empty cell, read as NaN
                 arch = None
             if not isinstance(arch, dict):
+                shown = repr(text) if len(repr(text)) <= 80 else repr(text)[:77] + "..."
                 raise InvalidInput(f"{path} row {i + 2}: column 'arch' must hold a JSON dict such as "
-                                   f'{{"ks": [...], "e": [...], "d": [...], "r": 224}}, not {text!r}')
+                                   f'{{"ks": [...], "e": [...], "d": [...], "r": 224}}, not {shown}')
             archs.append(arch)
     else:
         try:
             cells = {k: [_parse_cell(v) for v in df[k]] for k in space.keys}
-        except (ValueError, json.JSONDecodeError) as exc:
+        except ValueError as exc:  # InvalidInput and JSONDecodeError are ValueErrors too
             raise InvalidInput(f"{path} has a malformed arch value ({exc})") from None
         archs = [{k: cells[k][i] for k in space.keys} for i in range(len(df))]
     genomes = np.empty((len(archs), space.n_genes), dtype=np.int64)

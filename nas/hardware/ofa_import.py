@@ -13,9 +13,8 @@ import datetime as _dt
 import re
 from pathlib import Path
 
-import yaml
-
 from search_spaces import Structured, covering_restriction, get_space, list_spaces
+from search_spaces.checks import read_yaml_file
 from search_spaces.errors import InvalidInput, NasError
 from search_spaces.ops import Op, key_parser
 
@@ -93,12 +92,7 @@ def import_ofa_tables(directory: str | Path, name: str, pattern: str = "*_lookup
         if m is None:
             raise InvalidInput(f"{path.name} does not name its resolution ({_FILES})")
         resolution = int(m.group(1))
-        try:
-            data = yaml.safe_load(path.read_text())
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{path} is not a text (YAML) file") from None
-        except yaml.YAMLError as exc:
-            raise InvalidInput(f"{path} is not valid YAML ({' '.join(str(exc).split())[:200]})") from None
+        data = read_yaml_file(path, "lookup table")
         if not isinstance(data, dict) or not data:
             raise InvalidInput(f"{path} holds no lookup-table entries (expected a mapping of op keys to "
                                f"{{mean: ms, std: ms, count: n}})")

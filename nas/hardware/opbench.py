@@ -52,6 +52,20 @@ SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
 COLUMNS = SPEC_FIELDS + ["latency_ms", "spread_ms", "count", "resolution"]
 RUNTIMES = ("eager", "torchscript")
 DTYPES = ("float32", "float16")
+#: most timed (and warm-up) calls per op: a median over more moves nothing, and 10**12 would never finish
+MAX_REPEATS = 100_000
+MAX_WARMUP = 100_000
+
+
+def _load_json(text: str, what: str) -> Any:
+    """JSON, or ``ValueError`` naming ``what``; this kit runs without the engine, so it has its own guard against
+    a deeply nested document (Python's parser recurses and would raise RecursionError)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{what} is JSON nested too deeply to read") from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+        raise ValueError(f"{what} is not JSON ({exc})") from None
 
 
 def prepare(module: nn.Module, runtime: str, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -210,8 +224,8 @@ def read_rows(path: str) -> tuple[dict | None, list[dict]]:
     meta = None
     if first.startswith(f"# {TABLE_FORMAT} "):
         try:
-            meta = json.loads(first[len(TABLE_FORMAT) + 3:])
-        except json.JSONDecodeError:
+            meta = _load_json(first[len(TABLE_FORMAT) + 3:], "its metadata")
+        except ValueError:
             meta = None
         if not isinstance(meta, dict):
             raise ValueError(f"{path} has corrupt metadata on its first line; delete it to measure again")
@@ -307,6 +321,9 @@ def _check_numbers(batch: int, threads: int | None, warmup: int, repeats: int, f
         if not whole(value) or value < low:
             raise ValueError(f"{option} must be a whole number >= {low}, not {value!r}"
                              + (" (0: torch's default)" if option == "--threads" else ""))
+    for option, value, high in (("--warmup", warmup, MAX_WARMUP), ("--repeats", repeats, MAX_REPEATS)):
+        if value > high:
+            raise ValueError(f"{option} must be at most {high} calls per op, not {value}")
     if flush_mb is not None:
         try:
             ok = float(flush_mb) >= 0 and float(flush_mb) != float("inf")
@@ -440,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     try:
         with open(args.specs) as f:
-            doc = json.load(f)
+            doc = _load_json(f.read(), "the file")
     except (OSError, ValueError) as exc:
         print(f"error: cannot read {args.specs}: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2

@@ -16,6 +16,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from search_spaces.checks import check_regular_file, parse_json_text
 from search_spaces.errors import InvalidInput
 from search_spaces.names import family_of
 
@@ -195,9 +196,9 @@ def check_table_path(path: str | Path, option: str = "--out") -> Path:
 
 def _metadata(raw: str | bytes, path: Path, where: str) -> dict:
     try:
-        metadata = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path} has corrupt metadata {where} ({getattr(exc, 'msg', exc)})") from None
+        metadata = parse_json_text(raw, "it")
+    except InvalidInput as exc:  # "it is not JSON (...)", "it is JSON nested too deeply ..."
+        raise InvalidInput(f"{path} has corrupt metadata {where}: {exc}") from None
     if not isinstance(metadata, dict):
         raise InvalidInput(f"{path} has corrupt metadata {where} (expected a JSON object, not "
                            f"{type(metadata).__name__})")
@@ -209,6 +210,7 @@ def read_table(path: str | Path) -> LatencyTable:
     path = Path(path)
     if path.is_dir():
         raise InvalidInput(f"latency table {path} is a folder, not a table file (.csv or .parquet)")
+    check_regular_file(path, "latency table")
     if not path.is_file():
         raise InvalidInput(f"latency table {path} does not exist")
     if path.suffix == ".parquet":
@@ -229,7 +231,17 @@ def read_table(path: str | Path) -> LatencyTable:
         df = pd.read_csv(StringIO(body), dtype={"key": str, "act": str, "fused": str}, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InvalidInput(f"{path} is corrupt: {' '.join(str(exc).split())}") from None
-    return LatencyTable(df, metadata, origin=str(path))
+    return LatencyTable(_with_op_columns(df, path), metadata, origin=str(path))
+
+
+def _with_op_columns(df: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """A table file holds every op-spec column that ``save`` writes, whatever its format (a CSV and a
+    Parquet file missing ``kernel`` are refused alike); ``resolution`` alone is optional."""
+    missing = [c for c in COLUMNS if c != "resolution" and c not in df.columns]
+    if missing:
+        raise InvalidInput(f"{path} is not a latency table: column {missing[0]!r} is missing "
+                           f"(expected {', '.join(COLUMNS)})")
+    return df
 
 
 def _read_parquet(path: Path) -> LatencyTable:
@@ -242,4 +254,5 @@ def _read_parquet(path: Path) -> LatencyTable:
     raw = (arrow.schema.metadata or {}).get(_PARQUET_KEY)
     if raw is None:
         raise InvalidInput(f"{path} is a Parquet file without latency-table metadata")
-    return LatencyTable(arrow.to_pandas(), _metadata(raw, path, "in its schema"), origin=str(path))
+    metadata = _metadata(raw, path, "in its schema")
+    return LatencyTable(_with_op_columns(arrow.to_pandas(), path), metadata, origin=str(path))

@@ -44,3 +44,12 @@ def test_mismatches_are_named():
         net_config_to_arch(space, w12, 224)
     with pytest.raises(InvalidInput, match="ProxylessNASNets"):
         net_config_to_arch(space, {"name": "ProxylessNASNets", "blocks": []}, 224)
+
+
+@pytest.mark.parametrize("width", [[24], {"a": 1}, "24", True])
+def test_a_block_width_that_is_not_a_number_is_named(width):
+    space = get_space("ofa-mbv3")
+    config = arch_to_net_config(space, space.decode(np.zeros(space.n_genes, dtype=np.int64)))
+    config["blocks"][1]["mobile_inverted_conv"]["out_channels"] = width  # a list was a TypeError (unhashable)
+    with pytest.raises(InvalidInput, match="net.config block 1 has .* output channels"):
+        net_config_to_arch(space, config, 224)

@@ -44,3 +44,48 @@ def test_arch_file_forms(tmp_path):
     with pytest.raises(InvalidInput, match="--resolution"):
         read_arch_file(tmp_path / "n.config", space)
     assert read_arch_file(tmp_path / "n.config", space, resolution=arch["r"]) == space.canonical_arch(arch)
+
+
+# ------------------------------------------------------------------------- hostile files (issue 17)
+def _one_line(*args) -> str:
+    from typer.testing import CliRunner
+
+    from nas.cli import app
+
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), result.output
+    return lines[0]
+
+
+def test_nas_arch_on_deeply_nested_json_is_one_line(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    assert "deep.json is JSON nested too deeply to read" in _one_line("arch", tmp_path / "deep.json")
+
+
+def test_a_named_pipe_as_arch_file_is_not_a_regular_file(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / "pipe.json")
+    line = _one_line("arch", tmp_path / "pipe.json")  # without the check, reading it blocks forever
+    assert "pipe.json is not a regular file: it is a named pipe (FIFO)" in line and "does not exist" not in line
+
+
+@pytest.mark.parametrize("blocks,expected", [(["a", "b"], "; blocks[0] is 'a'"), ("abc", ", not a str"),
+                                             ([{}, 7], "; blocks[1] is 7")])
+def test_net_config_blocks_of_the_wrong_type_are_one_line(tmp_path, blocks, expected):
+    space = get_space("ofa-mbv3")
+    config = arch_to_net_config(space, space.decode(np.ones(space.n_genes, dtype=np.int64)))
+    (tmp_path / "net.config").write_text(json.dumps(config | {"blocks": blocks}))
+    line = _one_line("arch", tmp_path / "net.config", "--space", "ofa-mbv3", "--resolution", 160)
+    assert "net.config 'blocks' must be a list of block objects" + expected in line
+
+
+@pytest.mark.parametrize("size", ["big", ["big"], 1.5, -3, True])
+def test_run_config_image_size_of_the_wrong_type_is_one_line(tmp_path, size):
+    space = get_space("ofa-mbv3")
+    config = arch_to_net_config(space, space.decode(np.ones(space.n_genes, dtype=np.int64)))
+    (tmp_path / "net.config").write_text(json.dumps(config))
+    (tmp_path / "run.config").write_text(json.dumps({"image_size": size}))
+    line = _one_line("arch", tmp_path / "net.config", "--space", "ofa-mbv3")
+    assert "run.config: image_size=" in line and "is not a positive whole number of pixels" in line

@@ -3,6 +3,7 @@ traceback and nothing written (no table, no `.partial` journal, no named target)
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -238,3 +239,60 @@ def test_every_error_is_a_nas_error(workdir):
         latency_api.fit("ofa-mbv3", "m.csv", out="f.csv", train=float("nan"))
     with pytest.raises(NasError):
         latency_api.import_ofa("missing", "n")
+
+
+# ------------------------------------------------------------------------- hostile files (issue 17)
+DEEP = "[" * 100_000 + "]" * 100_000  # Python's parsers recurse once per level: a RecursionError before
+
+
+def test_deeply_nested_table_metadata_is_one_line(workdir, tmp_path, tiny_space):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = synthetic_table(tiny_space).save(workdir / "t.csv")
+    path.write_text(f"# nas-latency-table {DEEP}\n" + path.read_text().split("\n", 1)[1])
+    line = fails("latency", "validate", "--target", "t.csv", "--space", TINY, root=tmp_path)
+    assert "t.csv has corrupt metadata on its first line: it is JSON nested too deeply" in line
+    arrow = pq.read_table(synthetic_table(tiny_space).save(workdir / "t.parquet"))
+    pq.write_table(arrow.replace_schema_metadata({b"nas-latency-table": DEEP.encode()}), workdir / "t.parquet")
+    line = fails("latency", "validate", "--target", "t.parquet", "--space", TINY, root=tmp_path)
+    assert "t.parquet has corrupt metadata in its schema: it is JSON nested too deeply" in line
+
+
+def test_deeply_nested_lookup_table_yaml_is_one_line(workdir, tmp_path):
+    (workdir / "lut").mkdir()
+    (workdir / "lut" / "note10__224_lookup_table.yaml").write_text(DEEP)
+    line = fails("latency", "import-ofa", "lut", "--name", "n", "--out", "n.csv", root=tmp_path)
+    assert "note10__224_lookup_table.yaml is YAML nested too deeply to read" in line
+
+
+@pytest.mark.parametrize("column", ["kernel", "stride"])
+def test_csv_and_parquet_tables_without_an_op_column_are_refused_alike(workdir, tmp_path, tiny_space, column):
+    import pyarrow.parquet as pq
+
+    csv = synthetic_table(tiny_space).save(workdir / "t.csv")
+    first, body = csv.read_text().split("\n", 1)
+    with open(csv, "w") as f:
+        f.write(first + "\n")
+        pd.read_csv(io.StringIO(body)).drop(columns=[column]).to_csv(f, index=False)
+    parquet = synthetic_table(tiny_space).save(workdir / "t.parquet")
+    pq.write_table(pq.read_table(parquet).drop([column]), parquet)
+    for name in ("t.csv", "t.parquet"):
+        line = fails("latency", "validate", "--target", name, "--space", TINY, root=tmp_path)
+        assert f"{name} is not a latency table: column {column!r} is missing" in line
+
+
+def test_a_named_pipe_as_table_or_measurements_is_not_a_regular_file(workdir, tmp_path):
+    import os
+
+    os.mkfifo(workdir / "pipe.csv")
+    line = fails("latency", "validate", "--target", "pipe.csv", "--space", TINY, root=tmp_path)
+    assert "latency table pipe.csv is not a regular file: it is a named pipe (FIFO)" in line
+    line = fails("latency", "fit", "-m", "pipe.csv", "--out", "f.csv", root=tmp_path)
+    assert "measurements file pipe.csv is not a regular file" in line
+
+
+@pytest.mark.parametrize("option", ["--warmup", "--repeats"])
+def test_profile_calls_per_op_are_bounded(workdir, tmp_path, option):
+    line = fails("latency", "profile", "--space", TINY, option, 10**12, "--out", "t.csv", root=tmp_path)
+    assert f"{option} must be at most {getattr(opbench, 'MAX_' + option[2:].upper())} calls per op" in line
