@@ -13,6 +13,7 @@ from . import (  # noqa: F401  (register commands)
     spaces,
     targets,
     train,
+    tune,
 )
 from ._common import app
 
