@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import numpy as np
 
+from search_spaces.checks import check_fits_in_memory
+
 from ._base import Option, Predictor, register_predictor
 from ._scaling import Standardizer
 
-__all__ = ["MLPPredictor"]
+__all__ = ["MLPPredictor", "MAX_EPOCHS"]
+
+#: most training epochs (300 by default): a fit of 10**12 would never end
+MAX_EPOCHS = 100_000
+#: bytes per network weight while fitting: float32 weight, gradient and AdamW's two moments, then the
+#: float64 copies that folding the standardization makes
+_BYTES_PER_WEIGHT = 4 * 4 + 2 * 8
 
 
 @register_predictor("mlp")
@@ -23,9 +31,17 @@ class MLPPredictor(Predictor):
     dtype = np.float32
 
     options = {"hidden": Option(list, [128, 128], item=int, ge=1, example="[128, 128]"),
-               "epochs": Option(int, 300, ge=0), "lr": Option(float, 1e-3, gt=0),
+               "epochs": Option(int, 300, ge=0, le=MAX_EPOCHS), "lr": Option(float, 1e-3, gt=0),
                "weight_decay": Option(float, 1e-2, ge=0), "batch_size": Option(int, 64, ge=1),
                "skip": Option(bool, True)}
+
+    def __init__(self, space, features: str = "onehot", derived="auto", **params):
+        super().__init__(space, features, derived, **params)
+        # the widths' memory is known now, from the feature count: refuse hidden=[10**8] before any data is read
+        widths = [self.n_features, *self.params["hidden"], 1]
+        weights = sum((a + 1) * b for a, b in zip(widths, widths[1:]))
+        check_fits_in_memory(weights * _BYTES_PER_WEIGHT, f"mlp option hidden={self.params['hidden']} "
+                                                          f"({weights:,} weights)")
 
     # ----------------------------------------------------------------- fitting
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:

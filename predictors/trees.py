@@ -7,16 +7,18 @@ import numpy as np
 
 from ._base import Option, Predictor, register_predictor
 
-__all__ = ["GBMPredictor"]
+__all__ = ["GBMPredictor", "MAX_ESTIMATORS"]
 
 _CHUNK = 2048  # rows per block: the walk holds chunk x n_trees node indices
+#: most boosting rounds (500 by default): each is a tree fitted in turn, so 10**12 would never end
+MAX_ESTIMATORS = 100_000
 
 
 @register_predictor("gbm")
 class GBMPredictor(Predictor):
     """Params: ``n_estimators``, ``learning_rate``, ``max_depth``, ``subsample`` (stochastic boosting, seeded)."""
 
-    options = {"n_estimators": Option(int, 500, ge=1), "learning_rate": Option(float, 0.05, gt=0),
+    options = {"n_estimators": Option(int, 500, ge=1, le=MAX_ESTIMATORS), "learning_rate": Option(float, 0.05, gt=0),
                "max_depth": Option(int, 3, ge=1), "subsample": Option(float, 0.8, gt=0, le=1)}
 
     def _fit(self, X: np.ndarray, y: np.ndarray, seed: int) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from search_spaces.checks import check_fits_in_memory, check_regular_file, check_seed, format_bytes
 from search_spaces.errors import InvalidInput
 
 from .cache import cached_path, write_cache
@@ -25,6 +26,8 @@ from .cache import cached_path, write_cache
 __all__ = ["ImageData", "load_images", "holdout_split", "channel_stats", "IMAGE_SUFFIXES", "SPLIT_SEED"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+#: largest image file a data set may hold: no photo comes near it, and a 14 MB .tar.gz can hold a 3 GiB member
+MAX_IMAGE_BYTES = 256 * 2**20
 SPLIT_SEED = 0  # the held-out split does not depend on the training seed, so runs share it
 
 
@@ -63,6 +66,7 @@ def load_images(path: str | Path) -> ImageData:
     if text == "synthetic" or text.startswith("synthetic:"):
         return synthetic_images(**_parse_spec(text))
     p = Path(path)
+    check_regular_file(p, "data path")  # a named pipe would block the read forever
     if not p.exists():
         raise InvalidInput(f"data path {p} does not exist (expected an .npz file, an ImageFolder directory, "
                            "a .tar.gz of one, or synthetic)")
@@ -152,14 +156,27 @@ def _from_npz(path: Path) -> ImageData:
     return ImageData(x, y, xt, yt, classes, str(path))
 
 
-def _decode(blob: bytes | Path, size: int | None) -> np.ndarray:
+def _decode(blob: bytes | Path, size: int | None, name: str) -> np.ndarray:
+    """One image as uint8 [H, W, 3]; ``InvalidInput`` naming the file (or tar member) that is not one."""
     from PIL import Image
 
-    with Image.open(io.BytesIO(blob) if isinstance(blob, bytes) else blob) as im:
-        im = im.convert("RGB")
-        if size is not None and im.size != (size, size):
-            im = im.resize((size, size), Image.BILINEAR)
-        return np.asarray(im, dtype=np.uint8)
+    try:
+        with Image.open(io.BytesIO(blob) if isinstance(blob, bytes) else blob) as im:
+            im = im.convert("RGB")
+            if size is not None and im.size != (size, size):
+                im = im.resize((size, size), Image.BILINEAR)
+            return np.asarray(im, dtype=np.uint8)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        # PIL's own message names a BytesIO object for a tar member: say which member it was instead
+        reason = ("not an image PIL can read" if isinstance(exc, Image.UnidentifiedImageError)
+                  else " ".join(str(exc).split())[:120] or type(exc).__name__)
+        raise InvalidInput(f"image {name} cannot be decoded ({reason}); remove or replace it") from None
+
+
+def _check_image_bytes(name: str, nbytes: int) -> None:
+    if nbytes > MAX_IMAGE_BYTES:
+        raise InvalidInput(f"image {name} is {format_bytes(nbytes)}, more than the {format_bytes(MAX_IMAGE_BYTES)} "
+                           f"an image file of a data set may have")
 
 
 def _assemble(items: dict[str, list[tuple[str, object]]], source: str, read) -> ImageData:
@@ -178,8 +195,12 @@ def _assemble(items: dict[str, list[tuple[str, object]]], source: str, read) -> 
         files = sorted(files, key=lambda cf: (index[cf[0]], str(cf[1])))
         images = []
         for _, handle in files:
-            img = _decode(read(handle), size)
-            size = size or img.shape[0]  # every image is brought to the first one's size
+            img = _decode(read(handle), size, f"{source}:{handle}" if isinstance(handle, str) else str(handle))
+            if size is None:  # every image is brought to the first one's size: will they all fit (twice, stacked)?
+                check_fits_in_memory(2 * img.nbytes * sum(map(len, items.values())),
+                                     f"{source}: {sum(map(len, items.values()))} images at "
+                                     f"{img.shape[0]}x{img.shape[0]} (the first one's size)")
+            size = size or img.shape[0]
             images.append(img)
         x = _to_nchw(np.stack(images), f"{source}/{split}")
         out[split] = (x, torch.tensor([index[c] for c, _ in files], dtype=torch.int64))
@@ -202,6 +223,7 @@ def _from_folder(root: Path) -> ImageData:
         if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file():
             found = _split_and_class(f.relative_to(root).parts)
             if found:
+                _check_image_bytes(str(f), f.stat().st_size)
                 items.setdefault(found[0], []).append((found[1], f))
     return _assemble(items, str(root), lambda f: f)
 
@@ -210,13 +232,16 @@ def _from_tar(path: Path) -> ImageData:
     try:
         with tarfile.open(path) as tar:
             items: dict[str, list] = {}
-            blobs: dict[str, bytes] = {}
-            for member in tar:
+            members = []
+            for member in tar:  # headers only: sizes are checked before any member is read
                 if member.isfile() and Path(member.name).suffix.lower() in IMAGE_SUFFIXES:
                     found = _split_and_class(Path(member.name).parts)
                     if found:
-                        blobs[member.name] = tar.extractfile(member).read()
+                        _check_image_bytes(f"{path}:{member.name}", member.size)
+                        members.append(member)
                         items.setdefault(found[0], []).append((found[1], member.name))
+            check_fits_in_memory(sum(m.size for m in members), f"the images of {path}")
+            blobs = {m.name: tar.extractfile(m).read() for m in members}
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InvalidInput(f"{path} is not a readable tar archive: {exc}") from None
     return _assemble(items, str(path), lambda name: blobs[name])
@@ -241,6 +266,11 @@ def synthetic_images(n_train: int = 512, n_test: int = 128, classes: int = 10, s
     """A learnable toy set: each class is a smooth random colour template; images add noise and shifts."""
     if min(n_train, classes, size) < 1 or n_test < 0:
         raise InvalidInput("synthetic data needs positive n_train, classes and size")
+    check_seed(seed, "synthetic data option seed")
+    # make() below holds about four float32 copies of a split while it builds it, then keeps uint8 images
+    values = 3 * size * size
+    need = values * (17 * max(n_train, n_test) + n_train + n_test + 8 * classes)
+    check_fits_in_memory(need, f"synthetic data n_train={n_train}, n_test={n_test}, classes={classes}, size={size}")
     gen = torch.Generator().manual_seed(seed)
     coarse = torch.rand(classes, 3, 4, 4, generator=gen)
     templates = torch.nn.functional.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False)

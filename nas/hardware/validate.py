@@ -8,13 +8,25 @@ from typing import Callable
 import numpy as np
 
 from search_spaces import SearchSpace
-from search_spaces.checks import check_seed
+from search_spaces.checks import check_fits_in_memory, check_seed
 from search_spaces.errors import InvalidInput
 
 from ._target import CostModel
 from .fit import error_report
 
-__all__ = ["measure_subnets", "validate_target", "plot_validation", "check_plot_path"]
+__all__ = ["measure_subnets", "validate_target", "plot_validation", "check_plot_path", "check_samples"]
+
+#: memory per subnet timed end to end, rounded up: its op list (about 5 KB for once-for-all MobileNetV3),
+#: arch dict and results; the genome is counted apart
+SUBNET_BYTES = 8 * 1024
+
+
+def check_samples(samples, space: SearchSpace) -> int:
+    """``--samples``: a whole number >= 2 whose subnets fit in memory (10**11 would fail deep inside numpy)."""
+    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
+        raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
+    check_fits_in_memory(int(samples) * (SUBNET_BYTES + 8 * space.n_genes), f"--samples {samples}")
+    return int(samples)
 
 
 def check_plot_path(path: str | Path) -> Path:
@@ -126,12 +138,11 @@ def validate_target(target: CostModel, samples: int = 100, seed: int = 0, *, plo
     """Predict and measure ``samples`` random subnets; report the share within +-10%, RMSE and a scatter."""
     if target.metric != "latency":
         raise InvalidInput(f"target {target.name} predicts {target.metric}, not latency; nothing to time")
-    if isinstance(samples, bool) or not isinstance(samples, (int, np.integer)) or samples < 2:
-        raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
+    space = target.space
+    check_samples(samples, space)
     check_seed(seed)
     if plot is not None:
         check_plot_path(plot)
-    space = target.space
     genomes = space.sample(samples, np.random.default_rng(seed))
     predicted = target.predict(genomes)
     measured, settings = measure_subnets(space, genomes, progress=progress, **timing)

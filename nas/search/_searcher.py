@@ -12,7 +12,7 @@ from search_spaces import Registry, SearchSpace
 from search_spaces.errors import InvalidInput, NasError
 
 from .archive import Archive
-from .options import OptionSpec, check_options
+from .options import OptionSpec, check_memory, check_options
 
 __all__ = ["Searcher", "SEARCHERS", "register_searcher", "create_searcher", "list_searchers", "NoFeasibleSubnet",
            "sample_feasible"]
@@ -69,6 +69,7 @@ class Searcher(ABC):
             )
         merged.update(options)
         self.options = check_options(self.name, merged, self.option_specs)
+        check_memory(self.name, self.options, self.option_specs, space.n_genes)
         self._check_options()
 
     def set_n_constraints(self, n: int) -> None:

@@ -15,7 +15,8 @@ from typing import Any, Callable, Mapping
 
 from search_spaces.errors import InvalidInput
 
-__all__ = ["OptionSpec", "integer", "number", "one_of", "flag", "text", "check_options", "check_option"]
+__all__ = ["OptionSpec", "integer", "number", "one_of", "flag", "text", "check_options", "check_option",
+           "individual_bytes", "check_memory"]
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class OptionSpec:
     optional: bool = False  # None (null) allowed: the searcher then picks the value itself
     low: float | None = None  # numeric options: the allowed range (for messages' readers and tests)
     high: float | None = None
+    individuals: bool = False  # counts subnets the searcher holds at once: bounded by memory (check_memory)
 
     def describe(self) -> str:
         return f"{self.what} or null" if self.optional else self.what
@@ -37,7 +39,7 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, Integral) and not isinstance(value, bool)
 
 
-def integer(minimum: int, *, optional: bool = False) -> OptionSpec:
+def integer(minimum: int, *, optional: bool = False, individuals: bool = False) -> OptionSpec:
     def convert(value: Any) -> int:
         if isinstance(value, float) and value.is_integer():
             value = int(value)  # 50.0 means 50
@@ -45,7 +47,7 @@ def integer(minimum: int, *, optional: bool = False) -> OptionSpec:
             raise ValueError
         return int(value)
 
-    return OptionSpec(f"an integer >= {minimum}", convert, optional, low=minimum)
+    return OptionSpec(f"an integer >= {minimum}", convert, optional, low=minimum, individuals=individuals)
 
 
 def number(low: float, high: float | None = None, *, low_open: bool = False, optional: bool = False) -> OptionSpec:
@@ -109,3 +111,21 @@ def check_options(searcher: str, options: Mapping[str, Any], specs: Mapping[str,
     """Every option that has a spec, checked and converted (options without one pass unchanged)."""
     return {name: check_option(searcher, name, value, specs[name]) if name in specs else value
             for name, value in options.items()}
+
+
+def individual_bytes(n_genes: int) -> int:
+    """Memory a searcher holds per subnet of a population, estimated: its int64 genome about four times over
+    (parents, children, sorted and deduplicated copies) plus the objective values and the Python objects
+    around it (pymoo's Individual, Optuna's trial), about 1 KiB."""
+    return 4 * 8 * int(n_genes) + 1024
+
+
+def check_memory(searcher: str, options: Mapping[str, Any], specs: Mapping[str, OptionSpec], n_genes: int) -> None:
+    """Refuse a population (any option that counts subnets held at once) that cannot fit in this machine's
+    memory, before anything is allocated: -o population=10**11 otherwise fails deep inside numpy or pymoo."""
+    from search_spaces.checks import check_fits_in_memory
+
+    for name, spec in specs.items():
+        value = options.get(name)
+        if spec.individuals and value is not None:
+            check_fits_in_memory(value * individual_bytes(n_genes), f"{searcher} option {name}={value}")

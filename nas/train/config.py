@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
+from numbers import Integral
 from typing import Any, Mapping
 
 import torch
@@ -17,9 +18,14 @@ from search_spaces.errors import InvalidInput
 from ..data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
 from .strategies import STRATEGIES
 
-__all__ = ["TrainConfig", "TrainData", "prepare_data", "steps_per_epoch", "OPTIMIZERS"]
+__all__ = ["TrainConfig", "TrainData", "prepare_data", "steps_per_epoch", "OPTIMIZERS", "MAX_EPOCHS", "MAX_LR"]
 
 OPTIMIZERS = ("sgd", "adamw")
+#: most epochs of one run (once-for-all's whole progressive shrinking is under 1,000): 10**12 never ends
+MAX_EPOCHS = 100_000
+#: largest base learning rate: SGD and AdamW diverge far below it (once-for-all uses 0.08 at batch 2048),
+#: and 1e300 overflows float32 in the first step, after the run directory was written
+MAX_LR = 10.0
 
 
 @dataclass
@@ -51,11 +57,11 @@ class TrainConfig:
     arch: dict | None = None  # the one subnet a strategy that trains a fixed subnet (standalone) trains
 
     def __post_init__(self):
-        if self.epochs < 1:
-            raise InvalidInput(f"--epochs must be >= 1, got {self.epochs}")
+        if isinstance(self.epochs, bool) or not isinstance(self.epochs, Integral) or not 1 <= self.epochs <= MAX_EPOCHS:
+            raise InvalidInput(f"--epochs must be a whole number from 1 to {MAX_EPOCHS}, got {self.epochs!r}")
         if self.batch_size < 1:
             raise InvalidInput(f"--batch-size must be >= 1, got {self.batch_size}")
-        for name, ok, allowed in (("lr", 0 < self.lr < math.inf, "a finite number > 0"),
+        for name, ok, allowed in (("lr", 0 < self.lr <= MAX_LR, f"a number in (0, {MAX_LR:g}]"),
                                   ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
                                   ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
                                   ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)")):

@@ -8,6 +8,7 @@ run directory holds ``config.json``, ``metrics.csv``, ``training.png``, ``checkp
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import time
 from dataclasses import dataclass, field
@@ -128,6 +129,7 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
     if threads is not None:
         torch.set_num_threads(threads)
     lock: RunLock | None = None  # one writer per run directory, held until the summary is written
+    made_dir = discard = False  # a new run that fails before its first checkpoint leaves no directory behind
     try:
         if resume is not None:
             if out is not None and Path(out).resolve() != Path(resume).resolve():
@@ -153,18 +155,27 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
                             on_step=on_step, on_epoch=on_epoch, log=log)
         resumed_from = loop.start_epoch
         if resume is None:
+            made_dir = not run.exists()
             run.mkdir(parents=True, exist_ok=True)
             lock = RunLock(run / LOCK_NAME, run).acquire()
             _check_new_run(run)  # again, now that it is ours: another run may have started there meanwhile
             write_json(files.config, {"train": cfg.to_dict(), "created": _now(), "data_info": loop.data_info})
-        if workers is None:
-            loop.run()
-        else:
-            from .distributed import train_with_ray
+        try:
+            if workers is None:
+                loop.run()
+            else:
+                from .distributed import train_with_ray
 
-            del loop  # the workers build their own
-            train_with_ray(cfg, run, workers=workers, address=ray_address, use_gpu=use_gpu,
-                           resume=resume is not None, max_failures=max_failures)
+                del loop  # the workers build their own
+                train_with_ray(cfg, run, workers=workers, address=ray_address, use_gpu=use_gpu,
+                               resume=resume is not None, max_failures=max_failures)
+        except Exception:
+            # nothing trained yet (no checkpoint): what was written is half a run that --resume could only
+            # start over, so remove it (the folder was new or empty); a kill or Ctrl-C keeps it resumable
+            discard = resume is None and not files.checkpoint.is_file()
+            if discard:
+                _discard_contents(run)
+            raise
         metrics = read_metrics(files.metrics)
         elapsed = time.perf_counter() - start
         result = TrainResult(run, cfg, metrics, files.final, elapsed, workers, resumed_from,
@@ -177,6 +188,22 @@ def train(space: str | None = None, strategy: str | None = None, data: str | Pat
     finally:
         if lock is not None:
             lock.release()
+        if discard and made_dir:
+            with contextlib.suppress(OSError):  # another process may have written there since: keep it
+                run.rmdir()
+
+
+def _discard_contents(run: Path) -> None:
+    """Remove what a new run wrote into ``run`` (checked empty when it started), all but the held lock."""
+    import shutil
+
+    for path in run.iterdir():
+        if path.name == LOCK_NAME:
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _check_new_run(run: Path) -> None:

@@ -36,9 +36,9 @@ class EvolutionSearcher(Searcher):
         "vit-resnas": {"population": 225, "parent_ratio": 1 / 3, "mutation_ratio": 1 / 3, "mutation_prob": 0.3,
                        "initial_population": 500, "novel_only": True},
     }
-    option_specs = {"population": integer(2), "parent_ratio": number(0, 1, low_open=True),
+    option_specs = {"population": integer(2, individuals=True), "parent_ratio": number(0, 1, low_open=True),
                     "mutation_ratio": number(0, 1), "mutation_prob": number(0, 1),
-                    "initial_population": integer(1, optional=True), "novel_only": flag()}
+                    "initial_population": integer(1, optional=True, individuals=True), "novel_only": flag()}
 
     def __init__(self, space, **kwargs):
         super().__init__(space, **kwargs)

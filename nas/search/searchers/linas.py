@@ -36,7 +36,9 @@ class LINASSearcher(ReplayedSearcher):
                 "features": "onehot", "inner": "auto", "novel_only": True}
     presets = {"dynast": {"novel_only": False, "inner": "nsga2"}}
     # features: checked against the space's feature kinds in _check_options
-    option_specs = {"population": integer(2), "inner_evals": integer(1), "inner_population": integer(2, optional=True),
+    # inner_evals counts individuals too: the inner run keeps every genome it scored
+    option_specs = {"population": integer(2, individuals=True), "inner_evals": integer(1, individuals=True),
+                    "inner_population": integer(2, optional=True, individuals=True),
                     "predictor": one_of(*SURROGATES), "inner": one_of(*INNER), "novel_only": flag()}
 
     def _check_options(self) -> None:

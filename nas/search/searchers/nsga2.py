@@ -33,7 +33,8 @@ class NSGA2Searcher(ReplayedSearcher):
         "unsga3": {"algorithm": "unsga3", "population": 50, "crossover_prob": 1.0, "crossover_eta": 30.0},
     }
     # eta: the spread of SBX and polynomial mutation (pymoo's distribution index, >= 0)
-    option_specs = {"population": integer(2), "algorithm": one_of(*ALGORITHMS), "offspring": integer(1, optional=True),
+    option_specs = {"population": integer(2, individuals=True), "algorithm": one_of(*ALGORITHMS),
+                    "offspring": integer(1, optional=True, individuals=True),
                     "crossover_prob": number(0, 1), "crossover_eta": number(0), "mutation_eta": number(0),
                     "mutation_prob": number(0, 1, optional=True), "novel_only": flag(), "mating_rounds": integer(1),
                     "immigrants": flag()}

@@ -88,7 +88,8 @@ class OptunaSearcher(ReplayedSearcher):
     defaults = {"sampler": "nsga2", "population": 50, "batch_size": None, "n_startup_trials": 10,
                 "multivariate": False, "storage": None, "study_name": "nas-search"}
     presets = {"tpe": {"sampler": "tpe"}, "nsga2": {"sampler": "nsga2"}}
-    option_specs = {"sampler": one_of(*SAMPLERS), "population": integer(2), "batch_size": integer(1, optional=True),
+    option_specs = {"sampler": one_of(*SAMPLERS), "population": integer(2, individuals=True),
+                    "batch_size": integer(1, optional=True, individuals=True),
                     "n_startup_trials": integer(0), "multivariate": flag(),
                     "storage": OptionSpec(STORAGE_FORMS, _database_url, optional=True), "study_name": text()}
 

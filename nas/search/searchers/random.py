@@ -18,7 +18,7 @@ ENUMERATE_LIMIT = 100_000
 @register_searcher("random")
 class RandomSearcher(Searcher):
     defaults = {"batch_size": 100}
-    option_specs = {"batch_size": integer(1)}
+    option_specs = {"batch_size": integer(1, individuals=True)}
 
     def ask(self) -> np.ndarray:
         n = int(self.options["batch_size"])

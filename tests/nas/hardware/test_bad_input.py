@@ -296,3 +296,9 @@ def test_a_named_pipe_as_table_or_measurements_is_not_a_regular_file(workdir, tm
 def test_profile_calls_per_op_are_bounded(workdir, tmp_path, option):
     line = fails("latency", "profile", "--space", TINY, option, 10**12, "--out", "t.csv", root=tmp_path)
     assert f"{option} must be at most {getattr(opbench, 'MAX_' + option[2:].upper())} calls per op" in line
+
+
+def test_validate_samples_beyond_memory_are_refused_before_timing(workdir, tmp_path, tiny_space):
+    synthetic_table(tiny_space).save(workdir / "t.csv")
+    line = fails("latency", "validate", "--target", "t.csv", "--space", TINY, "--samples", 10**11, root=tmp_path)
+    assert "--samples 100000000000 needs about" in line and "this machine has available" in line

@@ -105,3 +105,26 @@ def test_cli_reports_bad_options_in_one_line_and_writes_nothing(tmp_path, search
     errors = [line for line in result.output.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], result.output
     assert not run.exists()
+
+
+# --------------------------------------------------------------------------------- issue 17
+SIZES = [(name, option) for name, option, spec in SPECS if spec.individuals]
+
+
+def test_every_population_like_option_is_bounded_by_memory():
+    assert {("nsga2", "population"), ("evolution", "population"), ("random", "batch_size"),
+            ("optuna", "population"), ("linas", "population"), ("linas", "inner_evals")} <= set(SIZES)
+
+
+@pytest.mark.parametrize("name,option", SIZES, ids=[f"{n}.{o}" for n, o in SIZES])
+def test_a_population_beyond_memory_is_refused_when_built(name, option):
+    message = rejected(name, **{option: 10**11})
+    assert f"{name} option {option}=100000000000 needs about" in message and "this machine has available" in message
+
+
+def test_search_cli_refuses_a_huge_population_before_the_run_directory(tmp_path):
+    result = CliRunner().invoke(app, ["search", "--target", "macs", "--searcher", "nsga2", "-o",
+                                      "population=100000000000", "--budget", "20", "--out", str(tmp_path / "run")])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1 and "TiB of memory" in lines[0], result.output
+    assert not (tmp_path / "run").exists()

@@ -181,13 +181,15 @@ def test_stale_temp_files_of_a_killed_run_are_removed_on_resume(runs, tmp_path):
 
 
 @pytest.mark.parametrize("settings,match", [
-    ({"lr": float("inf")}, "--lr must be a finite number > 0, got inf"),
+    ({"lr": float("inf")}, r"--lr must be a number in \(0, 10\], got inf"),
+    ({"lr": 1e300}, r"--lr must be a number in \(0, 10\], got 1e\+300"),
+    ({"epochs": 10**12}, "--epochs must be a whole number from 1 to 100000, got 1000000000000"),
     ({"weight_decay": float("inf")}, "--weight-decay must be a finite number >= 0"),
     ({"ray_address": "head:6379"}, "--ray-address head:6379 needs --workers"),
 ])
 def test_nonsense_that_would_train_anyway_is_refused(tmp_path, settings, match):
     with pytest.raises(InvalidInput, match=match):
-        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", **ONE_STEP, **settings)
+        train("ofa-mbv3-cifar", "deps", TINY, out=tmp_path / "run", **{"epochs": 1, **ONE_STEP, **settings})
     assert not (tmp_path / "run").exists()
 
 
@@ -210,3 +212,38 @@ def test_an_empty_npz_is_one_clear_error(tmp_path):
 def test_strategy_option_types_are_named(tmp_path, options, match):
     with pytest.raises(InvalidInput, match=match):
         train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", strategy_options=options, **ONE_STEP)
+
+
+# --------------------------------------------------------------------------------- issue 17
+def test_a_new_run_that_fails_before_its_first_checkpoint_leaves_nothing(tmp_path, monkeypatch):
+    from nas.train.loop import TrainingLoop
+
+    def boom(self):
+        (self.files.root / "metrics.csv").write_text("epoch\n")  # as a loop that failed mid-epoch would
+        raise RuntimeError("value cannot be converted to type float without overflow")
+
+    monkeypatch.setattr(TrainingLoop, "run", boom)
+    with pytest.raises(RuntimeError, match="overflow"):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "run", **ONE_STEP)
+    assert not (tmp_path / "run").exists()
+    (tmp_path / "mine").mkdir()  # the user's empty folder stays, empty
+    with pytest.raises(RuntimeError):
+        train("ofa-mbv3-cifar", "deps", TINY, epochs=1, out=tmp_path / "mine", **ONE_STEP)
+    assert (tmp_path / "mine").is_dir() and not any((tmp_path / "mine").iterdir())
+
+
+def test_an_unreachable_ray_address_is_one_line_before_ray_or_the_run_directory(tmp_path):
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = ("import sys; from typer.testing import CliRunner; from nas.cli import app; "
+            f"r = CliRunner().invoke(app, ['train', '--space', 'ofa-mbv3-cifar', '--strategy', 'deps', '--data', "
+            f"'{TINY}', '--epochs', '1', '--workers', '2', '--ray-address', '127.0.0.1:{port}', '--out', "
+            f"{str(tmp_path / 'run')!r}]); print(r.exit_code, 'ray' in sys.modules); print(r.output, end='')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    first, *output = proc.stdout.splitlines()
+    assert first == "2 False", proc.stdout + proc.stderr
+    assert len(output) == 1 and output[0].startswith(f"error: cannot reach the Ray cluster at 127.0.0.1:{port}")
+    assert not (tmp_path / "run").exists()
