@@ -21,9 +21,11 @@ from ..search.run import run_search
 from .metrics import ExactFront
 from .nb201 import NB201Table
 
-__all__ = ["BASELINE", "NB201_OPTIONS", "run_nb201", "resolve_searchers"]
+__all__ = ["BASELINE", "MAX_SEEDS", "NB201_OPTIONS", "run_nb201", "resolve_searchers"]
 
 BASELINE = "random"
+#: most seeds per searcher: the mean and worst settle within tens, and each seed is a whole search
+MAX_SEEDS = 1000
 SCORES = ("hv_ratio", "recall", "igd_plus")
 #: options for a 300-cell budget in a 15,625-cell space: smaller populations give more generations.
 #: Tuned on seeds 0-4 of three pairs (cifar10/raspi4, cifar100/pixel3, ImageNet16-120/eyeriss): evolution
@@ -82,6 +84,9 @@ def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Se
     """Scores of each searcher (mean and worst over ``seeds``) after ``budget`` unique cells."""
     if budget < 1 or seeds < 1:
         raise InvalidInput(f"--budget and --seeds must be positive, got {budget} and {seeds}")
+    if seeds > MAX_SEEDS:
+        raise InvalidInput(f"--seeds must be at most {MAX_SEEDS} (each seed is a whole search per searcher), "
+                           f"got {seeds}")
     table = table or NB201Table()
     dataset, device = table.dataset_name(dataset), table.device_name(device)
     space = table.space

@@ -76,6 +76,9 @@ def parse_constraint(text: str) -> Constraint:
         raise InvalidConstraint(f"unknown unit {unit!r} for {metric} in {text!r}; allowed units: {units}")
     bound = float(number) * factors[key]
     text = text.strip()
+    if not np.isfinite(bound):  # 1e400 parses as inf: refused as macs<=inf is, not a search nothing satisfies
+        raise InvalidConstraint(f"constraint {text!r}: the bound is too large to be a number (it overflows to "
+                                f"infinity); give a finite bound or drop the constraint")
     _check_bound(metric, op, bound, unit, text)
     return Constraint(metric, op, bound, text)
 

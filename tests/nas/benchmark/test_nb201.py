@@ -108,3 +108,13 @@ def test_real_table_has_the_known_optimum():
     res = run_nb201("cifar10", "raspi4", searchers=["random", "nsga2"], budget=300, seeds=1, table=table)
     assert res["exact_front"]["front_cells"] > 10
     assert res["searchers"]["nsga2"]["mean"]["hv_ratio"] > res["searchers"]["random"]["mean"]["hv_ratio"]
+
+
+def test_seeds_are_bounded_before_any_search(synthetic_table, tmp_path):
+    from nas.benchmark.runner import MAX_SEEDS
+
+    result = runner.invoke(app, ["benchmark", "nas-bench-201", "--data", str(synthetic_table), "--seeds", "100000000",
+                                 "--out", str(tmp_path / "b.json")])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2 and len(lines) == 1, result.output
+    assert f"--seeds must be at most {MAX_SEEDS}" in lines[0] and not (tmp_path / "b.json").exists()

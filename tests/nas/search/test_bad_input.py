@@ -81,6 +81,8 @@ def test_strict_constraints_exclude_the_bound(text, at_bound):
     ("accuracy>=150%", "accuracy is top-1 in percent, so its bound must be between 0% and 100%"),
     ("accuracy<=101", "between 0% and 100%"),
     ("latency<=0ms", "no subnet has latency <= 0"),
+    ("macs<=1e400", "the bound is too large to be a number (it overflows to infinity)"),  # as macs<=inf is refused
+    ("latency<=1e308s", "overflows to infinity"),  # finite, until the unit scales it
 ])
 def test_constraint_bounds_that_cannot_be_meant(text, message):
     with pytest.raises(InvalidConstraint, match=re.escape(message)):
