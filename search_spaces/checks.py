@@ -51,16 +51,22 @@ def torch_load_reason(exc: BaseException) -> str:
     return text or f"{type(exc).__name__}: the file is truncated or not a torch checkpoint"
 
 
-def parse_json_text(text: str | bytes, what: str) -> Any:
+_RAISE = object()
+
+
+def parse_json_text(text: str | bytes, what: str, *, not_json: Any = _RAISE) -> Any:
     """JSON text parsed, or ``InvalidInput`` in one line naming ``what`` (e.g. "table t.csv's metadata").
     Python's parser recurses once per level, so a deeply nested document would otherwise surface as a
-    RecursionError traceback; every JSON the engine reads goes through here or ``read_json_file``."""
+    RecursionError traceback; every JSON the engine reads goes through here or ``read_json_file``.
+    ``not_json``, when given, is returned for text that is not JSON at all (a bare word on the command line)."""
     try:
         return json.loads(text)
     except RecursionError:
         raise InvalidInput(f"{what} is JSON nested too deeply to read: Python's parser stops at about "
                            f"{sys.getrecursionlimit()} levels") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if not_json is not _RAISE:
+            return not_json
         raise InvalidInput(f"{what} is not JSON ({exc})") from None
 
 

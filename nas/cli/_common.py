@@ -115,6 +115,7 @@ def _default(obj: Any) -> Any:
 
 def parse_options(items: list[str] | None) -> dict[str, Any]:
     """``key=value`` pairs (values parsed as JSON when possible) for searcher options."""
+    from search_spaces.checks import parse_json_text
     from search_spaces.errors import InvalidInput
 
     out: dict[str, Any] = {}
@@ -122,8 +123,5 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise InvalidInput(f"option {item!r} must look like key=value (e.g. population=50)")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
+        out[key.strip()] = parse_json_text(value, f"option {key.strip()}", not_json=value)  # a bare word: itself
     return out

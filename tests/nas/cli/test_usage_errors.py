@@ -44,3 +44,14 @@ def test_missing_required_option_names_it():
 def test_no_arguments_shows_help(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_a_deeply_nested_option_value_is_one_line(tmp_path):
+    from nas.cli._common import parse_options
+
+    assert parse_options(["population=50", "sampler=tpe", "hidden=[64, 64]"]) == {
+        "population": 50, "sampler": "tpe", "hidden": [64, 64]}  # a bare word stays text
+    deep = "[" * 60_000 + "]" * 60_000  # fits in one command-line argument (128 KiB)
+    line = _one_error_line(runner.invoke(app, ["search", "--target", "macs", "-o", f"population={deep}",
+                                               "--out", str(tmp_path / "run")]))
+    assert "option population is JSON nested too deeply to read" in line and not (tmp_path / "run").exists()
