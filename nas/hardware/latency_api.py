@@ -23,6 +23,7 @@ from .ofa_import import import_ofa_tables
 from .opspec import check_fusion, structured
 from .profiling import emit_specs, profile_space
 from .table import check_table_path
+from .opbench import MAX_REPEATS, MAX_WARMUP
 from .validate import check_plot_path, check_samples, validate_target
 
 __all__ = ["profile", "fit", "import_ofa", "validate", "targets"]
@@ -161,6 +162,9 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
                                ("--passes", passes, 1)):
         if value is not None and (not _whole(value) or value < low):
             raise InvalidInput(f"{option} must be a whole number >= {low}, not {value!r}")
+    for option, value, high in (("--warmup", warmup, MAX_WARMUP), ("--repeats", repeats, MAX_REPEATS)):
+        if value is not None and value > high:  # before the target: resolving cpu may profile this machine first
+            raise InvalidInput(f"{option} must be at most {high}, not {value}")
     space = structured(_space(space))  # end-to-end timing builds the subnets from their ops
     check_samples(samples, space)  # before the target: resolving cpu may profile this machine first
     model = resolve_target(target, space)

@@ -302,3 +302,10 @@ def test_validate_samples_beyond_memory_are_refused_before_timing(workdir, tmp_p
     synthetic_table(tiny_space).save(workdir / "t.csv")
     line = fails("latency", "validate", "--target", "t.csv", "--space", TINY, "--samples", 10**11, root=tmp_path)
     assert "--samples 100000000000 needs about" in line and "this machine has available" in line
+
+
+@pytest.mark.parametrize("option", ["warmup", "repeats"])
+def test_validate_calls_per_subnet_are_bounded_before_the_target_is_resolved(workdir, tmp_path, option):
+    with pytest.raises(InvalidInput, match=f"--{option} must be at most 100000"):
+        latency_api.validate("cpu", TINY, **{option: 10**12})  # not after profiling this machine for cpu
+    assert _files(tmp_path) == {"work"}
