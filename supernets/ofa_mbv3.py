@@ -107,5 +107,6 @@ def _copy_elastic_block(target: Block, block: ElasticMBConv) -> None:
 @register_supernet("ofa-mbv3")
 @register_supernet("ofa-mbv3-w1.2")
 @register_supernet("ofa-mbv3-cifar")
+@register_supernet("ofa-mbv3-cifar-small")
 def _ofa_mbv3(space: OFAMobileNetV3Space) -> OFAMobileNetV3Supernet:
     return OFAMobileNetV3Supernet(space)

@@ -48,3 +48,14 @@ def test_ofa_features_bucket_each_resolution():
     r_onehot = X[:, -3:]
     np.testing.assert_array_equal(r_onehot.argmax(1), genomes[:, space.gene_slices["r"].start])
     assert np.all(r_onehot.sum(1) == 1)
+
+
+def test_the_small_cifar_space_is_half_width_with_a_stride_2_stem():
+    small, full = get_space("ofa-mbv3-cifar-small"), get_space("ofa-mbv3-cifar")
+    assert "ofa-mbv3-cifar-small" in list_supernets()
+    assert [small.choice(k) for k in ("ks", "e", "d", "r")] == [full.choice(k) for k in ("ks", "e", "d", "r")]
+    layout = small.layout(small.decode(small.n_options - 1))
+    assert layout.stem.stride == 2 and layout.classifier.out_features == 10
+    assert layout.blocks[-1].output_size == 1  # 32 -> 16 -> 8 -> 4 -> 2 -> 2 -> 1
+    largest = np.stack([small.n_options - 1])
+    assert small.count(largest)["macs"][0] * 8 < full.count(largest)["macs"][0]  # cheap enough for all of CIFAR-10
