@@ -17,6 +17,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from search_spaces.errors import InvalidInput
+
 from ..ray_cluster import check_workers, connect_ray
 from .meter import LocalMeter, MeterSpec
 
@@ -52,11 +54,16 @@ class RayMeter:
         self.workers, self.cpus_per_worker, self.depth = workers, cpus_per_worker, depth
         self.restarts_left = workers if max_restarts is None else max_restarts
         self.stats = {"lost_actors": 0, "requeued": 0, "startup_s": 0.0}
+        self.actors: list = []
         self._started = connect_ray(workers * cpus_per_worker, address)
         import ray
 
+        have = ray.cluster_resources().get("CPU", 0)
+        if have < workers * cpus_per_worker:  # the actors would wait for CPUs forever
+            self.close()
+            raise InvalidInput(f"--workers {workers} needs {workers * cpus_per_worker} CPUs and the Ray cluster has "
+                               f"{have:g}; pass at most {int(have // cpus_per_worker)}")
         self._remote = ray.remote(num_cpus=cpus_per_worker)(_MeterActor)
-        self.actors: list = []
         try:
             t0 = time.perf_counter()
             new = [self._spawn() for _ in range(workers)]

@@ -83,6 +83,8 @@ def parse_param(text: str) -> Param:
 def _value(text: str) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        raise InvalidInput(f"--param value {text[:20]!r}... is nested too deeply") from None
     except ValueError:
         return text  # a bare word: sgd, adamw
 
