@@ -118,15 +118,13 @@ class ReplayedSearcher(Searcher):
         bounds = full.generation_bounds(n_generations)
         if bounds[-1] != len(full):
             raise RunDirectoryError(f"the archive holds rows past generation {n_generations}; cannot replay")
-        snapshot = full.empty_like()
-        self.archive = snapshot  # the searcher sees the archive as it was when it asked
+        snapshot = full.prefix(0)  # the searcher sees the archive as it was when it asked (a view, no copy)
+        self.archive = snapshot
         try:
             for t in range(n_generations):
                 asked = self.ask()
                 lo, hi = bounds[t], bounds[t + 1]
-                if hi > lo:
-                    snapshot.add(full.genomes[lo:hi], {m: v[lo:hi] for m, v in full.values.items()}, t,
-                                 full.F[lo:hi], full.G[lo:hi])
+                snapshot.set_prefix(int(hi))
                 rows = snapshot.lookup(asked)
                 told = rows >= 0
                 if len(np.unique(rows[rows >= lo])) != hi - lo:
