@@ -36,6 +36,8 @@ class RunDirectory:
         self.path = Path(path)
         self._made = False  # whether ``create`` made the directory (else it was empty)
         self._lock: RunLock | None = None
+        self._config_before: bytes | None = None  # config.json as a resume found it
+        self._saved = False  # whether this writer saved a state (a generation, or the end of its run)
 
     def file(self, name: str) -> Path:
         return self.path / name
@@ -72,7 +74,19 @@ class RunDirectory:
             self._lock = RunLock(self.file(LOCK_NAME), self.path).acquire()
 
     def release(self) -> None:
-        if self._lock is not None:
+        """Unlock. A resume that saved no state (it failed before its first generation was recorded, e.g.
+        replaying the searcher did not reproduce the run) first puts back the config.json it found, so
+        a failed resume leaves the directory as it was (its budget raised in config.json would
+        otherwise claim a run the directory does not hold)."""
+        if self._lock is None:
+            return
+        try:
+            if self._config_before is not None and not self._saved:
+                path = self.file(self.CONFIG)
+                if not path.is_file() or path.read_bytes() != self._config_before:
+                    with atomic_path(path) as tmp:
+                        tmp.write_bytes(self._config_before)
+        finally:
             self._lock.release()
             self._lock = None
 
@@ -98,6 +112,7 @@ class RunDirectory:
             raise RunDirectoryError(f"{run.path} is not a search run directory (no {cls.CONFIG})")
         if write:
             run.lock()
+            run._config_before = run.file(cls.CONFIG).read_bytes()
         return run
 
     @property
@@ -139,35 +154,83 @@ class RunDirectory:
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise RunDirectoryError(f"{self.file(self.RESULTS)} is corrupt: {str(exc).splitlines()[0]}") from None
 
-    def _prefix(self, n_rows: int) -> tuple[bytes, int]:
-        """(the file's bytes, where its first ``n_rows`` rows end). Rows never span lines."""
+    def _row_end(self, n_rows: int) -> int:
+        """Byte offset where the header and the first ``n_rows`` rows end (rows never span lines), found
+        by counting newlines block by block: the file is never held in memory whole."""
         path = self.file(self.RESULTS)
-        data = path.read_bytes() if path.exists() else b""
-        ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-        have = max(len(ends) - 1, 0)
-        if not 0 <= n_rows <= have:
-            raise RunDirectoryError(
-                f"{path} has {have} complete rows but the saved state counts {n_rows}: the run directory is damaged"
-            )
-        return data, (int(ends[n_rows]) + 1 if len(ends) else 0)
+        want, seen, offset = n_rows + 1, 0, 0  # newlines: the header's, then one per row
+        if path.exists():
+            with open(path, "rb") as f:
+                while True:
+                    block = f.read(self.BLOCK)
+                    if not block:
+                        break
+                    ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10)
+                    if n_rows >= 0 and seen + len(ends) >= want:
+                        return offset + int(ends[want - seen - 1]) + 1
+                    seen += len(ends)
+                    offset += len(block)
+        if n_rows == 0 and seen == 0:
+            return 0  # no header yet (or one torn by a kill): nothing to keep
+        raise RunDirectoryError(
+            f"{path} has {max(seen - 1, 0)} complete rows but the saved state counts {n_rows}: "
+            "the run directory is damaged"
+        )
+
+    BLOCK = 1 << 24  # bytes read at a time when scanning results.csv
 
     def results_prefix(self, n_rows: int) -> pd.DataFrame:
         """The first ``n_rows`` rows (those of completed generations), leaving the file as it is."""
-        data, cut = self._prefix(n_rows)
-        return self._parse(data[:cut])
+        cut = self._row_end(n_rows)
+        path = self.file(self.RESULTS)
+        with open(path, "rb") if cut else io.BytesIO(b"") as f:
+            return self._parse(f.read(cut))
+
+    def results_columns(self) -> list[str]:
+        """The columns of results.csv (its header), or [] before the first rows."""
+        import csv
+
+        path = self.file(self.RESULTS)
+        if not path.exists():
+            return []
+        with open(path, newline="", encoding="utf-8", errors="replace") as f:
+            line = f.readline()
+        return next(csv.reader([line])) if line.endswith("\n") else []
+
+    def iter_results(self, n_rows: int, columns: list[str], chunk_rows: int = 100_000):
+        """The first ``n_rows`` rows, ``columns`` only, as DataFrames of at most ``chunk_rows`` rows: a
+        resume reads a million-row results.csv in bounded memory, never building its id/config strings."""
+        cut = self._row_end(n_rows)
+        if n_rows == 0 or cut == 0:
+            return
+        path = self.file(self.RESULTS)
+        try:
+            with open(path, "rb") as f:
+                reader = pd.read_csv(f, nrows=n_rows, usecols=columns, chunksize=chunk_rows, keep_default_na=False,
+                                     na_values=["", "nan"], dtype={c: str for c in ("arch_id", "genome", "config")
+                                                                   if c in columns})
+                for chunk in reader:
+                    yield chunk
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise RunDirectoryError(f"{path} is corrupt: {str(exc).splitlines()[0]}") from None
 
     def truncate_results(self, n_rows: int) -> None:
         """Keep the header and the first ``n_rows`` rows: drops the rows of an interrupted generation
-        (a row torn by a kill mid-write goes too) before a resumed run appends its own."""
-        data, cut = self._prefix(n_rows)
-        if cut < len(data):
-            with atomic_path(self.file(self.RESULTS)) as tmp:
-                tmp.write_bytes(data[:cut])
+        (a row torn by a kill mid-write goes too) before a resumed run appends its own. Cut in place
+        (one ``ftruncate``, then fsync), not by rewriting the file."""
+        cut = self._row_end(n_rows)
+        path = self.file(self.RESULTS)
+        if path.exists() and cut < path.stat().st_size:
+            with open(path, "r+b") as f:
+                f.truncate(cut)
+                f.flush()
+                os.fsync(f.fileno())
 
     # ------------------------------------------------------------------- state
     def save_state(self, state: dict) -> None:
         # compact: written after every generation
         write_text(self.file(self.STATE), json.dumps(state, separators=(",", ":")) + "\n")
+        self._saved = True
 
     def load_state(self) -> dict | None:
         path = self.file(self.STATE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import warnings
 from typing import Sequence
 
 import numpy as np
@@ -23,10 +24,16 @@ def results_rows(space: SearchSpace, genomes: np.ndarray, values: dict[str, np.n
 
 
 def genomes_from_results(space: SearchSpace, df: pd.DataFrame) -> np.ndarray:
+    """The ``genome`` column (option indices separated by spaces) as ``[n, n_genes]`` int64."""
     if df.empty:
         return np.empty((0, space.n_genes), dtype=np.int64)
     text = " ".join(df["genome"].astype(str).tolist())
-    flat = np.array(text.split(), dtype=np.int64) if text.strip() else np.empty(0, dtype=np.int64)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warns (and stops) at a token that is not an integer
+            flat = np.fromstring(text, dtype=np.int64, sep=" ") if text.strip() else np.empty(0, dtype=np.int64)
+    except (ValueError, DeprecationWarning):
+        flat = np.empty(0, dtype=np.int64)
     if flat.size != len(df) * space.n_genes:
         from ..errors import RunDirectoryError
 

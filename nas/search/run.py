@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+import pandas as pd
 
 from search_spaces import SearchSpace
 from search_spaces.errors import InvalidInput
@@ -19,7 +20,12 @@ from ._searcher import Searcher
 from .archive import Archive
 from .evaluator import Evaluator
 
-__all__ = ["SearchOutcome", "run_search", "restore_archive", "check_limits"]
+__all__ = ["SearchOutcome", "run_search", "restore_archive", "check_limits", "MAX_BUDGET"]
+
+#: the most unique subnets one run may evaluate: 10**8 subnets hold about 10 GB of archive in memory
+#: (rows of about 100 bytes: genome, metric values, F, G, hash) and write about 37 GB of results.csv
+#: (about 370 bytes a row for ofa-mbv3), i.e. roughly 10 hours at 3,000 subnets/s
+MAX_BUDGET = 100_000_000
 
 
 @dataclass
@@ -30,24 +36,42 @@ class SearchOutcome:
 
 
 def restore_archive(space: SearchSpace, evaluator: Evaluator, run_dir: RunDirectory, state: dict) -> Archive:
-    """Rebuild the archive from ``results.csv`` (keeping only rows of completed generations)."""
-    df = run_dir.results_prefix(int(state["rows"]))  # the file is cut only once the searcher has resumed
+    """Rebuild the archive from ``results.csv`` (keeping only rows of completed generations).
+
+    Reads only the generation, metric and genome columns, a chunk of rows at a time, so a resume holds
+    the archive's arrays and one chunk, never the whole file or its id/config strings."""
+    n_rows = int(state["rows"])  # the file is cut only once the resumed run saves its first generation
     archive = Archive(space, evaluator.metric_names)
-    if df.empty:
+    where = run_dir.file(run_dir.RESULTS)
+    header = run_dir.results_columns()
+    if n_rows == 0:
+        run_dir.results_prefix(0)  # checks the file against the state
         return archive
-    missing = [m for m in evaluator.metric_names if m not in df.columns]
-    if missing:
-        raise RunDirectoryError(f"{run_dir.file(run_dir.RESULTS)} lacks the column {missing[0]!r} this run records")
-    genomes = genomes_from_results(space, df)
-    gens = df["generation"].to_numpy(np.int64)
-    if np.any(np.diff(gens) < 0):
-        raise RunDirectoryError(
-            f"{run_dir.file(run_dir.RESULTS)} is out of generation order: the run directory is damaged")
-    values = {m: df[m].to_numpy(np.float64) for m in evaluator.metric_names}
-    bounds = np.flatnonzero(np.diff(gens)) + 1
-    for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
-        chunk = {m: v[lo:hi] for m, v in values.items()}
-        archive.add(genomes[lo:hi], chunk, int(gens[lo]), evaluator.F(chunk), evaluator.G(chunk))
+    for column in ("generation", "genome", *evaluator.metric_names):
+        if column not in header:
+            raise RunDirectoryError(f"{where} lacks the column {column!r} this run records")
+    last = -1
+    for df in run_dir.iter_results(n_rows, ["generation", "genome", *evaluator.metric_names]):
+        genomes = genomes_from_results(space, df)
+        gens = pd.to_numeric(df["generation"], errors="coerce").to_numpy(np.float64)
+        if not np.all(np.isfinite(gens)) or np.any(gens != np.round(gens)):
+            raise RunDirectoryError(f"{where} holds a generation that is not a whole number: the run directory is "
+                                    "damaged")
+        gens = gens.astype(np.int64)
+        if np.any(np.diff(np.r_[last, gens]) < 0) or gens[0] < 0:
+            raise RunDirectoryError(f"{where} is out of generation order: the run directory is damaged")
+        last = int(gens[-1])
+        values = {m: pd.to_numeric(df[m], errors="coerce").to_numpy(np.float64) for m in evaluator.metric_names}
+        bounds = np.flatnonzero(np.diff(gens)) + 1
+        for lo, hi in zip(np.r_[0, bounds], np.r_[bounds, len(df)]):
+            chunk = {m: v[lo:hi] for m, v in values.items()}
+            try:
+                archive.add(genomes[lo:hi], chunk, int(gens[lo]), evaluator.F(chunk), evaluator.G(chunk))
+            except ValueError as exc:  # a subnet recorded twice
+                raise RunDirectoryError(f"{where} is damaged: {exc}") from None
+    if len(archive) != n_rows:
+        raise RunDirectoryError(f"{where} has {len(archive)} complete rows but the saved state counts {n_rows}: "
+                                "the run directory is damaged")
     return archive
 
 
@@ -61,6 +85,9 @@ def check_limits(budget: int, max_generations: int | None = None, stall_generati
                         ("stall_generations", stall_generations)):
         if value is not None and not _is_count(value):
             raise InvalidInput(f"{flag} must be an integer >= 1, got {value!r}")
+    if budget > MAX_BUDGET:
+        raise InvalidInput(f"--budget must be an integer from 1 to {MAX_BUDGET:,} (the most subnets one run may "
+                           f"evaluate), got {budget:,}")
 
 
 def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, budget: int,
@@ -117,8 +144,9 @@ class _Saver:
 
     def __init__(self, space, evaluator, searcher, archive, run_dir, every_s):
         self.searcher, self.archive, self.run_dir, self.every_s = searcher, archive, run_dir, every_s
-        # drop rows of a generation a kill interrupted (or of a run killed before its first state)
-        run_dir.truncate_results(len(archive))
+        # rows of a generation a kill interrupted (or of a run killed before its first state) are dropped
+        # just before the first new rows are appended: a resume that fails before then changes nothing
+        self.kept: int | None = len(archive)
         self.formatter = RowFormatter(space, evaluator.metric_names)
         self.pending: list[str] = []
         self.last = time.perf_counter()
@@ -129,6 +157,9 @@ class _Saver:
             self.flush()
 
     def flush(self) -> None:
+        if self.kept is not None:
+            self.run_dir.truncate_results(self.kept)
+            self.kept = None
         self.run_dir.append_lines("".join(self.pending), self.formatter.header)
         self.pending = []
         self.run_dir.save_state({"rows": len(self.archive), "generation": self.searcher.generation,
