@@ -20,7 +20,7 @@ import pandas as pd
 from search_spaces import SearchSpace
 from search_spaces.names import format_value
 
-__all__ = ["RowFormatter"]
+__all__ = ["RowFormatter", "DynastFormatter", "DYNAST_COLUMNS"]
 
 
 def _table(tokens: list[str]) -> np.ndarray:
@@ -175,6 +175,72 @@ class RowFormatter:
         if len(genomes) == 0:
             return pd.DataFrame({c: [] for c in self.columns})
         return read_results_csv(io.StringIO(self.header + self.lines(genomes, values, generation, feasible)))
+
+
+#: DyNAS-T's results CSV columns, and the metric each number column comes from (0 where a run lacks it)
+DYNAST_COLUMNS = {"Sub-network": None, "Date": None, "Model Parameters": "params", "Latency (ms)": "latency",
+                  "MACs": "macs", "Top-1 Acc (%)": "accuracy"}
+
+
+class DynastFormatter:
+    """Renders subnets as rows of DyNAS-T's results CSV (``tables.to_dynast`` of the results rows, written
+    by pandas, without parsing every config back from JSON): ``Sub-network`` is the Python dict
+    literal DyNAS-T writes (``{'wid': None, 'ks': [...], ..., 'r': [224]}``, every gene as recorded),
+    then the date and the metric columns."""
+
+    def __init__(self, space: SearchSpace):
+        self.space = space
+        self._net = _Segment()
+        self._net.text('"{')
+        keys = ["wid", *[c.key for c in space.choices if c.key != "wid"]]
+        by_key = {c.key: c for c in space.choices}
+        for i, key in enumerate(keys):
+            self._net.text((", " if i else "") + _q(repr(key)) + ": ")
+            c = by_key.get(key)
+            if c is None:  # DyNAS-T's elastic width, absent from this space
+                self._net.text("None")
+                continue
+            listed = c.count > 1 or key == "r"  # DyNAS-T lists the resolution
+            self._net.text("[" if listed else "")
+            if c.count > 1 and key == "r":
+                self._net.text("[")
+            if c.key in space.gene_slices:
+                tokens = [_q(repr(json.loads(json.dumps(o)))) for o in c.options]
+                for k, j in enumerate(range(space.gene_slices[c.key].start, space.gene_slices[c.key].stop)):
+                    self._net.text(", " if k else "")
+                    self._net.slot(j, tokens)
+            else:
+                fixed = json.loads(json.dumps(c.options[0]))
+                self._net.text(_q(", ".join([repr(fixed)] * c.count)))
+            if c.count > 1 and key == "r":
+                self._net.text("]")
+            self._net.text("]" if listed else "")
+        self._net.text('}",')
+        self._net.compile()
+
+    @property
+    def header(self) -> str:
+        return ",".join(DYNAST_COLUMNS) + "\n"
+
+    def lines(self, genomes: np.ndarray, values: dict[str, np.ndarray], date: str) -> str:
+        n = len(genomes)
+        if n == 0:
+            return ""
+        genomes = np.asarray(genomes, dtype=np.int64)
+        pieces = self._net.render(genomes, np.ones(genomes.shape, dtype=bool))
+        if any(ch in date for ch in ',"\n') or not date:
+            raise ValueError(f"a DyNAS-T date is written unquoted, without commas or quotes: {date!r}")
+        date_bytes = date.encode("utf-8")
+        pieces.append(np.broadcast_to(np.frombuffer(date_bytes, dtype=np.uint8), (n, len(date_bytes))))
+        comma = np.broadcast_to(np.frombuffer(b",", dtype=np.uint8), (n, 1))
+        for metric in [m for m in DYNAST_COLUMNS.values() if m is not None]:
+            column = values.get(metric)
+            column = np.zeros(n) if column is None else np.asarray(column, dtype=np.float64).reshape(n)
+            text = column.astype("S32")
+            pieces += [comma, text.view(np.uint8).reshape(n, text.dtype.itemsize)]
+        pieces.append(np.broadcast_to(np.frombuffer(b"\n", dtype=np.uint8), (n, 1)))
+        flat = np.concatenate(pieces, axis=1).ravel()
+        return flat[flat != 0].tobytes().decode("utf-8")
 
 
 def read_results_csv(source) -> pd.DataFrame:
