@@ -48,7 +48,6 @@ def connect_ray(num_cpus: int, address: str | None = None, num_gpus: int | None 
 
     if ray.is_initialized():
         return False
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # its C++ clients' retry warnings reach the terminal
     quiet = {"logging_level": logging.ERROR, "log_to_driver": log_to_driver}
     if address in (None, "", "local"):
         ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, **quiet)
