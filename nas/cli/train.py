@@ -63,12 +63,16 @@ def train(
     momentum: float = typer.Option(None, "--momentum", min=0,
                                    help="SGD momentum, or AdamW's beta1 [0.9]."),
     weight_decay: float = typer.Option(None, "--weight-decay", min=0, help="Weight decay (not on BN, biases) [3e-5]."),
+    label_smoothing: float = typer.Option(None, "--label-smoothing", min=0, help="Label smoothing, in [0, 1) [0.1]."),
     seed: int = typer.Option(None, "--seed", min=0, help="Seed of every random choice [0]."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
     holdout: float = typer.Option(None, "--holdout", help="Share (or count) of training images held out [0.1]."),
     steps: int = typer.Option(None, "--steps-per-epoch", min=1, help="Cap optimizer steps per epoch (quick runs)."),
     eval_every: int = typer.Option(None, "--eval-every", min=0,
                                    help="Evaluate max/min subnets every N epochs (0: never) [1]."),
+    eval_images: int = typer.Option(None, "--eval-images", min=0,
+                                    help="Held-out images per evaluation of the max/min subnets (0: all) [1000]."),
+    bn_images: int = typer.Option(None, "--bn-images", min=1, help="Images for BN recalibration before each [500]."),
     init: Path = typer.Option(None, "--init", "--checkpoint",
                               help="Start from these supernet weights (ours or once-for-all's): a fine-tune."),
     arch: Path = typer.Option(None, "--arch", help="The subnet a fixed-subnet strategy (standalone) trains: arch "
@@ -82,9 +86,10 @@ def train(
 ) -> None:
     """Train a weight-shared supernet; writes metrics.csv, training.png, checkpoints/last.pt, supernet.pt."""
     given = {"batch_size": batch_size, "lr": lr, "optimizer": optimizer, "momentum": momentum,
-             "weight_decay": weight_decay, "seed": seed,
+             "weight_decay": weight_decay, "label_smoothing": label_smoothing, "seed": seed,
              "strategy_options": parse_options(option) if option else None, "holdout": holdout,
-             "steps_per_epoch": steps, "eval_every": eval_every, "init": str(init) if init else None,
+             "steps_per_epoch": steps, "eval_every": eval_every, "eval_images": eval_images, "bn_images": bn_images,
+             "init": str(init) if init else None,
              "arch": _read_arch(arch, space, resume) if arch else None}
     settings = {k: v for k, v in given.items() if v is not None}  # the rest: TrainConfig's defaults
     show = not (json_out or no_progress)

@@ -90,11 +90,12 @@ def _plain(value):
 
 
 def _train_command(base: dict, settings: dict, options: dict) -> str:
-    """The ``nas train`` line that trains the best configuration for the sweep's epochs (what it has no flag
-    for, such as eval_images, is in ``train_settings``)."""
+    """The ``nas train`` line that trains the best configuration for the sweep's epochs (every setting, with
+    those it has no flag for, such as label_smoothing, is in ``train_settings``)."""
     words = ["nas", "train", "--space", base["space"], "--strategy", base["strategy"], "--data", base["data"],
              "--epochs", str(base["epochs"])]
-    flagged = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "seed", "holdout", "steps_per_epoch")
+    flagged = ("batch_size", "lr", "optimizer", "momentum", "weight_decay", "seed", "holdout", "steps_per_epoch",
+               "eval_images", "bn_images", "label_smoothing")
     for key, value in {**{k: base[k] for k in flagged}, **settings}.items():
         if value is not None:
             words += [f"--{key.replace('_', '-')}", str(value)]
