@@ -37,19 +37,25 @@ def run_trial(config: dict, *, base: dict, sweep_dir: str, threads: int) -> None
     run = Path(sweep_dir) / "trials" / tune.get_context().get_trial_id()
     files = RunFiles(run)
     checkpoint = tune.get_checkpoint()
+    last: list[dict] = []
 
     def report(row: dict) -> None:
+        if row["epoch"] + 1 == base["epochs"]:
+            last.append(row)  # Tune ends a trial at its last report: first let the run write supernet.pt
+            return
         tune.report(trial_metrics(row), checkpoint=tune.Checkpoint.from_directory(str(files.checkpoint.parent)))
 
     if checkpoint is not None and files.config.is_file():
         with checkpoint.as_directory() as folder:  # the state of the last epoch Tune recorded
             shutil.copyfile(Path(folder) / files.checkpoint.name, files.checkpoint)
         train(resume=run, threads=threads, on_epoch=report)
-        return
-    if run.exists():
-        shutil.rmtree(run)  # killed before its first report: nothing of it was recorded
-    settings, options = split_trial_config(config, base["strategy"])
-    fixed = {k: v for k, v in base.items() if k not in ("space", "strategy", "data", "epochs")}
-    fixed["strategy_options"] = {**fixed.get("strategy_options", {}), **options}
-    train(base["space"], base["strategy"], base["data"], epochs=base["epochs"], out=run, threads=threads,
-          on_epoch=report, **{**fixed, **settings})
+    else:
+        if run.exists():
+            shutil.rmtree(run)  # killed before its first report: nothing of it was recorded
+        settings, options = split_trial_config(config, base["strategy"])
+        fixed = {k: v for k, v in base.items() if k not in ("space", "strategy", "data", "epochs")}
+        fixed["strategy_options"] = {**fixed.get("strategy_options", {}), **options}
+        train(base["space"], base["strategy"], base["data"], epochs=base["epochs"], out=run, threads=threads,
+              on_epoch=report, **{**fixed, **settings})
+    for row in last:
+        tune.report(trial_metrics(row), checkpoint=tune.Checkpoint.from_directory(str(files.checkpoint.parent)))

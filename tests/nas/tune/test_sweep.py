@@ -62,8 +62,10 @@ def test_a_killed_sweep_resumes_to_a_complete_record(tmp_path):
         epochs = pd.read_csv(Path(row.run_dir) / "metrics.csv")["epoch"].tolist()
         assert epochs == list(range(row.epochs)), f"trial {row.trial_id} recorded epochs {epochs}"
         assert 0.3 <= row.shrink_start <= 0.7 and 0.01 <= row.lr <= 0.2
+        assert (Path(row.run_dir) / "supernet.pt").is_file() == (row.status == "finished")
     best = json.loads((sweep / "best.json").read_text())
     assert best["trial_id"] == trials["trial_id"][0] and best["value"] == trials["val_acc_mean"].max()
+    assert best["supernet"] == str(Path(best["run_dir"]) / "supernet.pt")
     assert best["train_settings"]["strategy_options"]["shrink_start"] == best["values"]["shrink_start"]
     assert (sweep / "tune.png").stat().st_size > 0
 
