@@ -133,14 +133,26 @@ class OptunaSearcher(ReplayedSearcher):
                                     directions=["minimize"] * self.n_objectives)
         study.set_user_attr("space", self.space.name)
         study.set_user_attr("objectives", "minimized F as the search loop tells it (maximized metrics negated)")
+        self._distributions = self._make_distributions(optuna)
+        self._index = {name: {o: i for i, o in enumerate(self._choices(d))} for name, d in self._distributions.items()}
+        self._study = study
+
+    def _make_distributions(self, optuna) -> dict:
+        """One Optuna distribution per gene, named like the genome (``ks[3]``): categorical over the option values."""
         dist = optuna.distributions.CategoricalDistribution
-        self._distributions = {}
+        out = {}
         for c in self.space.choices:
             if c.key in self.space.gene_slices:
                 for j in range(self.space.gene_slices[c.key].start, self.space.gene_slices[c.key].stop):
-                    self._distributions[self.space.gene_names[j]] = dist(list(c.options))
-        self._index = {name: {o: i for i, o in enumerate(d.choices)} for name, d in self._distributions.items()}
-        self._study = study
+                    out[self.space.gene_names[j]] = dist(list(c.options))
+        return out
+
+    @staticmethod
+    def _choices(distribution) -> list:
+        """A gene's parameter values in option order (an IntDistribution's are the option indices)."""
+        if hasattr(distribution, "choices"):
+            return list(distribution.choices)
+        return list(range(distribution.low, distribution.high + 1))
 
     def _open(self, optuna, storage) -> tuple[Any, list[str]]:
         """(the storage, its study names); a database that cannot be reached is a user error (one line)."""

@@ -77,7 +77,11 @@ def test_kill_then_resume_loses_nothing_and_ends_like_an_uninterrupted_run(searc
 
 @pytest.mark.parametrize("searcher", [n for n in SEARCHERS.names() if n != "optuna"])  # optuna: test_optuna_storage
 def test_every_searcher_resumes_its_run_directory(searcher, tmp_path):
-    options = {"random": {"batch_size": 10}, "linas": {"population": 10, "predictor": "ridge", "inner_evals": 400}}
+    options = {"random": {"batch_size": 10}, "linas": {"population": 10, "predictor": "ridge", "inner_evals": 400},
+               # BO proposals on ofa-mbv3 take seconds: one after the random design (test_bayesian resumes mid-BO)
+               "gp": {"n_startup_trials": 49, "mc_samples": 16}, "botorch": {"n_startup_trials": 49, "mc_samples": 16,
+                                                                            "raw_samples": 32, "num_restarts": 2,
+                                                                            "fit_iterations": 30}}
     setup = dict(space="ofa-mbv3", target="macs", objectives=["macs", "params"], predictor="none", searcher=searcher,
                  seed=3, budget=50, searcher_options=options.get(searcher, {"population": 10}))
     api.search(**setup, generations=2, out=tmp_path / "part")

@@ -15,7 +15,12 @@ TARGET = np.array([3, 1, 0, 2, 1])
 
 #: small populations so a few hundred evaluations give every searcher many generations
 OPTIONS = {"random": {"batch_size": 20}, "evolution": {"population": 20}, "nsga2": {"population": 20},
-           "optuna": {"population": 20}, "linas": {"population": 20, "predictor": "ridge"}}  # dynast's SVR grid is slow
+           "optuna": {"population": 20}, "linas": {"population": 20, "predictor": "ridge"},  # dynast's SVR grid is slow
+           # Bayesian optimization costs 0.1-1 s a proposal: a long random design keeps the contract tests short
+           # (tests/nas/search/test_bayesian.py tests the BO phase itself)
+           "gp": {"n_startup_trials": 140, "mc_samples": 16, "max_history": 50},
+           "botorch": {"n_startup_trials": 140, "batch_size": 10, "mc_samples": 16, "max_history": 50,
+                       "raw_samples": 128, "fit_iterations": 30}}
 
 
 def distance(genomes: np.ndarray) -> np.ndarray:
