@@ -15,12 +15,16 @@ Genes: an option list of numbers in order (kernel sizes, expand ratios, depths) 
 parameter (``IntDistribution`` over the option index), other genes are categorical (NAS-Bench-201's
 operations); ``encoding`` forces one or the other.
 
-Acquisition search: a space whose genome grid holds at most ``EXHAUSTIVE_LIMIT`` genomes is scored whole
-(every subnet not evaluated yet and passing the cheap constraints; NAS-Bench-201's 15,625 cells), which is
-the acquisition's exact optimum and never proposes a repeat; larger spaces use the library's optimizer
-(Optuna's QMC samples + local search, BoTorch's multi-start L-BFGS). A proposal that is already evaluated,
-or fails the cheap constraints, is replaced by the nearest fresh genome (1-3 genes changed at random) and
-recorded in the study as a PRUNED trial (user attribute ``skipped``), so no evaluation is spent on it.
+Acquisition search: in a space whose genome grid holds at most ``EXHAUSTIVE_LIMIT`` genomes (NAS-Bench-201's
+15,625 cells) each proposal scores a discrete pool of subnets not evaluated yet that pass the cheap
+constraints: all of them when at most ``candidates`` are left (``acquisition_search=exhaustive``: always),
+else ``candidates`` of them, the open neighbors of the evaluated front (one gene changed) topped up with
+uniform picks; so it never proposes a repeat. Larger spaces use the library's optimizer (Optuna's QMC
+samples + local search, BoTorch's multi-start L-BFGS on the relaxed encoding). A proposal that is already
+evaluated, or fails the cheap constraints, is replaced by the nearest fresh genome (1-3 genes changed at
+random) and recorded in the study as a PRUNED trial (user attribute ``skipped``), so no evaluation is spent
+on it. ``batch_size`` > 1 proposes that many subnets per ask: GPSampler conditions each on the pending
+ones (q-batch acquisitions), BoTorch picks them jointly from one model fit (sequential greedy q-batch).
 
 History cap: a GP costs O(n^3) to fit and O(n) memory per candidate in n evaluated subnets, so each
 proposal fits on at most ``max_history`` of them: the best half by NSGA-II's survival (feasible first,
@@ -58,11 +62,11 @@ from .._searcher import register_searcher
 from ..options import OptionSpec, flag, one_of, text
 from ..pareto import select_best
 from ._pymoo import fresh_samples
-from .optuna_search import STORAGE_FORMS, OptunaSearcher, _database_url, _import_optuna
+from .optuna_search import STORAGE_FORMS, OptunaSearcher, _database_url, _import_optuna, categorical_choices
 
 __all__ = ["GPSearcher", "BoTorchSearcher", "history_rows", "EXHAUSTIVE_LIMIT", "MAX_HISTORY"]
 
-#: acquisition_search=auto scores every genome when the genome grid holds at most this many
+#: acquisition_search=auto scores a discrete pool of genomes when the genome grid holds at most this many
 EXHAUSTIVE_LIMIT = 20_000
 #: acquisition_search=exhaustive is refused past this many genomes (their encodings are held in memory)
 EXHAUSTIVE_MAX = 200_000
@@ -211,7 +215,7 @@ def _gp_sampler_class():
                         setattr(self, attr, [_KernelParams.of(g) for g in cache])
 
         def _optimize_acqf(self, acqf, best_params):
-            chosen = self._nas._score_every_candidate(acqf)
+            chosen = self._nas._score_candidates(acqf)
             return super()._optimize_acqf(acqf, best_params) if chosen is None else chosen
 
     return NasGPSampler
@@ -335,10 +339,11 @@ class _BayesianSearcher(OptunaSearcher):
     """What ``gp`` and ``botorch`` share: encoding, fresh proposals, the history cap, snapshot resume."""
 
     shared_defaults = {"n_startup_trials": 10, "batch_size": 1, "encoding": "auto", "acquisition_search": "auto",
-                       "storage": None, "study_name": "nas-search"}
+                       "candidates": 2048, "storage": None, "study_name": "nas-search"}
     shared_specs = {"n_startup_trials": _bounded(2, 10_000), "batch_size": _bounded(1, 64),
                     "encoding": one_of("auto", "ordinal", "categorical"),
                     "acquisition_search": one_of("auto", "exhaustive", "optimizer"),
+                    "candidates": _bounded(16, EXHAUSTIVE_MAX),
                     "storage": OptionSpec(STORAGE_FORMS, _database_url, optional=True), "study_name": text()}
 
     def _check_options(self) -> None:
@@ -375,7 +380,7 @@ class _BayesianSearcher(OptunaSearcher):
             for j in range(self.space.gene_slices[c.key].start, self.space.gene_slices[c.key].stop):
                 out[self.space.gene_names[j]] = (optuna.distributions.IntDistribution(0, len(c.options) - 1)
                                                  if ordinal else optuna.distributions.CategoricalDistribution(
-                                                     list(c.options)))
+                                                     categorical_choices(c.options)))
         return out
 
     def _params_of(self, genome: np.ndarray) -> dict:
@@ -424,8 +429,8 @@ class _BayesianSearcher(OptunaSearcher):
                 mask[i] = False
         return mask
 
-    def _score_every_candidate(self, acqf) -> np.ndarray | None:
-        """GPSampler: the grid genome of highest acquisition (normalized as GPSampler reads it), or None."""
+    def _score_candidates(self, acqf) -> np.ndarray | None:
+        """GPSampler: the pooled grid genome of highest acquisition (normalized as GPSampler reads it), or None."""
         if not self._exhaustive:
             return None
         space = acqf.search_space
@@ -446,7 +451,7 @@ class _BayesianSearcher(OptunaSearcher):
                 raise RuntimeError("gp: the candidates' encoding differs from GPSampler's")
             self._encoded_cache[names] = X
         X = self._encoded_cache[names]
-        idx = np.flatnonzero(self._open_mask())
+        idx = self._pool()
         if not len(idx):
             return None
         scores = np.concatenate([acqf.eval_acqf_no_grad(X[idx[i:i + CHUNK]]) for i in range(0, len(idx), CHUNK)])
@@ -473,17 +478,19 @@ class _BayesianSearcher(OptunaSearcher):
             if not np.array_equal(check, X[:3]):
                 raise RuntimeError("botorch: the candidates' encoding differs from BoTorchSampler's")
             self._encoded_cache[names] = X
-        pool = self._pool(int(self.options["raw_samples"]))
+        pool = self._pool()
         if not len(pool):
             return None
         return torch.from_numpy(self._encoded_cache[names][pool])
 
-    def _pool(self, limit: int) -> np.ndarray:
-        """Grid indices of at most ``limit`` open genomes: all of them when they are few, else every open
-        neighbor (one gene changed) of the evaluated front, topped up with uniform picks of the rest."""
+    def _pool(self) -> np.ndarray:
+        """Grid indices of the open genomes a proposal scores: all of them (acquisition_search=exhaustive, or
+        when at most ``candidates`` are open), else ``candidates`` of them: the open neighbors (one gene changed)
+        of the evaluated front (up to half), topped up with uniform picks of the rest."""
         open_ = self._open_mask()
         idx = np.flatnonzero(open_)
-        if len(idx) <= limit:
+        limit = int(self.options["candidates"])
+        if self.options["acquisition_search"] == "exhaustive" or len(idx) <= limit:
             return idx
         every, index, _ = self._grid()
         near: list[int] = []
@@ -693,7 +700,7 @@ class BoTorchSearcher(_BayesianSearcher):
     """BoTorch's qLogNEHVI (qLogNEI for one objective) through optuna-integration's BoTorchSampler."""
 
     defaults = {**_BayesianSearcher.shared_defaults, "max_history": 200, "mc_samples": 128, "num_restarts": 10,
-                "raw_samples": 512, "fit_iterations": 100}
+                "raw_samples": 512, "candidates": 512, "fit_iterations": 100}
     presets = {"optuna-integration": {"mc_samples": 256, "num_restarts": 20, "raw_samples": 1024,
                                       "fit_iterations": 100_000,
                                       "acquisition_search": "optimizer", "encoding": "categorical",

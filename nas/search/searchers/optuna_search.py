@@ -31,6 +31,14 @@ JOURNAL = "optuna.journal"
 STORAGE_FORMS = "a database URL (sqlite:///optuna.db, postgresql://USER@HOST/DB, mysql://USER@HOST/DB)"
 
 
+def categorical_choices(options) -> list:
+    """The values an Optuna categorical parameter takes for a gene: its options when Optuna can store them
+    (None, bool, int, float, str), else the option indices."""
+    if all(o is None or isinstance(o, (bool, int, float, str)) for o in options):
+        return list(options)
+    return list(range(len(options)))
+
+
 def _import_optuna():
     import optuna
 
@@ -138,13 +146,14 @@ class OptunaSearcher(ReplayedSearcher):
         self._study = study
 
     def _make_distributions(self, optuna) -> dict:
-        """One Optuna distribution per gene, named like the genome (``ks[3]``): categorical over the option values."""
+        """One Optuna distribution per gene, named like the genome (``ks[3]``): categorical over the option values
+        (over the option indices where an option is not a number, text, bool or None, e.g. a tuple of depths)."""
         dist = optuna.distributions.CategoricalDistribution
         out = {}
         for c in self.space.choices:
             if c.key in self.space.gene_slices:
                 for j in range(self.space.gene_slices[c.key].start, self.space.gene_slices[c.key].stop):
-                    out[self.space.gene_names[j]] = dist(list(c.options))
+                    out[self.space.gene_names[j]] = dist(categorical_choices(c.options))
         return out
 
     @staticmethod
