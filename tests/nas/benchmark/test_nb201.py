@@ -18,7 +18,7 @@ runner = CliRunner()
 FAST = {"linas": {"predictor": "ridge"},  # the benchmark's default (an ensemble) takes seconds per fit
         # Bayesian optimization: a second a proposal; a long random design keeps this test short
         "gp": {"n_startup_trials": 110, "mc_samples": 16, "max_history": 50},
-        "botorch": {"n_startup_trials": 110, "batch_size": 10, "mc_samples": 16, "max_history": 50, "raw_samples": 64,
+        "botorch": {"n_startup_trials": 110, "batch_size": 10, "mc_samples": 16, "max_history": 50, "candidates": 64,
                     "fit_iterations": 30}}
 
 

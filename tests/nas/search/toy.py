@@ -20,7 +20,7 @@ OPTIONS = {"random": {"batch_size": 20}, "evolution": {"population": 20}, "nsga2
            # (tests/nas/search/test_bayesian.py tests the BO phase itself)
            "gp": {"n_startup_trials": 140, "mc_samples": 16, "max_history": 50},
            "botorch": {"n_startup_trials": 140, "batch_size": 10, "mc_samples": 16, "max_history": 50,
-                       "raw_samples": 128, "fit_iterations": 30}}
+                       "candidates": 128, "fit_iterations": 30}}
 
 
 def distance(genomes: np.ndarray) -> np.ndarray:
