@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,8 @@ from search_spaces.errors import InvalidInput
 from . import search as _search  # noqa: F401  (registers searchers)
 from .errors import RunDirectoryError
 from .io import remove_stale_temps, write_json
-from .results import RunDirectory, best_subnets, pareto_table, plot_pareto, to_dynast
+from .results import RunDirectory
+from .results.summary import results_frame, summarize, write_summary
 from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
 from .search.run import check_limits
@@ -35,7 +37,6 @@ class SearchResult:
     space: str
     objectives: list[tuple[str, str]]
     constraints: list[str]
-    results: pd.DataFrame
     pareto: pd.DataFrame
     best: dict
     sources: dict[str, str]
@@ -45,6 +46,17 @@ class SearchResult:
     elapsed_s: float
     run_dir: Path | None = None
     notes: list[str] = field(default_factory=list)
+    archive: Archive | None = field(default=None, repr=False)  # every evaluated subnet, as arrays
+    evaluator: Any = field(default=None, repr=False)
+
+    @property
+    def evaluated(self) -> int:
+        return len(self.archive) if self.archive is not None else 0
+
+    @functools.cached_property
+    def results(self) -> pd.DataFrame:
+        """Every evaluated subnet as results.csv's rows, built on first use (a million rows take gigabytes)."""
+        return results_frame(self.archive.space, self.archive, self.evaluator)
 
 
 def space_info(name: str | None = None) -> list[dict]:
@@ -222,37 +234,16 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
 
 def _finish(problem: SearchProblem, archive: Archive, searcher: str, stopped: str, generations: int, elapsed: float,
             run_dir: RunDirectory | None) -> SearchResult:
-    from .results.tables import results_rows
-
-    space, evaluator = problem.space, problem.evaluator
-    G = evaluator.G(archive.values)
-    feasible = np.all(G <= 0, axis=1) if G.size else np.ones(len(archive), dtype=bool)
-    df = results_rows(space, archive.genomes, archive.values, 0, feasible)
-    df["generation"] = archive.generations
-    objectives = [(o.name, o.direction) for o in evaluator.objectives]
-    # the front users want to see is accuracy vs cost, even when only accuracy was optimized
-    front_axes = objectives if len(objectives) > 1 or "accuracy" not in evaluator.metrics else \
-        [("accuracy", "max"), (problem.target.metric, "min")]
-    front = pareto_table(df, front_axes)
-    best = best_subnets(df, objectives[0], problem.constraints)
-    best.update({"space": space.name, "target": problem.target.name, "sources": problem.sources,
-                 "evaluated": len(df), "pareto_size": len(front)})
-    result = SearchResult(space.name, objectives, [str(c) for c in problem.constraints], df, front, best,
-                          problem.sources, searcher, stopped, generations, elapsed, None, problem.notes)
+    summary = summarize(problem, archive)  # from the archive's arrays: no table of every subnet
+    objectives = [(o.name, o.direction) for o in problem.evaluator.objectives]
+    result = SearchResult(problem.space.name, objectives, [str(c) for c in problem.constraints], summary.front,
+                          summary.best, problem.sources, searcher, stopped, generations, elapsed, None, problem.notes,
+                          archive, problem.evaluator)
     if run_dir is not None:
-        from .io import atomic_path
-
         result.run_dir = run_dir.path
-        write_json(run_dir.file(run_dir.BEST), best)
-        with atomic_path(run_dir.file(run_dir.PARETO)) as tmp:
-            front.to_csv(tmp, index=False)
-        with atomic_path(run_dir.file(run_dir.DYNAST)) as tmp:
-            to_dynast(df).to_csv(tmp, index=False)
-        if len(front_axes) >= 2:
-            (y, _), (x, _) = front_axes[0], front_axes[1]
-            plot_pareto(df, front, x, y, run_dir.file(run_dir.PLOT),
-                        title=f"{space.name} on {problem.target.name} ({searcher}, {len(df)} subnets)",
-                        constraints=problem.constraints)
+        write_summary(run_dir, summary, problem, archive,
+                      title=f"{problem.space.name} on {problem.target.name} ({searcher}, {len(archive)} subnets)",
+                      constraints=problem.constraints)
     return result
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ..search import Archive, format_value, pareto_mask
+from ..search import Archive, format_value
 from ..search.assemble import SearchProblem
 
 __all__ = ["SearchProgress"]
@@ -44,14 +43,11 @@ class SearchProgress:
 
     @staticmethod
     def _status(archive: Archive, problem: SearchProblem) -> str:
-        ev = problem.evaluator
-        values = archive.values
-        G = ev.G(values)
-        feasible = np.all(G <= 0, axis=1) if G.size else np.ones(len(archive), dtype=bool)
-        if not feasible.any():
+        # the archive keeps its best feasible row and feasible front incrementally: a status costs what the
+        # rows added since the last one cost, not a sort of the whole archive
+        row = archive.best_row()
+        if row < 0:
             return "no feasible subnet yet"
-        first = ev.objectives[0]
-        col = values[first.name][feasible]
-        best = col.max() if first.direction == "max" else col.min()
-        front = int(pareto_mask(ev.F(values)[feasible]).sum())
-        return f"best {first.name} {format_value(first.name, best)} | front {front}"
+        first = problem.evaluator.objectives[0]
+        best = archive.values[first.name][row]
+        return f"best {first.name} {format_value(first.name, best)} | front {len(archive.front_rows())}"

@@ -77,7 +77,7 @@ def search(
                             ray_address=ray_address, on_generation=progress)
     if json_out:
         print_json({"run_dir": result.run_dir, "space": result.space, "searcher": result.searcher,
-                    "evaluated": len(result.results), "generations": result.generations, "stopped": result.stopped,
+                    "evaluated": result.evaluated, "generations": result.generations, "stopped": result.stopped,
                     "elapsed_s": round(result.elapsed_s, 3), "notes": result.notes, **result.best})
         return
     _print_summary(result)
@@ -86,7 +86,7 @@ def search(
 def _print_summary(result: api.SearchResult) -> None:
     for note in result.notes:
         console.print(f"[yellow]note:[/yellow] {escape(note)}")
-    console.print(f"[bold]{escape(result.space)}[/bold]: {len(result.results)} subnets evaluated by {result.searcher} "
+    console.print(f"[bold]{escape(result.space)}[/bold]: {result.evaluated} subnets evaluated by {result.searcher} "
                   f"in {result.elapsed_s:.1f} s ({result.generations} generations, stopped: {result.stopped})")
     for metric, source in result.sources.items():
         console.print(f"  {metric}: {source}")
