@@ -71,9 +71,12 @@ EXHAUSTIVE_LIMIT = 20_000
 #: acquisition_search=exhaustive is refused past this many genomes (their encodings are held in memory)
 EXHAUSTIVE_MAX = 200_000
 #: max_history's upper bound: past it one proposal takes minutes (O(n^3) fits) and GBs (O(n^2 genes) per GP)
-MAX_HISTORY = {"gp": 2000, "botorch": 1000}
+MAX_HISTORY = {"gp": 2000, "botorch": 500}
 MIN_HISTORY = 10
-CHUNK = 2048  # candidates scored at once
+CHUNK = 2048  # candidates GPSampler's acquisition scores at once
+#: qLogNEHVI holds (candidates x MC samples x hypervolume boxes) at once: 256 keeps that to a few hundred MB
+#: (uncapped at 1,000 subnets, 2,048 candidates at once grew to 21 GB)
+BOTORCH_CHUNK = 256
 INSTALL_BO = "pip install 'nas-engine[bo]' (botorch and optuna-integration)"
 
 
@@ -326,11 +329,12 @@ def _qlognehvi(searcher, search_space, train_x, train_obj, train_con, bounds, pe
     if choices is not None:
         q = min(q, len(choices))
         candidate, _ = optimize_acqf_discrete(acqf, q=q, choices=normalize(choices, bounds=bounds),
-                                              max_batch_size=CHUNK, unique=True)
+                                              max_batch_size=BOTORCH_CHUNK, unique=True)
     else:
         unit = torch.stack([torch.zeros(X.shape[-1], dtype=X.dtype), torch.ones(X.shape[-1], dtype=X.dtype)])
         candidate, _ = optimize_acqf(acqf, bounds=unit, q=q, num_restarts=int(o["num_restarts"]),
-                                     raw_samples=int(o["raw_samples"]), options={"batch_limit": 5, "maxiter": 200},
+                                     raw_samples=int(o["raw_samples"]),
+                                     options={"batch_limit": 5, "init_batch_limit": BOTORCH_CHUNK, "maxiter": 200},
                                      sequential=True)
     return unnormalize(candidate.detach(), bounds=bounds)
 
@@ -353,8 +357,25 @@ class _BayesianSearcher(OptunaSearcher):
             raise InvalidInput(f"{self.name} option acquisition_search=exhaustive scores every genome, but "
                                f"{self.space.name} has {grid:.3g} (at most {EXHAUSTIVE_MAX:,}); use auto or optimizer")
         self._exhaustive = mode == "exhaustive" or (mode == "auto" and grid <= EXHAUSTIVE_LIMIT)
+        from search_spaces.checks import check_fits_in_memory
+
+        check_fits_in_memory(self._model_bytes(int(self.options["max_history"])),
+                             f"{self.name} option max_history={self.options['max_history']}")
         self._grid_cache = None
         self._encoded_cache: dict = {}
+
+    def _model_bytes(self, n: int) -> float:
+        """Memory the models of one proposal hold, fitted on ``n`` subnets (estimated)."""
+        raise NotImplementedError
+
+    def check_budget(self, budget: int) -> None:
+        """``InvalidInput`` when a run of ``budget`` subnets would never get past the random initial design
+        (for the caller to check before a run directory is written)."""
+        design = int(self.options["n_startup_trials"])
+        if budget <= design:
+            raise InvalidInput(f"--budget {budget} is within {self.name}'s initial design of n_startup_trials={design} "
+                               f"random subnets, so no Bayesian proposal would be made; raise --budget or lower "
+                               f"-o n_startup_trials")
 
     # --------------------------------------------------------------- library
     def _batch(self) -> int:
@@ -672,6 +693,11 @@ class GPSearcher(_BayesianSearcher):
     option_specs = {**_BayesianSearcher.shared_specs, "max_history": _history_spec("gp"), "deterministic": flag(),
                     "mc_samples": _bounded(8, 4096)}
 
+    def _model_bytes(self, n: int) -> float:
+        # GPSampler keeps an n x n x genes float64 tensor per GP (one per objective and constraint), plus the
+        # n x candidates kernel of the pool
+        return 8.0 * n * (n * self.space.n_genes * (self.n_objectives + max(self.n_constraints, 1)) + 2 * CHUNK)
+
     def _sampler(self, optuna):
         sampler = _gp_sampler_class()(self, seed=self.seed, n_startup_trials=int(self.options["n_startup_trials"]),
                                       deterministic_objective=bool(self.options["deterministic"]),
@@ -713,6 +739,9 @@ class BoTorchSearcher(_BayesianSearcher):
         if not (_installed("botorch") and _installed("optuna_integration")):
             raise InvalidInput(f"the botorch searcher needs BoTorch: {INSTALL_BO}")
         super()._check_options()
+
+    def _model_bytes(self, n: int) -> float:
+        return 8e6 * n  # measured: 1.2 GB peak at 200 subnets, 3.2 GB at 500 (NAS-Bench-201, 2 objectives)
 
     def _sampler(self, optuna):
         return _botorch_sampler_class()(self, seed=self.seed, n_startup_trials=int(self.options["n_startup_trials"]),

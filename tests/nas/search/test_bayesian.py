@@ -201,6 +201,13 @@ def test_bad_options_are_one_line(options, message):
     assert "\n" not in str(info.value)
 
 
+def test_a_budget_within_the_initial_design_is_refused_by_check_budget():
+    searcher = create_searcher("gp", SPACE, n_objectives=2, n_startup_trials=20)
+    searcher.check_budget(21)
+    with pytest.raises(InvalidInput, match="--budget 20 is within gp's initial design of n_startup_trials=20"):
+        searcher.check_budget(20)
+
+
 def test_exhaustive_is_refused_on_a_space_too_large_to_list():
     from search_spaces import get_space
 
