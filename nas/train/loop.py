@@ -23,6 +23,7 @@ from supernets import ChannelSorting, create_supernet
 from supernets.checkpoint import load_weights, save_checkpoint
 
 from ..data import augment, normalize, resize
+from ..io import remove_stale_temps
 from .config import TrainConfig, TrainData, prepare_data, steps_per_epoch
 from .metrics import append_metrics, plot_training, read_metrics, truncate_metrics
 from .state import read_training_checkpoint, save_training_checkpoint, set_rng_state
@@ -150,8 +151,10 @@ class TrainingLoop:
         cfg, ctx = self.cfg, self.ctx
         if ctx.is_main:
             truncate_metrics(self.files.metrics, self.start_epoch)
-            for stale in self.files.root.rglob(".*.tmp*"):  # temp files of a write that a kill cut short
-                stale.unlink(missing_ok=True)
+            # temp files of a write that a kill cut short, in the folders rank 0 writes: not workers/, where
+            # the other ranks may be writing theirs at this very moment
+            for folder in (self.files.root, self.files.checkpoint.parent):
+                remove_stale_temps(folder)
         for epoch in range(self.start_epoch, cfg.epochs):
             row = self._train_epoch(epoch)
             if ctx.is_main and cfg.eval_every and ((epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs):
