@@ -35,6 +35,11 @@ Threads: every proposal runs with one torch thread (Optuna's own advice for its 
 thread pools on shared cores made a proposal 20x slower here), which also keeps proposals bit-for-bit
 reproducible whatever the machine's thread settings.
 
+Time per proposal (benchmarks/bo_proposal_time.py, medians, 2 shared cores at load 3-5): gp 0.5 s at 100
+evaluated NAS-Bench-201 cells, 1.8-3.4 s at 1,000-3,000 (fitted on 300; 11.7 s fitted on all 1,000), 2.6-3.5 s
+on ofa-mbv3 (45 genes); botorch 1.7 s at 100, 4.7-6.0 s at 1,000-3,000 (fitted on 200; 39 s and 3.5 GB fitted
+on 500), 3.4-7.9 s on ofa-mbv3. A resumed gp run of 3,000 subnets rebuilds its study in seconds.
+
 Resume: the state holds the sampler's state (its random generators, the GP kernel parameters it warm-starts
 from, BoTorch's seed counter) and how the study's trials map onto the archive's rows (only the exceptions:
 repeats, skipped and failed trials), so ``load_state_dict`` rebuilds the study from the archive without
