@@ -26,6 +26,7 @@ import pandas as pd
 
 from search_spaces.errors import InvalidInput
 
+from ..io import _default as json_default
 from ..io import atomic_path, write_text
 from .csv_rows import DynastFormatter, RowFormatter
 from .plots import plot_front
@@ -131,20 +132,10 @@ def summarize(problem, archive) -> RunSummary:
     return RunSummary(axes, rows, front, best)
 
 
-def _plain(obj):
-    if isinstance(obj, np.generic):
-        return obj.item()
-    if isinstance(obj, np.ndarray):
-        return obj.tolist()
-    if isinstance(obj, Path):
-        return str(obj)
-    raise TypeError(f"{type(obj).__name__} is not JSON-able")
-
-
 def _json_text(obj) -> str:
     """JSON as ``nas.io.write_json`` writes it, refusing NaN and infinities (not JSON)."""
     try:
-        return json.dumps(obj, indent=2, sort_keys=False, default=_plain, allow_nan=False) + "\n"
+        return json.dumps(obj, indent=2, sort_keys=False, default=json_default, allow_nan=False) + "\n"
     except ValueError as exc:
         raise InvalidInput(f"best.json would hold a number that is not finite ({exc}); it is not written") from None
 
