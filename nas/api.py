@@ -198,6 +198,7 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
             searcher, space_obj, n_objectives=len(evaluator.objectives), seed=seed, preset=preset,
             is_feasible=evaluator.is_feasible if problem.constraints and evaluator.cheap_constraints else None,
             **searcher_options)
+        strategy.check_budget(budget)  # e.g. a BO searcher's budget within its random initial design
         archive = None
         if resume is not None:
             if cfg.get("layout") != space_obj.layout_signature():

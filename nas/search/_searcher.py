@@ -80,6 +80,10 @@ class Searcher(ABC):
         """Raise ``InvalidInput`` for option values the searcher cannot use (hook)."""
 
     @abstractmethod
+    def check_budget(self, budget: int) -> None:  # noqa: B027  (an optional hook)
+        """Raise ``InvalidInput`` when a run of ``budget`` subnets cannot do what this searcher is for;
+        called before a run directory is written."""
+
     def ask(self) -> np.ndarray:
         """Genomes to evaluate next: ``[k, n_genes]``."""
 

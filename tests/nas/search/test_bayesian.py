@@ -285,3 +285,12 @@ def test_killed_gp_search_resumes_to_the_uninterrupted_result(tmp_path):
     assert resumed.returncode == 0, resumed.stderr
     assert reference.wait() == 0, reference.stderr.read()
     assert (tmp_path / "killed" / "results.csv").read_text() == (tmp_path / "full" / "results.csv").read_text()
+
+
+def test_nas_search_refuses_a_budget_within_the_initial_design_before_writing_anything(tmp_path):
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["search", "--space", "ofa-mbv3", "--target", "macs", "--searcher", "gp",
+                                      "--budget", "5", "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "--budget 5 is within gp's initial design of n_startup_trials=10" in result.output
+    assert not out.exists()
