@@ -79,11 +79,11 @@ class Searcher(ABC):
     def _check_options(self) -> None:  # noqa: B027  (an optional hook)
         """Raise ``InvalidInput`` for option values the searcher cannot use (hook)."""
 
-    @abstractmethod
     def check_budget(self, budget: int) -> None:  # noqa: B027  (an optional hook)
         """Raise ``InvalidInput`` when a run of ``budget`` subnets cannot do what this searcher is for;
         called before a run directory is written."""
 
+    @abstractmethod
     def ask(self) -> np.ndarray:
         """Genomes to evaluate next: ``[k, n_genes]``."""
 

@@ -1,3 +1,3 @@
 """Built-in searchers (each registers itself)."""
 
-from . import bayesian, evolution, linas, nsga2, optuna_search, random  # noqa: F401
+from . import bayesian, bo_botorch, bo_gp, evolution, linas, nsga2, optuna_search, random  # noqa: F401

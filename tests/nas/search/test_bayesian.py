@@ -22,7 +22,7 @@ from nas import api
 from nas.cli import app
 from nas.search._searcher import create_searcher
 from nas.search.run import run_search
-from nas.search.searchers import bayesian
+from nas.search.searchers import bo_botorch, bo_gp
 from nas.search.searchers.bayesian import MAX_HISTORY, history_rows
 from search_spaces import Choice, SearchSpace
 from search_spaces.errors import InvalidInput
@@ -83,7 +83,7 @@ def test_resumed_in_the_bo_phase_ends_like_an_uninterrupted_run_without_refittin
 
     resumed = make(name, ev=ev, **dict(case))
     fits = []
-    sampler = bayesian._gp_sampler_class() if name == "gp" else bayesian._botorch_sampler_class()
+    sampler = bo_gp._gp_sampler_class() if name == "gp" else bo_botorch._botorch_sampler_class()
     method = "_sample_relative_impl" if name == "gp" else "_candidates"
     original = getattr(sampler, method)
     monkeypatch.setattr(sampler, method, lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
@@ -216,7 +216,7 @@ def test_exhaustive_is_refused_on_a_space_too_large_to_list():
 
 
 def test_botorch_missing_is_one_line_naming_the_extra(monkeypatch):
-    monkeypatch.setattr(bayesian, "_installed", lambda module: False)
+    monkeypatch.setattr(bo_botorch, "_installed", lambda module: False)
     with pytest.raises(InvalidInput, match=r"pip install 'nas-engine\[bo\]'"):
         create_searcher("botorch", SPACE, n_objectives=2)
 
