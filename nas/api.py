@@ -367,3 +367,26 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
         meta["calibration_data"] = str(data)
     return export_subnet(supernet, arch, out, formats=formats, calibration=calibration,
                          calibration_images=calibration_images, metadata=meta)
+
+
+def analyze(space: str | SearchSpace | None = None, arch: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,
+            *, run: str | Path | None = None, top: int | None = None, batch: int = 1, threads: int = 1,
+            runtimes: Iterable[str] = ("eager", "torchscript"), warmup: int = 5, repeats: int = 20,
+            flush_mb: float | None = None, layers: bool = True, remeasure: bool = False, gemm_n: int = 2048,
+            copy_mib: float = 256, peak_repeats: int = 5, out: str | Path | None = None,
+            progress: Callable[[str], None] | None = None):
+    """Efficiency-gap and waterline analysis (after Lavin, arXiv 2404.03617) of ``arch`` (one or several)
+    or of search run ``run``'s best subnet (``top``: its first K front subnets) on this CPU.
+
+    Measures (or reads cached) peak fp32 GEMM FLOP/s and copy bandwidth at ``threads``; per op of each
+    subnet (and per layer kernel of its blocks, with ``layers``) counts MACs and bytes, its roofline-ideal
+    time layer by layer and block-fused, and times it alone in each of ``runtimes``; times each subnet
+    end to end; with ``out`` writes analysis.json, kernels.csv, efficiency_gap.png and waterline.png.
+    Returns a ``nas.hardware.efficiency.Analysis`` (``to_json()`` is analysis.json's content); the
+    definitions are in ``nas.hardware.efficiency``'s docstring.
+    """
+    from .hardware.efficiency import analyze as _analyze
+
+    return _analyze(space, arch, run=run, top=top, batch=batch, threads=threads, runtimes=runtimes, warmup=warmup,
+                    repeats=repeats, flush_mb=flush_mb, layers=layers, remeasure=remeasure, gemm_n=gemm_n,
+                    copy_mib=copy_mib, peak_repeats=peak_repeats, out=out, progress=progress)
