@@ -26,7 +26,7 @@ def _peaks_line(p) -> str:
 
 
 def _us(ms: float) -> str:
-    return f"{ms * 1e3:.1f}"
+    return f"{ms * 1e3:.3g}"
 
 
 def _pct(x: float) -> str:

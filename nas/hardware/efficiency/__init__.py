@@ -25,7 +25,9 @@ ours, written to match that; counting rules are in ``traffic``, the roofs in ``p
   on chip: bytes = block input + block output + all weights, ideal time one ``t*``.
 * **Efficiency** of an op (a block, or a layer kernel) in a runtime: ``t*_layers / t_measured``, its
   time measured alone (median of repeats, caches flushed as ``nas latency profile`` does); the fused
-  efficiency ``t*_fused / t_measured`` says how far a block-fusion kernel could go. **Computational
+  efficiency ``t*_fused / t_measured`` says how far a block-fusion kernel could go. It can exceed
+  100% where a kernel reads faster than the copy streams (read-only traffic, weights smaller than
+  the last-level cache surviving the flush): ``BW`` is a copy's rate, not a hard roof for reads. **Computational
   efficiency** (Lavin's formula ``latency = operations / (efficiency x peak)``): ``E = 2 MACs /
   (t_measured P)``, the share of the arithmetic peak achieved.
 * **Efficiency gap** of an op: ``t_measured - t*_layers``; the **cumulative gap** is its running

@@ -144,7 +144,7 @@ def plot_waterline(analysis: Analysis, path: Path) -> None:
     ax.set_xticks(x, [f"#{n} {s.macs / analysis.settings.batch / 1e6:.0f}M MACs" for n, s in enumerate(subs)],
                   fontsize=8)
     ax.set_ylabel("latency (ms)")
-    ax.set_yscale("log")
+    ax.set_ylim(bottom=0)
     ax.set_title(f"{analysis.space}: waterline vs measured (batch {analysis.settings.batch}, "
                  f"{analysis.settings.threads} thread(s))", fontsize=10)
     ax.legend(fontsize=8)
