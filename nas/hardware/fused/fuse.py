@@ -174,7 +174,8 @@ class FusedInvertedResidual(nn.Module):
         self.has_se = se is not None
         self.register_buffer("w_expand", w_expand)
         self.register_buffer("b_expand", b_expand)
-        self.register_buffer("w_dw", _padded(wd.reshape(cm, k * k).t(), (k * k, cmp_)))
+        self.register_buffer("w_dw", _padded(wd.reshape(cm, k * k), (cmp_, k * k))
+                             .reshape(cmp_ // 8, 8, k * k).transpose(1, 2).contiguous())
         self.register_buffer("b_dw", _padded(bd, (cmp_,)))
         for name, t in zip(("se_w1", "se_b1", "se_w2", "se_b2"), se_bufs):
             self.register_buffer(name, t)

@@ -2,30 +2,32 @@
 // BN already folded into the conv weights and biases (done in Python, nas/hardware/fused/fuse.py).
 //
 // Layout. The op takes and returns NCHW float32 (what the surrounding eager network passes). Inside,
-// every intermediate is NHWC with the channel count padded to a multiple of 8, so that the expand
-// GEMM, the depthwise conv and the project GEMM all vectorize over channels with full 8-wide AVX2
-// vectors and no tails (padded channels carry zero weights, so they never reach the output). The
-// input is never transposed: the expand GEMM broadcasts its scalars straight from NCHW, and the
-// project's NHWC tile is transposed back to NCHW while it is written (with the residual add and the
-// block's post activation fused into that store).
+// channel counts are padded to multiples of 8 (padded channels carry zero weights and never reach
+// the output), so every loop runs on full 8-wide AVX2 vectors over channels with no tails: the
+// expanded rows are channel-blocked ([C/8][row][col][8], so a depthwise window of one channel block
+// is contiguous memory), the depthwise output and the project tile are NHWC. The input is never
+// transposed: the expand GEMM broadcasts its scalars straight from NCHW (a tile's pixels are
+// contiguous there), and the project tile is transposed back to NCHW as it is stored, with the
+// residual add and the block's post activation fused into that store.
 //
-// Tiling. A work item is one image and a range of output rows. It keeps a ring of K expanded input
-// rows (K = depthwise kernel size, each row zero-padded by K/2 columns on both sides) in a per-thread
-// buffer; going down one output row expands only the `stride` new input rows the window needs, so the
-// expanded tensor is never materialized and only the K-stride halo rows at an item's first row are
-// expanded twice. Depthwise output rows are collected into a small group (about 32 pixels), which is
-// then projected (1x1 GEMM + bias) and stored.
+// Tiling. A work item is one image and a range of output rows, processed in groups of R output rows
+// (R such that a GEMM call sees >= 48 pixels: 1 row at 56 columns, the whole map at 7). Each thread
+// keeps a ring of (R-1)*stride + K expanded input rows (each zero-padded by K/2 columns) in a
+// per-thread buffer (<= 1 MiB, L2); a group expands, in one GEMM, only the input rows its depthwise
+// windows need that the ring lacks, so the expanded tensor is never materialized and only an item's
+// first K-stride halo rows are expanded twice. The group's depthwise rows (+ act) go to a small NHWC
+// buffer, which is projected (1x1 GEMM + bias) and stored.
 //
 // SE. Squeeze-excite needs the global mean of the whole depthwise output before anything can be
 // projected, so SE blocks run in two passes: pass 1 runs the tiled expand + depthwise and stores the
 // depthwise output (NHWC, one buffer per call) while accumulating its channel sums; then the gate is
-// computed per image and folded into a per-image copy of the project weights (W'[c][o] = W[c][o]*g[c],
-// cheaper than scaling the activations); pass 2 projects the stored output with them. Recomputing
-// expand + depthwise in pass 2 instead would save that buffer but double the block's main cost.
+// computed per image; pass 2 scales each stored group by the gate (in cache, 1/C_out of the project's
+// work) and projects it. Recomputing expand + depthwise in pass 2 instead would save that buffer but
+// double the block's main cost.
 //
 // Weights (all float32, contiguous; Cm = mid channels padded to 8, Cp = out channels padded to 8):
 //   w_expand [Cin, Cm] (transposed), b_expand [Cm]     -- undefined (None) when expand ratio is 1
-//   w_dw [K*K, Cm], b_dw [Cm]
+//   w_dw [Cm/8, K*K, 8] (channel-blocked), b_dw [Cm]
 //   se_w1 [S, Cm], se_b1 [S], se_w2 [S, Cm] (transposed), se_b2 [Cm]   -- None without SE
 //   w_proj [Cm, Cp] (transposed), b_proj [Cp]
 #include <ATen/ATen.h>
@@ -82,10 +84,12 @@ inline float act_s(float x, int a) {
 }
 
 // ----------------------------------------------------------------------------- GEMM micro-kernels
-// C[p][n0 + j] = act(bias[j] + sum_k A(p, k) * B[k][j]) for p < PX, j < 8*CB; A(p, k) = a[p*sp + k*sk].
+// C(p, j) = act(bias[j] + sum_k A(p, k) * B[k][j]) for p < PX and j < 8*CB, where A(p, k) = a[p*sp + k*sk]
+// and the 8 channels j = 8*jb..8*jb+7 of pixel p are stored at c + off[p] + jb*cbs (off: per-pixel
+// offsets, so one call can write several padded ring rows, or an NHWC tile with off[p] = p*ld, cbs = 8).
 template <int PX, int CB, int A>
 inline void gemm_tile(const float* a, int64_t sp, int64_t sk, int64_t K, const float* b, int64_t ldb,
-                      const float* bias, float* c, int64_t ldc) {
+                      const float* bias, float* c, const int64_t* off, int64_t cbs) {
   __m256 acc[PX][CB];
   for (int j = 0; j < CB; ++j) {
     __m256 bv = _mm256_loadu_ps(bias + 8 * j);
@@ -102,41 +106,41 @@ inline void gemm_tile(const float* a, int64_t sp, int64_t sk, int64_t K, const f
     }
   }
   for (int p = 0; p < PX; ++p)
-    for (int j = 0; j < CB; ++j) _mm256_storeu_ps(c + p * ldc + 8 * j, act_v<A>(acc[p][j]));
+    for (int j = 0; j < CB; ++j) _mm256_storeu_ps(c + off[p] + j * cbs, act_v<A>(acc[p][j]));
 }
 
 template <int CB, int A, int PXMAX>
 inline void gemm_cols(int64_t P, const float* a, int64_t sp, int64_t sk, int64_t K, const float* b, int64_t ldb,
-                      const float* bias, float* c, int64_t ldc) {
+                      const float* bias, float* c, const int64_t* off, int64_t cbs) {
   int64_t p = 0;
-  for (; p + PXMAX <= P; p += PXMAX) gemm_tile<PXMAX, CB, A>(a + p * sp, sp, sk, K, b, ldb, bias, c + p * ldc, ldc);
+  for (; p + PXMAX <= P; p += PXMAX) gemm_tile<PXMAX, CB, A>(a + p * sp, sp, sk, K, b, ldb, bias, c, off + p, cbs);
   const float* ap = a + p * sp;
-  float* cp = c + p * ldc;
+  const int64_t* op = off + p;
   switch (P - p) {
     case 0: break;
-    case 1: gemm_tile<1, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 2: gemm_tile<2, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 3: gemm_tile<3, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 4: gemm_tile<4, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 5: gemm_tile<5, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 6: gemm_tile<6, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
-    case 7: gemm_tile<7, CB, A>(ap, sp, sk, K, b, ldb, bias, cp, ldc); break;
+    case 1: gemm_tile<1, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 2: gemm_tile<2, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 3: gemm_tile<3, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 4: gemm_tile<4, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 5: gemm_tile<5, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 6: gemm_tile<6, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
+    case 7: gemm_tile<7, CB, A>(ap, sp, sk, K, b, ldb, bias, c, op, cbs); break;
     default: break;
   }
 }
 
-// C[P][N] (row stride ldc) = act(A[P][K] * B[K][N] + bias), N a multiple of 8.
+// C = act(A[P][K] * B[K][N] + bias) for N a multiple of 8, stored as gemm_tile says.
 template <int A>
 void gemm(int64_t P, const float* a, int64_t sp, int64_t sk, int64_t K, const float* b, int64_t N,
-          const float* bias, float* c, int64_t ldc) {
+          const float* bias, float* c, const int64_t* off, int64_t cbs) {
   int64_t n = 0;
-  for (; n + 24 <= N; n += 24) gemm_cols<3, A, 4>(P, a, sp, sk, K, b + n, N, bias + n, c + n, ldc);
-  if (N - n == 16) gemm_cols<2, A, 6>(P, a, sp, sk, K, b + n, N, bias + n, c + n, ldc);
-  else if (N - n == 8) gemm_cols<1, A, 8>(P, a, sp, sk, K, b + n, N, bias + n, c + n, ldc);
+  for (; n + 24 <= N; n += 24) gemm_cols<3, A, 4>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
+  if (N - n == 16) gemm_cols<2, A, 6>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
+  else if (N - n == 8) gemm_cols<1, A, 8>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
 }
 
 using GemmFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const float*, int64_t, const float*,
-                        float*, int64_t);
+                        float*, const int64_t*, int64_t);
 GemmFn gemm_for(int a) {
   switch (a) {
     case A_RELU: return gemm<A_RELU>;
@@ -148,49 +152,66 @@ GemmFn gemm_for(int a) {
 }
 
 // ----------------------------------------------------------------------------- depthwise row
-// out[ox][c] = act(bias[c] + sum_{ky,kx} rows[ky][ox*S + kx][c] * w[ky*K + kx][c]); rows are padded
-// NHWC rows (column 0 is input column -K/2). Adds the outputs into chsum when it is given.
-template <int K, int S, int A>
-void dw_row(const float* const* rows, int64_t Wo, int64_t C, const float* w, const float* bias, float* out,
-            float* chsum) {
-  constexpr int QX = 4;
-  for (int64_t c = 0; c < C; c += 8) {
-    const __m256 bv = _mm256_loadu_ps(bias + c);
-    __m256 sum = _mm256_setzero_ps();
-    int64_t ox = 0;
-    for (; ox + QX <= Wo; ox += QX) {
-      __m256 acc[QX];
-      for (int q = 0; q < QX; ++q) acc[q] = bv;
-      for (int ky = 0; ky < K; ++ky) {
-        const float* r = rows[ky] + c + ox * S * C;
-        for (int kx = 0; kx < K; ++kx) {
-          const __m256 wv = _mm256_loadu_ps(w + (ky * K + kx) * C + c);
-          for (int q = 0; q < QX; ++q)
-            acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(r + (q * S + kx) * C), wv, acc[q]);
-        }
-      }
-      for (int q = 0; q < QX; ++q) {
-        __m256 v = act_v<A>(acc[q]);
-        _mm256_storeu_ps(out + (ox + q) * C + c, v);
-        sum = _mm256_add_ps(sum, v);
-      }
+// Ring rows are channel-blocked: channel block cb (8 channels) of a row is Wp*8 contiguous floats at
+// row + cb*bs, column 0 being input column -K/2. Weights are blocked too: w[cb][ky*K + kx][8].
+// out[ox][c] (NHWC, ld C) = act(bias[c] + sum_{ky,kx} in[ky][ox*S + kx][c] * w[..][c]); the outputs
+// are added into chsum when it is given.
+template <int K, int S, int A, int Q>
+inline void dw_tile(const float* const* rows, int64_t off, const float* w, __m256 bv, float* out, int64_t C,
+                    __m256& sum) {
+  // few outputs: split the tap sum over several accumulators so the FMA chains do not serialize
+  constexpr int SPLIT = Q >= 4 ? 1 : (Q >= 2 ? 2 : 4);
+  __m256 acc[Q][SPLIT];
+  for (int q = 0; q < Q; ++q) {
+    acc[q][0] = bv;
+    for (int t = 1; t < SPLIT; ++t) acc[q][t] = _mm256_setzero_ps();
+  }
+  for (int ky = 0; ky < K; ++ky) {
+    const float* r = rows[ky] + off;
+    for (int kx = 0; kx < K; ++kx) {
+      const __m256 wv = _mm256_loadu_ps(w + (ky * K + kx) * 8);
+      for (int q = 0; q < Q; ++q)
+        acc[q][(ky * K + kx) % SPLIT] =
+            _mm256_fmadd_ps(_mm256_loadu_ps(r + (q * S + kx) * 8), wv, acc[q][(ky * K + kx) % SPLIT]);
     }
-    for (; ox < Wo; ++ox) {
-      __m256 acc = bv;
-      for (int ky = 0; ky < K; ++ky) {
-        const float* r = rows[ky] + c + ox * S * C;
-        for (int kx = 0; kx < K; ++kx)
-          acc = _mm256_fmadd_ps(_mm256_loadu_ps(r + kx * C), _mm256_loadu_ps(w + (ky * K + kx) * C + c), acc);
-      }
-      __m256 v = act_v<A>(acc);
-      _mm256_storeu_ps(out + ox * C + c, v);
-      sum = _mm256_add_ps(sum, v);
-    }
-    if (chsum) _mm256_storeu_ps(chsum + c, _mm256_add_ps(_mm256_loadu_ps(chsum + c), sum));
+  }
+  for (int q = 0; q < Q; ++q) {
+    __m256 v = acc[q][0];
+    for (int t = 1; t < SPLIT; ++t) v = _mm256_add_ps(v, acc[q][t]);
+    v = act_v<A>(v);
+    _mm256_storeu_ps(out + q * C, v);
+    sum = _mm256_add_ps(sum, v);
   }
 }
 
-using DwFn = void (*)(const float* const*, int64_t, int64_t, const float*, const float*, float*, float*);
+template <int K, int S, int A>
+void dw_row(const float* const* rows, int64_t bs, int64_t Wo, int64_t C, const float* w, const float* bias,
+            float* out, float* chsum) {
+  constexpr int QX = S == 1 ? 8 : 4;
+  for (int64_t cb = 0; cb < C / 8; ++cb) {
+    const __m256 bv = _mm256_loadu_ps(bias + cb * 8);
+    const float* wc = w + cb * K * K * 8;
+    float* oc = out + cb * 8;
+    const int64_t boff = cb * bs;
+    __m256 sum = _mm256_setzero_ps();
+    int64_t ox = 0;
+    for (; ox + QX <= Wo; ox += QX) dw_tile<K, S, A, QX>(rows, boff + ox * S * 8, wc, bv, oc + ox * C, C, sum);
+    const int64_t o = boff + ox * S * 8;
+    switch (Wo - ox) {
+      case 1: dw_tile<K, S, A, 1>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 2: dw_tile<K, S, A, 2>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 3: dw_tile<K, S, A, 3>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 4: dw_tile<K, S, A, 4>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 5: dw_tile<K, S, A, 5>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 6: dw_tile<K, S, A, 6>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      case 7: dw_tile<K, S, A, 7>(rows, o, wc, bv, oc + ox * C, C, sum); break;
+      default: break;
+    }
+    if (chsum) _mm256_storeu_ps(chsum + cb * 8, _mm256_add_ps(_mm256_loadu_ps(chsum + cb * 8), sum));
+  }
+}
+
+using DwFn = void (*)(const float* const*, int64_t, int64_t, int64_t, const float*, const float*, float*, float*);
 
 template <int K, int S>
 DwFn dw_for_act(int a) {
@@ -212,11 +233,16 @@ DwFn dw_for(int64_t k, int64_t s, int a) {
 }
 
 // ----------------------------------------------------------------------------- per-thread scratch
-float* scratch(std::vector<float>& v, size_t n) {
+template <typename T>
+T* scratch(std::vector<T>& v, size_t n) {
   if (v.size() < n + 16) v.resize(n + 16);
   return v.data();
 }
 thread_local std::vector<float> t_ring, t_dw, t_out;
+thread_local std::vector<int64_t> t_off;
+
+constexpr int64_t kRingBudget = 1 << 20;  // bytes of expanded rows per thread (L2-sized)
+constexpr int64_t kMinPixels = 48;        // pixels per GEMM call worth having
 
 struct Block {
   // shapes
@@ -229,32 +255,55 @@ struct Block {
   GemmFn expand_gemm, proj_gemm;
   DwFn dw;
 
-  // Fill one padded ring row with expanded (or, without expand, transposed) input row iy of image n.
-  void fill_row(float* row, int64_t n, int64_t iy) const {
-    float* interior = row + pad * Cm;
-    if (iy < 0 || iy >= H) {
-      std::memset(interior, 0, sizeof(float) * W * Cm);
-      return;
-    }
-    const float* xr = x + (n * Cin * H + iy) * W;  // x[n][0][iy][0]; channel stride H*W
+  // Output rows per group: enough pixels per GEMM, ring within budget.
+  int64_t group_rows() const {
+    int64_t r = std::max<int64_t>(1, (kMinPixels + S * W - 1) / (S * W));
+    const int64_t per_row = Wp * Cm * 4;
+    const int64_t max_slots = std::max<int64_t>(K, kRingBudget / std::max<int64_t>(per_row, 1));
+    r = std::min(r, (max_slots - K) / S + 1);
+    return std::max<int64_t>(1, std::min(r, Ho));
+  }
+
+  // Fill input rows [lo, hi) of image n into their ring slots (expanded, or transposed without expand).
+  void fill_rows(float* ring, int64_t B, int64_t bs, int64_t n, int64_t lo, int64_t hi) const {
+    auto slot = [&](int64_t iy) { return ring + ((iy + pad) % B) * Wp * 8 + pad * 8; };
+    for (int64_t iy = lo; iy < std::min<int64_t>(hi, 0); ++iy)
+      for (int64_t cb = 0; cb < Cm / 8; ++cb) std::memset(slot(iy) + cb * bs, 0, sizeof(float) * W * 8);
+    for (int64_t iy = std::max<int64_t>(lo, H); iy < hi; ++iy)
+      for (int64_t cb = 0; cb < Cm / 8; ++cb) std::memset(slot(iy) + cb * bs, 0, sizeof(float) * W * 8);
+    const int64_t r0 = std::max<int64_t>(lo, 0), r1 = std::min(hi, H);
+    if (r1 <= r0) return;
+    const float* xr = x + (n * Cin * H + r0) * W;  // x[n][0][r0][0]: pixels contiguous, channel stride H*W
     if (expand) {
-      expand_gemm(W, xr, 1, H * W, Cin, we, Cm, be, interior, Cm);
+      const int64_t P = (r1 - r0) * W;
+      int64_t* off = scratch(t_off, P);
+      for (int64_t p = 0; p < P; ++p) off[p] = slot(r0 + p / W) - ring + (p % W) * 8;
+      expand_gemm(P, xr, 1, H * W, Cin, we, Cm, be, ring, off, bs);
     } else {  // Cin == Cm up to padding
-      for (int64_t w = 0; w < W; ++w) {
-        float* o = interior + w * Cm;
-        int64_t c = 0;
-        for (; c < Cin; ++c) o[c] = xr[c * H * W + w];
-        for (; c < Cm; ++c) o[c] = 0.f;
+      for (int64_t iy = r0; iy < r1; ++iy) {
+        float* o = slot(iy);
+        for (int64_t cb = 0; cb < Cm / 8; ++cb)
+          for (int64_t w = 0; w < W; ++w)
+            for (int64_t l = 0; l < 8; ++l) {
+              const int64_t c = cb * 8 + l;
+              o[cb * bs + w * 8 + l] = c < Cin ? xr[c * H * W + (iy - r0) * W + w] : 0.f;
+            }
       }
     }
   }
 
-  // Project P = rows*Wo pixels of depthwise output (NHWC, ld Cm) starting at output row oy0 of image n
-  // with weights wproj [Cm][Cp], and store them to y (NCHW) with residual and post activation.
-  void project_store(const float* dwo, int64_t n, int64_t oy0, int64_t rows, const float* wproj,
-                     float* otile) const {
+  // Project P = rows*Wo pixels of depthwise output (NHWC, ld Cm) starting at output row oy0 of image n,
+  // scaled per channel by gate when given, and store them to y (NCHW) with residual and post activation.
+  void project_store(float* dwo, int64_t n, int64_t oy0, int64_t rows, const float* gate, float* otile) const {
     const int64_t P = rows * Wo;
-    proj_gemm(P, dwo, Cm, 1, Cm, wproj, Cp, bp, otile, Cp);
+    if (gate) {
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t c = 0; c < Cm; c += 8)
+          _mm256_storeu_ps(dwo + p * Cm + c, _mm256_mul_ps(_mm256_loadu_ps(dwo + p * Cm + c), _mm256_loadu_ps(gate + c)));
+    }
+    int64_t* off = scratch(t_off, P);
+    for (int64_t p = 0; p < P; ++p) off[p] = p * Cp;
+    proj_gemm(P, dwo, Cm, 1, Cm, wp, Cp, bp, otile, off, 8);
     for (int64_t co = 0; co < Cout; ++co) {
       float* o = y + ((n * Cout + co) * Ho + oy0) * Wo;
       const float* t = otile + co;
@@ -269,39 +318,37 @@ struct Block {
     }
   }
 
-  // Output rows [oy_begin, oy_end) of image n. Without SE they are projected and stored in groups of
-  // `group` rows; with SE the depthwise output goes to dwfull (rows of image n) and its channel sums
-  // are added into chsum.
-  void run_rows(int64_t n, int64_t oy_begin, int64_t oy_end, int64_t group, float* dwfull, float* chsum) const {
-    const int64_t row_len = Wp * Cm;
-    float* ring = scratch(t_ring, K * row_len);
-    std::vector<int64_t> slot_row(K, INT64_MIN);
-    for (int64_t s = 0; s < K; ++s) {  // padding columns stay zero
-      std::memset(ring + s * row_len, 0, sizeof(float) * pad * Cm);
-      std::memset(ring + s * row_len + (pad + W) * Cm, 0, sizeof(float) * pad * Cm);
-    }
-    float* dwbuf = se ? nullptr : scratch(t_dw, group * Wo * Cm);
-    float* otile = se ? nullptr : scratch(t_out, group * Wo * Cp);
+  // Output rows [oy_begin, oy_end) of image n, in groups of R rows: expand the input rows the group's
+  // depthwise windows need and are not in the ring yet (one GEMM), depthwise each output row, then
+  // (without SE) project and store the group. With SE the depthwise output goes to dwfull (rows of
+  // image n) and its channel sums are added into chsum.
+  void run_rows(int64_t n, int64_t oy_begin, int64_t oy_end, int64_t R, float* dwfull, float* chsum) const {
+    const int64_t B = (R - 1) * S + K;  // ring slots
+    const int64_t bs = B * Wp * 8;      // channel-block stride in the ring
+    float* ring = scratch(t_ring, (Cm / 8) * bs);
+    for (int64_t cb = 0; cb < Cm / 8; ++cb)  // padding columns stay zero
+      for (int64_t s = 0; s < B; ++s) {
+        float* r = ring + cb * bs + s * Wp * 8;
+        std::memset(r, 0, sizeof(float) * pad * 8);
+        std::memset(r + (pad + W) * 8, 0, sizeof(float) * pad * 8);
+      }
+    float* dwbuf = se ? nullptr : scratch(t_dw, R * Wo * Cm);
+    float* otile = se ? nullptr : scratch(t_out, R * Wo * Cp);
     const float* rows[7];
-    int64_t g0 = oy_begin;
-    for (int64_t oy = oy_begin; oy < oy_end; ++oy) {
-      const int64_t iy0 = oy * S - pad;
-      for (int64_t ky = 0; ky < K; ++ky) {
-        const int64_t iy = iy0 + ky;
-        const int64_t slot = (iy + pad) % K;
-        float* r = ring + slot * row_len;
-        if (slot_row[slot] != iy) {
-          fill_row(r, n, iy);
-          slot_row[slot] = iy;
-        }
-        rows[ky] = r;
+    int64_t filled = oy_begin * S - pad;  // rows below this are in the ring
+    for (int64_t g0 = oy_begin; g0 < oy_end; g0 += R) {
+      const int64_t g1 = std::min(g0 + R, oy_end);
+      const int64_t need_hi = (g1 - 1) * S - pad + K;
+      if (need_hi > filled) {
+        fill_rows(ring, B, bs, n, std::max(filled, g0 * S - pad), need_hi);
+        filled = need_hi;
       }
-      float* out = se ? dwfull + oy * Wo * Cm : dwbuf + (oy - g0) * Wo * Cm;
-      dw(rows, Wo, Cm, wd, bd, out, chsum);
-      if (!se && (oy + 1 - g0 == group || oy + 1 == oy_end)) {
-        project_store(dwbuf, n, g0, oy + 1 - g0, wp, otile);
-        g0 = oy + 1;
+      for (int64_t oy = g0; oy < g1; ++oy) {
+        for (int64_t ky = 0; ky < K; ++ky) rows[ky] = ring + ((oy * S + ky) % B) * Wp * 8;  // (iy + pad) % B
+        float* out = se ? dwfull + oy * Wo * Cm : dwbuf + (oy - g0) * Wo * Cm;
+        dw(rows, bs, Wo, Cm, wd, bd, out, chsum);
       }
+      if (!se) project_store(dwbuf, n, g0, g1 - g0, nullptr, otile);
     }
   }
 };
@@ -334,7 +381,8 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
   b.N = x.size(0); b.Cin = x.size(1); b.H = x.size(2); b.W = x.size(3);
   b.K = kernel; b.S = stride; b.pad = kernel / 2;
   b.Ho = (b.H - 1) / stride + 1; b.Wo = (b.W - 1) / stride + 1;
-  b.Cm = w_dw.size(-1); b.Cout = out_channels; b.Cp = w_proj.size(-1); b.Wp = b.W + 2 * b.pad;
+  TORCH_CHECK(w_dw.dim() == 3 && w_dw.size(2) == 8, "nas_fused: w_dw must be [Cm/8, K*K, 8]");
+  b.Cm = w_dw.size(0) * 8; b.Cout = out_channels; b.Cp = w_proj.size(-1); b.Wp = b.W + 2 * b.pad;
   b.expand = w_expand.has_value() && w_expand->defined();
   b.se = se_w1.has_value() && se_w1->defined();
   b.residual = residual;
@@ -342,7 +390,7 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
   b.post = parse_act(std::string(post_act));
   TORCH_CHECK(b.Cm % 8 == 0 && b.Cp % 8 == 0 && b.Cp >= b.Cout && b.Cp < b.Cout + 8,
               "nas_fused: padded channel counts must be multiples of 8");
-  check_weight(w_dw, "w_dw", {kernel * kernel, b.Cm});
+  check_weight(w_dw, "w_dw", {b.Cm / 8, kernel * kernel, 8});
   check_weight(b_dw, "b_dw", {b.Cm});
   check_weight(w_proj, "w_proj", {b.Cm, b.Cp});
   check_weight(b_proj, "b_proj", {b.Cp});
@@ -381,7 +429,7 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
   // threads (T / gcd(N, T)), since each chunk re-expands K - stride halo rows.
   const int64_t chunks = std::min<int64_t>(b.Ho, T / std::gcd<int64_t>(b.N, T));
   const int64_t items = b.N * chunks;
-  const int64_t group = std::max<int64_t>(1, (32 + b.Wo - 1) / b.Wo);
+  const int64_t group = std::min(b.group_rows(), (b.Ho + chunks - 1) / chunks);
   auto chunk_rows = [&](int64_t i, int64_t& n, int64_t& r0, int64_t& r1) {
     n = i / chunks;
     const int64_t c = i % chunks;
@@ -411,17 +459,17 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
     chunk_rows(i, n, r0, r1);
     b.run_rows(n, r0, r1, group, dwfull + n * b.Ho * b.Wo * b.Cm, sums + i * b.Cm);
   }
-  // Gate per image, folded into per-image project weights.
-  at::Tensor wn_t = at::empty({b.N, b.Cm, b.Cp}, x.options());
-  float* wn = wn_t.data_ptr<float>();
+  // Gate per image (tiny matvecs), applied to the stored depthwise output group by group in pass 2.
+  at::Tensor gates_t = at::zeros({b.N, b.Cm}, x.options());
+  float* gates = gates_t.data_ptr<float>();
   const float* w1 = se_w1->data_ptr<float>();
   const float* b1 = se_b1->data_ptr<float>();
   const float* w2 = se_w2->data_ptr<float>();
   const float* b2 = se_b2->data_ptr<float>();
   const float inv = 1.f / static_cast<float>(b.Ho * b.Wo);
-#pragma omp parallel for schedule(static) num_threads(static_cast<int>(std::min<int64_t>(T, b.N)))
   for (int64_t n = 0; n < b.N; ++n) {
-    std::vector<float> mean(b.Cm, 0.f), hid(S_se), gate(b.Cm);
+    std::vector<float> mean(b.Cm, 0.f), hid(S_se);
+    float* gate = gates + n * b.Cm;
     for (int64_t c = 0; c < chunks; ++c)
       for (int64_t m = 0; m < b.Cm; ++m) mean[m] += sums[(n * chunks + c) * b.Cm + m];
     for (int64_t m = 0; m < b.Cm; ++m) mean[m] *= inv;
@@ -433,21 +481,18 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
     for (int64_t m = 0; m < b.Cm; ++m) gate[m] = b2[m];
     for (int64_t j = 0; j < S_se; ++j)
       for (int64_t m = 0; m < b.Cm; ++m) gate[m] += w2[j * b.Cm + m] * hid[j];
-    float* wdst = wn + n * b.Cm * b.Cp;
-    for (int64_t m = 0; m < b.Cm; ++m) {
-      const float g = act_s(gate[m], A_HSIGMOID);
-      for (int64_t o = 0; o < b.Cp; ++o) wdst[m * b.Cp + o] = b.wp[m * b.Cp + o] * g;
-    }
+    for (int64_t m = 0; m < b.Cm; ++m) gate[m] = act_s(gate[m], A_HSIGMOID);
   }
-  // Pass 2: project groups of rows.
-  const int64_t ngroups = (b.Ho + group - 1) / group;
+  // Pass 2: gate and project groups of rows.
+  const int64_t pg = std::max<int64_t>(1, std::min(b.Ho, (kMinPixels + b.Wo - 1) / b.Wo));
+  const int64_t ngroups = (b.Ho + pg - 1) / pg;
   const int64_t items2 = b.N * ngroups;
 #pragma omp parallel for schedule(static) num_threads(static_cast<int>(std::min<int64_t>(T, items2)))
   for (int64_t i = 0; i < items2; ++i) {
-    const int64_t n = i / ngroups, oy0 = (i % ngroups) * group;
-    const int64_t rows = std::min(group, b.Ho - oy0);
-    float* otile = scratch(t_out, group * b.Wo * b.Cp);
-    b.project_store(dwfull + (n * b.Ho + oy0) * b.Wo * b.Cm, n, oy0, rows, wn + n * b.Cm * b.Cp, otile);
+    const int64_t n = i / ngroups, oy0 = (i % ngroups) * pg;
+    const int64_t rows = std::min(pg, b.Ho - oy0);
+    float* otile = scratch(t_out, pg * b.Wo * b.Cp);
+    b.project_store(dwfull + (n * b.Ho + oy0) * b.Wo * b.Cm, n, oy0, rows, gates + n * b.Cm, otile);
   }
   return y;
 }
