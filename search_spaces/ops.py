@@ -23,7 +23,7 @@ from typing import Any, Callable, Mapping
 
 from .errors import InvalidInput
 
-__all__ = ["Op", "OpKind", "OP_KINDS", "register_op_kind", "op_from_row", "FUSIONS", "check_fusion",
+__all__ = ["Op", "OpKind", "OP_KINDS", "register_op_kind", "op_kind", "op_from_row", "FUSIONS", "check_fusion",
            "KEY_FORMATS", "register_key_format", "key_parser"]
 
 #: how a subnet splits into the kernels a target runs: ``block`` (a composite is one kernel: block-fusion
@@ -59,6 +59,12 @@ class Op:
     parts: tuple["Op", ...] = field(default=(), compare=False)
     shortcut: tuple["Op", ...] = field(default=(), compare=False)
     post_act: str = field(default="none", compare=False)
+    # the bits a quantized subnet runs a quantizable primitive at (``search_spaces.quantization``): weight and
+    # input-activation bit widths and the weight mode ("symmetric"/"asymmetric", "" at 32-bit weights). Not
+    # part of the identity yet: tables keyed by bits will add them to ``key``.
+    wbits: int = field(default=32, compare=False)
+    abits: int = field(default=32, compare=False)
+    wmode: str = field(default="", compare=False)
 
     @property
     def key(self) -> str:
@@ -70,6 +76,15 @@ class Op:
     @property
     def is_composite(self) -> bool:
         return bool(self.parts)
+
+    @property
+    def quantizable(self) -> bool:
+        """Whether this primitive has weights that a bit width applies to (its kind declares ``weights``)."""
+        return not self.parts and _kind(self).weights is not None
+
+    @property
+    def quantized(self) -> bool:
+        return self.wbits < 32 or self.abits < 32
 
     # ------------------------------------------------------------------ counting
     def _primitives(self) -> tuple["Op", ...]:
@@ -113,6 +128,8 @@ class Op:
     def as_spec(self) -> dict:
         """``as_row`` plus how to build it: name, and a composite's parts, shortcut and post-add activation."""
         spec = self.as_row() | {"name": self.name}
+        if self.quantized:
+            spec |= {"wbits": self.wbits, "abits": self.abits, "wmode": self.wmode}
         if self.parts:
             spec |= {"parts": [p.as_spec() for p in self.parts], "shortcut": [p.as_spec() for p in self.shortcut],
                      "post_act": self.post_act}
@@ -133,13 +150,20 @@ def _elements(shape) -> int:
 # ----------------------------------------------------------------------------- kinds
 @dataclass(frozen=True)
 class OpKind:
-    """Counting rules of a primitive kind: MACs, params and work (MACs + elementwise passes)."""
+    """Counting rules of a primitive kind: MACs, params and work (MACs + elementwise passes).
+
+    A *quantizable* kind declares ``weights`` (its weight elements, the params a weight bit width applies
+    to; the rest, BN and biases, stay fp32) and ``channels`` (output channels: one scale and zero point
+    each under per-channel quantization). Kinds without weights (pooling) have no bits of their own.
+    """
 
     name: str
     macs: Callable[[Op], int]
     params: Callable[[Op], int]
     work: Callable[[Op], float]
     doc: str = ""
+    weights: Callable[[Op], int] | None = None
+    channels: Callable[[Op], int] | None = None
 
 
 OP_KINDS: dict[str, OpKind] = {}
@@ -150,6 +174,11 @@ def register_op_kind(kind: OpKind) -> OpKind:
         raise InvalidInput(f"op kind {kind.name!r} is already registered")
     OP_KINDS[kind.name] = kind
     return kind
+
+
+def op_kind(op: Op) -> OpKind:
+    """The registered kind of a primitive op (``InvalidInput`` for unknown kinds)."""
+    return _kind(op)
 
 
 def _kind(op: Op) -> OpKind:
@@ -182,17 +211,26 @@ def _linear_macs(op: Op) -> int:
     return op.in_shape[2] * op.out_shape[2]
 
 
+def _out_channels(op: Op) -> int:
+    return op.out_shape[2]
+
+
 register_op_kind(OpKind("conv", _conv_macs, lambda op: op.in_shape[2] * op.out_shape[2] * op.kernel**2 + _bn(op),
-                        _conv_macs, "dense kxk conv (+BN, act, residual add)"))
+                        _conv_macs, "dense kxk conv (+BN, act, residual add)",
+                        lambda op: op.in_shape[2] * op.out_shape[2] * op.kernel**2, _out_channels))
 register_op_kind(OpKind("dwconv", _dw_macs, lambda op: op.out_shape[2] * op.kernel**2 + _bn(op),
-                        _dw_macs, "depthwise kxk conv (+BN, act)"))
+                        _dw_macs, "depthwise kxk conv (+BN, act)", lambda op: op.out_shape[2] * op.kernel**2,
+                        _out_channels))
 register_op_kind(OpKind("se", _se_macs, lambda op: 2 * op.in_shape[2] * op.mid + op.mid + op.in_shape[2],
                         lambda op: _se_macs(op) + 2 * _elements(op.in_shape),
-                        "squeeze-excite: mean, 1x1 (ReLU), 1x1, h-sigmoid gate; mid = squeeze width"))
+                        "squeeze-excite: mean, 1x1 (ReLU), 1x1, h-sigmoid gate; mid = squeeze width (its two "
+                        "1x1 convs quantize as one layer; mean, gate and multiply stay fp32)",
+                        lambda op: 2 * op.in_shape[2] * op.mid, lambda op: op.mid + op.in_shape[2]))
 register_op_kind(OpKind("pool", lambda op: 0, lambda op: 0, lambda op: _elements(op.in_shape),
                         "global average pooling to 1x1"))
 register_op_kind(OpKind("linear", _linear_macs, lambda op: op.in_shape[2] * op.out_shape[2] + op.out_shape[2],
-                        _linear_macs, "fully connected layer with bias on a flattened 1x1 map"))
+                        _linear_macs, "fully connected layer with bias on a flattened 1x1 map",
+                        _linear_macs, _out_channels))
 register_op_kind(OpKind("maxpool", lambda op: 0, lambda op: 0, lambda op: op.kernel**2 * _elements(op.out_shape),
                         "kxk max pooling, padding (k - 1) // 2"))
 register_op_kind(OpKind("avgpool", lambda op: 0, lambda op: 0, lambda op: op.kernel**2 * _elements(op.out_shape),
