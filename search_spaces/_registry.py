@@ -10,12 +10,13 @@ import difflib
 from importlib.metadata import entry_points
 from typing import Callable, Generic, Iterator, TypeVar
 
-from .errors import DuplicateName, InvalidArchitecture, UnknownName
-from .names import format_value, parse_space_name
+from .errors import DuplicateName, InvalidArchitecture, InvalidInput, NasError, UnknownName
+from .names import format_value, parse_space_name, split_overlays
 
 T = TypeVar("T")
 
-__all__ = ["Registry", "register_space", "get_space", "list_spaces", "SPACES"]
+__all__ = ["Registry", "register_space", "get_space", "list_spaces", "SPACES", "OVERLAYS", "register_overlay",
+           "list_overlays"]
 
 
 class Registry(Generic[T]):
@@ -111,38 +112,85 @@ def register_space(name: str, *, aliases: tuple[str, ...] = ()):
     return SPACES.register(name, aliases=aliases)
 
 
+#: Overlays add dimensions to any space: ``"S+q"`` is ``OVERLAYS.get("q")(get_space("S"))``. An overlay factory
+#: takes the base space, returns the overlaid space, and raises ``NasError`` for a base it cannot apply to.
+OVERLAYS: Registry[Callable[[object], "object"]] = Registry("space overlay", entry_point_group="nas.space_overlays")
+
+
+def register_overlay(name: str):
+    """Decorator: ``@register_overlay("q")`` on a factory ``base space -> overlaid space``."""
+    return OVERLAYS.register(name)
+
+
 def get_space(name: str):
     """The registered search space ``name`` (one shared instance per name).
 
-    ``"ofa-mbv3[r=224]"`` (the names ``SearchSpace.restrict`` gives) returns the restricted space.
+    ``"ofa-mbv3[r=224]"`` (the names ``SearchSpace.restrict`` gives) returns the restricted space;
+    ``"ofa-mbv3+q"`` the space with an overlay (``OVERLAYS``), restricted as ``"ofa-mbv3+q[r=224,wbits=8]"``
+    (``"ofa-mbv3[r=224]+q[wbits=8]"`` is the same space).
     """
     if name in _instances:
         return _instances[name]
     family, restriction = parse_space_name(name)
-    canonical = SPACES.canonical(family)
-    if canonical not in _instances:
-        _instances[canonical] = SPACES.get(canonical)()
-    space = _instances[canonical]
+    if family in _instances:
+        space = _instances[family]
+    elif "+" in family and family not in SPACES:
+        space = _instances[family] = _overlaid(family)
+    else:
+        canonical = SPACES.canonical(family)
+        if canonical not in _instances:
+            _instances[canonical] = SPACES.get(canonical)()
+        space = _instances[canonical]
     if restriction:
         space = space.restrict(**_restriction_values(space, name, restriction))
+        space = _instances.setdefault(space.name, space)  # "S[r=160]+q" and "S+q[r=160]" share one instance
         _instances[name] = space
     return space
 
 
+def _overlaid(family: str):
+    base, overlays = split_overlays(family)
+    if len(overlays) > 1:
+        raise InvalidInput(f"{family!r} overlays an overlay: apply one overlay to a registered space, e.g. "
+                           f"'{base}+{overlays[0]}' (known overlays: {', '.join('+' + o for o in OVERLAYS.names())})")
+    if not overlays[0]:
+        raise InvalidInput(f"malformed space name {family!r}: name an overlay after '+' "
+                           f"(known: {', '.join('+' + o for o in OVERLAYS.names())})")
+    factory = OVERLAYS.get(overlays[0])
+    return factory(get_space(base))
+
+
 def _restriction_values(space, name: str, restriction: dict[str, list[str]]) -> dict:
     """Option values of the texts a name restricts to, each checked against the space."""
+    error = getattr(space, "restriction_error", InvalidArchitecture)
     out = {}
     for key, texts in restriction.items():
         if key not in space.keys:
-            raise InvalidArchitecture(f"unknown key {key!r} in {name!r}; expected keys: {', '.join(space.keys)}")
+            raise error(f"unknown key {key!r} in {name!r}; expected keys: {', '.join(space.keys)}")
         by_text = {format_value(o): o for o in space.choice(key).options}
         bad = next((t for t in texts if t not in by_text), None)
         if bad is not None:
-            raise InvalidArchitecture(f"{key}={bad} in {name!r} is not allowed; allowed values: "
-                                      f"{space.choice(key).allowed}")
+            raise error(f"{key}={bad} in {name!r} is not allowed; allowed values: {space.choice(key).allowed}")
         out[key] = [by_text[t] for t in texts]
     return out
 
 
-def list_spaces() -> list[str]:
-    return SPACES.names()
+def list_overlays() -> list[str]:
+    return OVERLAYS.names()
+
+
+def list_spaces(overlays: bool = False) -> list[str]:
+    """Registered spaces; with ``overlays``, also ``S+o`` for every registered space ``S`` and overlay ``o``
+    that applies to it (e.g. ``ofa-mbv3+q``)."""
+    names = SPACES.names()
+    if not overlays:
+        return names
+    out = list(names)
+    for overlay in OVERLAYS.names():
+        for base in names:
+            try:
+                get_space(f"{base}+{overlay}")
+            except NasError:  # the overlay does not apply to this space (or a plugin space is broken)
+                continue
+            out.append(f"{base}+{overlay}")
+    return out
