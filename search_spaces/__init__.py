@@ -1,6 +1,6 @@
 """What can be searched: search spaces, their genome encoding and batch operations (numpy only)."""
 
-from ._registry import SPACES, Registry, get_space, list_spaces, register_space
+from ._registry import OVERLAYS, SPACES, Registry, get_space, list_overlays, list_spaces, register_overlay, register_space
 from ._space import Arch, Choice, SearchSpace
 from .elastic import ShrinkingOrder, ShrinkStage
 from .errors import (
@@ -20,6 +20,7 @@ from .ofa_mbv3 import OFAMobileNetV3Space
 from .ofa_mbv3_cifar import OFAMobileNetV3CifarSpace
 from .ofa_resnet50 import OFAResNet50Space
 from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
+from .quantization import QuantizedSpace
 from .resnet20_pooling import PoolingResNet20Space
 from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
 
@@ -50,6 +51,7 @@ __all__ = [
     "OFAMobileNetV3CifarSpace",
     "OFAResNet50Space",
     "PoolingResNet20Space",
+    "QuantizedSpace",
     "MobileNetV3Layout",
     "MobileNetV3Macro",
     "make_divisible",
@@ -58,6 +60,9 @@ __all__ = [
     "register_space",
     "get_space",
     "list_spaces",
+    "OVERLAYS",
+    "register_overlay",
+    "list_overlays",
     "NasError",
     "InvalidArchitecture",
     "InvalidInput",

@@ -9,7 +9,7 @@ import pytest
 
 from search_spaces import InvalidArchitecture, SearchSpace, get_space, list_spaces
 
-SPACES = list_spaces()
+SPACES = list_spaces(overlays=True)  # S+q too: overlays pass the same contract
 
 
 @pytest.fixture(params=SPACES)
@@ -18,7 +18,7 @@ def space(request) -> SearchSpace:
 
 
 def test_registry_lists_the_builtin_spaces():
-    assert {"ofa-mbv3", "ofa-mbv3-w1.2"} <= set(SPACES)
+    assert {"ofa-mbv3", "ofa-mbv3-w1.2", "ofa-mbv3+q", "resnet20-pooling+q"} <= set(SPACES)
 
 
 def test_sample_validate_roundtrip(space, rng):
