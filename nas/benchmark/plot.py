@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ..io import atomic_path
 
-__all__ = ["plot_nb201"]
+__all__ = ["plot_aggregate", "plot_nb201"]
 
 
 def plot_nb201(results: list[dict], path: str | Path) -> Path:
@@ -33,6 +33,57 @@ def plot_nb201(results: list[dict], path: str | Path) -> Path:
                             - 0.02), 1.0)
         row[1].legend(fontsize=8, loc="upper left")
     fig.suptitle(f"NAS-Bench-201: mean (solid) and worst (dotted) over {results[0]['seeds']} seeds")
+    fig.tight_layout()
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png")
+    plt.close(fig)
+    return path
+
+
+def plot_aggregate(doc: dict, path: str | Path) -> Path:
+    """Many pairs at a glance: per searcher, each pair's mean (dots), the mean over pairs (bar) and the worst
+    run (x), for region HV ratio and recall at every budget scored."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from .aggregate import _per_budget
+
+    budgets = sorted(doc["aggregate"], key=int)
+    keys = ("hv_ratio", "recall")
+    fig, axes = plt.subplots(len(keys), len(budgets), figsize=(5.5 * len(budgets), 7), dpi=110, squeeze=False)
+    for col, budget in enumerate(budgets):
+        agg = doc["aggregate"][budget]
+        names = list(agg)
+        for row, key in enumerate(keys):
+            ax = axes[row][col]
+            for i, name in enumerate(names):
+                pts = []
+                for res in doc["results"]:
+                    s = res["searchers"].get(name)
+                    got = s and _per_budget(s, int(budget), res["budget"])
+                    if got:
+                        pts.append(got["mean"][key])
+                ax.bar(i, agg[name][key]["mean"], color=f"C{i}", alpha=0.35)
+                ax.scatter(np.full(len(pts), i) + np.linspace(-0.25, 0.25, len(pts)), pts, color=f"C{i}", s=10)
+                ax.scatter([i], [agg[name][key]["worst_run"]], color="k", marker="x", s=20)
+            ax.set_xticks(range(len(names)),
+                          [f"{n}\n({agg[n]['pairs']}p, {'/'.join(map(str, agg[n]['seeds']))}s)" for n in names],
+                          fontsize=7)
+            label = "region HV ratio" if key == "hv_ratio" else "recall of the exact front"
+            ax.set(title=f"{label} at {budget} cells", ylabel=label)
+            if key == "hv_ratio":
+                lows = [agg[n][key]["worst_run"] for n in names]
+                ax.set_ylim(max(0.0, min(lows) - 0.02), 1.0)
+                ax.axhline(0.99, color="grey", lw=0.8, ls="--")
+            else:
+                ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+    n_pairs = len(doc["results"])
+    fig.suptitle(f"NAS-Bench-201 over {n_pairs} dataset x device pairs: bar = mean over pairs, dots = each pair's "
+                 f"mean over seeds, x = worst run", fontsize=10)
     fig.tight_layout()
     path = Path(path)
     with atomic_path(path) as tmp:

@@ -21,7 +21,7 @@ from ..search.run import run_search
 from .metrics import ExactFront
 from .nb201 import NB201Table
 
-__all__ = ["BASELINE", "MAX_SEEDS", "NB201_OPTIONS", "run_nb201", "resolve_searchers"]
+__all__ = ["BASELINE", "MAX_SEEDS", "NB201_OPTIONS", "annotate", "run_nb201", "run_pairs", "resolve_searchers"]
 
 BASELINE = "random"
 #: most seeds per searcher: the mean and worst settle within tens, and each seed is a whole search
@@ -80,10 +80,15 @@ def _summary(runs: list[dict]) -> tuple[dict, dict]:
 def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Sequence[str] | None = None,
               budget: int = 300, seeds: int = 5, table: NB201Table | None = None,
               options: dict[str, dict[str, Any]] | None = None,
-              on_run: Callable[[str, int], None] | None = None) -> dict:
-    """Scores of each searcher (mean and worst over ``seeds``) after ``budget`` unique cells."""
+              on_run: Callable[[str, int], None] | None = None, score_at: Sequence[int] = ()) -> dict:
+    """Scores of each searcher (mean and worst over ``seeds``) after ``budget`` unique cells.
+
+    ``score_at``: smaller budgets also scored, from the same runs (a searcher is never told the budget,
+    so its first ``b`` cells are exactly what a run with budget ``b`` evaluates); each searcher's
+    ``by_budget`` then holds mean, worst and per-seed scores at each of them and at ``budget``."""
     if budget < 1 or seeds < 1:
         raise InvalidInput(f"--budget and --seeds must be positive, got {budget} and {seeds}")
+    score_at = sorted({int(b) for b in score_at if 0 < int(b) < budget})
     if seeds > MAX_SEEDS:
         raise InvalidInput(f"--seeds must be at most {MAX_SEEDS} (each seed is a whole search per searcher), "
                            f"got {seeds}")
@@ -94,13 +99,13 @@ def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Se
     evaluator = Evaluator(space, table.objectives(dataset, device))
     names = resolve_searchers(searchers)
     per_searcher = _options_per_searcher(names, space, options)
-    checkpoints = _checkpoints(budget)
+    checkpoints = sorted({*_checkpoints(budget), *score_at})
     out: dict[str, Any] = {"dataset": dataset, "device": device, "budget": budget, "seeds": seeds,
                            "baseline": BASELINE, "exact_front": exact.summary(), "checkpoints": checkpoints,
                            "searchers": {}}
     for name in names:
         opts = per_searcher[name]
-        runs, curves = [], []
+        runs, curves, at = [], [], {b: [] for b in score_at}
         for seed in range(seeds):
             start = time.perf_counter()
             searcher = create_searcher(name, space, n_objectives=2, seed=seed, **opts)
@@ -109,10 +114,59 @@ def run_nb201(dataset: str = "cifar10", device: str = "raspi4", *, searchers: Se
             runs.append({"seed": seed, "evaluated": int(len(cells)), **exact.score(cells),
                          "seconds": round(time.perf_counter() - start, 3)})
             curves.append(exact.curve(cells, checkpoints))
+            for b in score_at:
+                at[b].append({"seed": seed, **exact.score(cells[:b])})
             if on_run is not None:
                 on_run(name, seed)
         mean, worst = _summary(runs)
         curve = {f"{k}_mean": np.mean([c[k] for c in curves], axis=0).tolist() for k in SCORES}
         curve.update({f"{k}_worst": np.min([c[k] for c in curves], axis=0).tolist() for k in ("hv_ratio", "recall")})
         out["searchers"][name] = {"options": opts, "mean": mean, "worst": worst, "runs": runs, "curve": curve}
+        if score_at:
+            by_budget = {str(b): dict(zip(("mean", "worst"), _summary(at[b])), runs=at[b]) for b in score_at}
+            by_budget[str(budget)] = {"mean": mean, "worst": worst, "runs": runs}
+            out["searchers"][name]["by_budget"] = by_budget
     return out
+
+
+def annotate(results: list[dict]) -> None:
+    """Mark each pair's result as one the defaults were first tuned on (or not) and name its device kind."""
+    from .pairs import DEVICE_KINDS, PAIR_SETS
+
+    tuned = set(PAIR_SETS["tuned"])
+    for res in results:
+        res["tuned_pair"] = (res["dataset"], res["device"]) in tuned
+        res["device_kind"] = DEVICE_KINDS.get(res["device"])
+
+
+def run_pairs(pairs: Sequence[tuple[str, str]], *, searchers: Sequence[str] | None = None, budget: int = 300,
+              seeds: int = 5, table: NB201Table | None = None, options: dict[str, dict[str, Any]] | None = None,
+              score_at: Sequence[int] = (), on_run: Callable[[str, int], None] | None = None,
+              on_pair: Callable[[dict], None] | None = None, done: Sequence[dict] = ()) -> dict:
+    """``run_nb201`` on each (dataset, device) pair (skipping those in ``done``, kept as they are), then the
+    aggregate over pairs at every budget scored (``nas.benchmark.aggregate``). ``on_pair`` gets the document
+    after each pair (to save partial results)."""
+    from .aggregate import aggregate, budgets_of
+
+    table = table or NB201Table()
+    results = list(done)
+    have = {(r["dataset"], r["device"]) for r in results}
+    doc: dict[str, Any] = {"pairs": [f"{d}:{v}" for d, v in pairs], "budget": budget, "score_at": list(score_at),
+                           "seeds": seeds, "baseline": BASELINE, "results": results}
+
+    def finish() -> dict:
+        annotate(results)
+        doc["aggregate"] = {str(b): aggregate(results, b) for b in budgets_of(results)} if results else {}
+        return doc
+
+    for dataset, device in pairs:
+        if (table.dataset_name(dataset), device) in have:
+            continue
+        start = time.perf_counter()
+        res = run_nb201(dataset, device, searchers=searchers, budget=budget, seeds=seeds, table=table,
+                        options=options, on_run=on_run, score_at=score_at)
+        res["seconds"] = round(time.perf_counter() - start, 1)
+        results.append(res)
+        if on_pair is not None:
+            on_pair(finish())
+    return finish()
