@@ -79,6 +79,15 @@ def _padded(t: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     return out.contiguous()
 
 
+def _panels(w: torch.Tensor) -> torch.Tensor:
+    """A [K, N] GEMM operand (N a multiple of 8) in the kernel's panel-major order: column panels of 24
+    (the last one 16 or 8 wide), each [K, width] contiguous; returned with shape [K, N]."""
+    k, n = w.shape
+    widths = [24] * (n // 24) + ([n % 24] if n % 24 else [])
+    cols = torch.split(w, widths, dim=1)
+    return torch.cat([c.contiguous().reshape(-1) for c in cols]).reshape(k, n)
+
+
 def _check_conv(m: nn.Module, where: str, *, kernel: int | None = None, depthwise: bool = False) -> nn.Conv2d:
     if not isinstance(m, ConvBNAct):
         raise Unsupported(f"{where}: expected ConvBNAct, got {type(m).__name__}")
@@ -111,6 +120,7 @@ class FusedInvertedResidual(nn.Module):
 
     def __init__(self, block: Block):
         super().__init__()
+        _ext.load()  # the op must exist before forward; RuntimeError (one line) when it cannot be built
         if not isinstance(block, Block):
             raise Unsupported(f"not a Block: {type(block).__name__}")
         parts = list(block.main.children())
@@ -146,7 +156,7 @@ class FusedInvertedResidual(nn.Module):
                 raise Unsupported(f"expand gives {econv.out_channels} channels, depthwise takes {cm}")
             cin = econv.in_channels
             we, be = fold_conv_bn(econv, expand.bn)
-            w_expand = _padded(we.reshape(cm, cin).t(), (cin, cmp_))
+            w_expand = _panels(_padded(we.reshape(cm, cin).t(), (cin, cmp_)))
             b_expand = _padded(be, (cmp_,))
         else:
             cin = cm
@@ -179,7 +189,7 @@ class FusedInvertedResidual(nn.Module):
         self.register_buffer("b_dw", _padded(bd, (cmp_,)))
         for name, t in zip(("se_w1", "se_b1", "se_w2", "se_b2"), se_bufs):
             self.register_buffer(name, t)
-        self.register_buffer("w_proj", _padded(wp.reshape(cout, cm).t(), (cmp_, cp)))
+        self.register_buffer("w_proj", _panels(_padded(wp.reshape(cout, cm).t(), (cmp_, cp))))
         self.register_buffer("b_proj", _padded(bp, (cp,)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

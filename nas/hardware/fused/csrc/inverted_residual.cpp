@@ -26,10 +26,10 @@
 // double the block's main cost.
 //
 // Weights (all float32, contiguous; Cm = mid channels padded to 8, Cp = out channels padded to 8):
-//   w_expand [Cin, Cm] (transposed), b_expand [Cm]     -- undefined (None) when expand ratio is 1
+//   w_expand [Cin, Cm] (transposed, panel-major: see gemm), b_expand [Cm]     -- undefined (None) when expand ratio is 1
 //   w_dw [Cm/8, K*K, 8] (channel-blocked), b_dw [Cm]
 //   se_w1 [S, Cm], se_b1 [S], se_w2 [S, Cm] (transposed), se_b2 [Cm]   -- None without SE
-//   w_proj [Cm, Cp] (transposed), b_proj [Cp]
+//   w_proj [Cm, Cp] (transposed, panel-major), b_proj [Cp]
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -129,14 +129,15 @@ inline void gemm_cols(int64_t P, const float* a, int64_t sp, int64_t sk, int64_t
   }
 }
 
-// C = act(A[P][K] * B[K][N] + bias) for N a multiple of 8, stored as gemm_tile says.
+// C = act(A[P][K] * B[K][N] + bias) for N a multiple of 8, stored as gemm_tile says; B panel-major.
 template <int A>
 void gemm(int64_t P, const float* a, int64_t sp, int64_t sk, int64_t K, const float* b, int64_t N,
           const float* bias, float* c, const int64_t* off, int64_t cbs) {
+  // b is panel-major: columns in panels of 24 (then one of 16 or 8), each panel [K][width] contiguous
   int64_t n = 0;
-  for (; n + 24 <= N; n += 24) gemm_cols<3, A, 4>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
-  if (N - n == 16) gemm_cols<2, A, 6>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
-  else if (N - n == 8) gemm_cols<1, A, 8>(P, a, sp, sk, K, b + n, N, bias + n, c + n / 8 * cbs, off, cbs);
+  for (; n + 24 <= N; n += 24) gemm_cols<3, A, 4>(P, a, sp, sk, K, b + n * K, 24, bias + n, c + n / 8 * cbs, off, cbs);
+  if (N - n == 16) gemm_cols<2, A, 6>(P, a, sp, sk, K, b + n * K, 16, bias + n, c + n / 8 * cbs, off, cbs);
+  else if (N - n == 8) gemm_cols<1, A, 8>(P, a, sp, sk, K, b + n * K, 8, bias + n, c + n / 8 * cbs, off, cbs);
 }
 
 using GemmFn = void (*)(int64_t, const float*, int64_t, int64_t, int64_t, const float*, int64_t, const float*,
