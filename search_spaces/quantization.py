@@ -458,5 +458,6 @@ def _structured_spaces() -> list[str]:
 
 @register_overlay("q")
 def quantization_overlay(base: SearchSpace) -> QuantizedSpace:
-    """``S+q``: per-layer weight bits {4, 8, 32}, activation bits {8, 32} and symmetric/asymmetric weights."""
+    """Per-layer weight bits {4, 8, 32}, activation bits {8, 32} and symmetric/asymmetric weights (e.g.
+    S+q[wbits=8] is all-INT8 weights, S+q[r=160,abits=8] restricts the base too)."""
     return QuantizedSpace(base)

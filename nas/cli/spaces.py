@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from .. import api
@@ -28,6 +29,21 @@ def spaces(name: str = typer.Argument(None, help="Show one space only."),
         table.add_row(s["name"], f"{size:,}" if size < 1_000_000 else f"{float(size):.2e}", str(s["genes"]), dims,
                       s["description"])
     console.print(table)
+    if name is None:
+        _overlays()
+
+
+def _overlays() -> None:
+    """One line per overlay (``S+q``): what it adds and the spaces it applies to."""
+    from search_spaces import OVERLAYS, list_overlays, list_spaces
+
+    names = list_spaces(overlays=True)
+    for overlay in list_overlays():
+        bases = [n[:-len(overlay) - 1] for n in names if n.endswith(f"+{overlay}")]
+        if bases:
+            doc = " ".join((OVERLAYS.get(overlay).__doc__ or "").split()).rstrip(".")
+            console.print(escape(f"overlay +{overlay}: {doc}; applies to {', '.join(bases)} "
+                                 f"(e.g. `nas spaces {bases[0]}+{overlay}`)"))
 
 
 def _options(options: list) -> str:
