@@ -22,8 +22,8 @@ structure, named ``<slot>.<part>`` (``blocks.3.expand``, ``layer2.shortcut``, ``
   the same space. ``S+q[wbits=8]`` is all-INT8 weights; an overlay of an overlay (``S+q+q``) is refused.
 * ``layers(arch)`` returns the base op list with ``wbits``/``abits``/``wmode`` set on every quantizable
   primitive (``Op.as_spec()`` carries them for quantized ones), so an extracted subnet knows each
-  layer's bits. ``structure()`` is the base's: latency tables are not keyed by bits yet, a latency
-  target on ``S+q`` costs every layer as fp32.
+  layer's bits. ``structure()``, ``variant_index`` and op keys are the base's: nothing costs a layer's
+  latency by its bits yet (a table made for ``S`` refuses ``S+q``, its family being another).
 * ``bit_counts(genomes)``: model bytes (weights at their widths, packed; per output channel an fp32
   scale and, asymmetric, an int32 zero point; per quantized input an fp32 scale and int32 zero point;
   everything else fp32) and BitOPs (sum over layers of MACs x wbits x abits; 32 x 32 elsewhere).
@@ -158,7 +158,7 @@ class QuantizedSpace(Structured, SearchSpace):
         self._present = np.zeros(shape, dtype=bool)
         self._macs, self._params, self._weights, self._channels = (np.zeros(shape, dtype=np.int64) for _ in range(4))
         self._slot_of = np.array([layer.slot for layer in self.quant_layers], dtype=np.int64)
-        for s, slot in enumerate(structure.slots):
+        for slot in structure.slots:
             for v, variant in enumerate(slot.variants):
                 for name, prim in _quantizable(slot.name, variant.ops):
                     if name not in where:
@@ -193,8 +193,8 @@ class QuantizedSpace(Structured, SearchSpace):
         for key in QUANT_KEYS:
             c = self._choice[key]
             if key not in arch:
-                raise InvalidBits(f"missing key {key!r} for space {self.name}: a list of {n} values in {{{c.allowed}}}, "
-                                  f"one per quantizable layer (space.quant_layers)")
+                raise InvalidBits(f"missing key {key!r} for space {self.name}: a list of {n} values in "
+                                  f"{{{c.allowed}}}, one per quantizable layer (space.quant_layers)")
             values = arch[key]
             if isinstance(values, np.ndarray):
                 values = values.tolist()
@@ -309,7 +309,8 @@ class QuantizedSpace(Structured, SearchSpace):
         return self.base.feature_support(kind)
 
     def features(self, genomes: np.ndarray, kind: str = "onehot") -> np.ndarray:
-        """The base's features of ``kind``, then the bits genes (one-hot; ``ordinal``: ordinal), zeroed where inactive."""
+        """The base's features of ``kind``, then the bits genes (one-hot; ``ordinal``: ordinal), zeroed where
+        inactive."""
         genomes = self.canonical(self.check_genomes(genomes))
         base = self.base.features(genomes[:, :self.nb], kind)
         bits, n_options = genomes[:, self.nb:], self.n_options[self.nb:]

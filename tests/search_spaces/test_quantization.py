@@ -159,7 +159,8 @@ def test_a_bit_width_not_offered(r20):
 def test_wrong_length_and_missing_bits(r20):
     n = len(r20.quant_layers)
     arch = {"pool": [4, 3, 3], **bits(r20)}
-    with pytest.raises(InvalidBits, match=re.escape(f"wbits has {n - 1} values; space {R20} has {n} quantizable layers")):
+    message = f"wbits has {n - 1} values; space {R20} has {n} quantizable layers"
+    with pytest.raises(InvalidBits, match=re.escape(message)):
         r20.validate({**arch, "wbits": arch["wbits"][1:]})
     with pytest.raises(InvalidBits, match="abits must be a list"):
         r20.validate({**arch, "abits": 8})
