@@ -122,7 +122,7 @@ def build_problem(space: str | SearchSpace, target: str, constraints: list[str] 
         for name in ("macs", "params"):
             metrics.setdefault(name, count_objective(final, name))
     if any(c.metric == "size" for c in parsed) or (objectives and "size" in objectives):
-        metrics["size"] = size_objective(final)
+        metrics.setdefault("size", size_objective(final))  # the size target (bits-aware on S+q) if chosen
     if objectives is None:
         if "accuracy" not in metrics:
             raise InvalidInput(

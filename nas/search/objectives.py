@@ -58,7 +58,10 @@ def count_objective(space: SearchSpace, metric: str) -> Objective:
                      source="computed from the arch")
 
 
-def size_objective(space: SearchSpace, bytes_per_param: float = 4.0) -> Objective:
-    """Model size in MB (fp32 weights unless a quantized space says otherwise)."""
-    return Objective("size", lambda g: space.count(g)["params"] * bytes_per_param / 1e6, "min", "MB",
-                     source=f"params x {bytes_per_param:g} bytes")
+def size_objective(space: SearchSpace) -> Objective:
+    """Model size in MB: weights at their bit widths with their scales on a quantized space (``S+q``), else
+    4 bytes per parameter."""
+    from search_spaces.quantization import QuantizedSpace, bit_counts
+
+    source = "weights at their bits + scales" if isinstance(space, QuantizedSpace) else "params x 4 bytes"
+    return Objective("size", lambda g: bit_counts(space, g)["bytes"] / 1e6, "min", "MB", source=source)

@@ -300,3 +300,17 @@ def test_features_extend_the_base_features(small, rng):
         X = small.features(g, kind)
         assert X.shape[0] == 8 and X.shape[1] > base.shape[1]
         np.testing.assert_array_equal(X[:, :base.shape[1]], base)
+
+
+def test_the_size_objective_of_a_search_counts_the_bits():
+    from nas.search.objectives import size_objective
+
+    space, base = get_space("resnet20-pooling+q"), get_space("resnet20-pooling")
+    genomes = space.sample(4, np.random.default_rng(0))
+    size = size_objective(space)
+    assert size.source == "weights at their bits + scales"
+    np.testing.assert_allclose(size(genomes), bit_counts(space, genomes)["bytes"] / 1e6)
+    archs = [space.decode(g) for g in genomes]
+    eight = space.encode_many([space.with_bits(a, 8, 8) for a in archs])
+    fp32 = size_objective(base)(base.encode_many([{k: a[k] for k in base.keys} for a in archs]))
+    assert (size(eight) < fp32 / 3).all()  # 8-bit weights: about a quarter of fp32 (BN and scales stay fp32)
