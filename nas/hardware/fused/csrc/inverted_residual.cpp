@@ -498,16 +498,6 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
   return y;
 }
 
-at::Tensor inverted_residual_meta(const at::Tensor& x, const c10::optional<at::Tensor>&,
-                                  const c10::optional<at::Tensor>&, const at::Tensor&, const at::Tensor&,
-                                  const c10::optional<at::Tensor>&, const c10::optional<at::Tensor>&,
-                                  const c10::optional<at::Tensor>&, const c10::optional<at::Tensor>&,
-                                  const at::Tensor&, const at::Tensor&, int64_t kernel, int64_t stride,
-                                  c10::string_view, c10::string_view, bool, int64_t out_channels) {
-  return at::empty({x.size(0), out_channels, (x.size(2) - 1) / stride + 1, (x.size(3) - 1) / stride + 1},
-                   x.options());
-}
-
 }  // namespace
 
 TORCH_LIBRARY(nas_fused, m) {
