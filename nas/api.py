@@ -325,7 +325,8 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
            formats: Iterable[str] = ("torchscript",),
            calibration: Iterable | None = None, calibration_images: int = 2000,
            data: str | Path | None = None):
-    """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files.
+    """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files in
+    ``formats`` (``nas.export.FORMATS``: torchscript, pt2, onnx, aoti), BN folded into the convs.
 
     With ``data`` (the images the checkpoint was trained on), BN statistics are recalibrated on
     ``calibration_images`` training images at the subnet's input size, normalized as in training.
@@ -333,9 +334,10 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
     from supernets import create_supernet
     from supernets.checkpoint import load_supernet
 
-    from .export import companion_paths, export_subnet
+    from .export import check_formats, companion_paths, export_subnet
 
-    companion_paths(out, None)  # a bad --out is refused before loading anything
+    companion_paths(out, None)  # a bad --out, an unknown format or a missing runtime is refused before loading
+    formats = check_formats(formats)
     meta: dict[str, Any] = {}
     if run is not None:
         info = load_run(run)

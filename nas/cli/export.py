@@ -32,7 +32,8 @@ def export(
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
 ) -> None:
-    """Export a subnet as TorchScript (+ torch.export .pt2), its arch JSON (and once-for-all net.config)."""
+    """Export a subnet (BN folded) as TorchScript, torch.export .pt2, ONNX or an AOTInductor package, with its
+    arch JSON (and once-for-all net.config)."""
     arch_dict = None
     if arch is not None:
         space = space or arch_file_space(arch)
@@ -50,7 +51,8 @@ def export(
     sizes = "".join(f"{format_value(k, meta[k])} {label}, " for k, label in (("params", "params"), ("macs", "MACs"))
                     if k in meta)
     console.print(f"exported {escape(meta['space'])} subnet ({sizes}input {meta['input_shape']}); "
-                  f"max |scripted - eager| = {result.max_abs_error:.1e}"
+                  f"{meta['bn_folded']} BN layers folded into convs; "
+                  f"max |exported - eager| = {result.max_abs_error:.1e}"
                   + (f"; BN recalibrated on {meta['bn_recalibrated_images']} images"
                      if meta.get("bn_recalibrated_images") else ""))
     for kind, path in result.files.items():

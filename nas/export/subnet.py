@@ -1,8 +1,17 @@
-"""Export one subnet: extract -> (recalibrate BN) -> TorchScript (+ torch.export) + arch JSON + net.config."""
+"""Export one subnet: extract -> (recalibrate BN) -> fold BN into convs -> the requested formats
+(TorchScript, torch.export .pt2, ONNX, AOTInductor package) + arch JSON + net.config.
+
+Every file is loaded back from disk in its own runtime (``runtimes.load_runtime``) and checked against
+the eager, unfolded subnet before anything is renamed into place: a failure in any format leaves every
+destination as it was (no file of this export is written; an earlier export's files stay untouched).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import io
+import logging
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,11 +25,21 @@ from search_spaces.errors import InvalidInput
 from supernets import Supernet
 
 from ..evaluate.bn_recalibration import recalibrate_bn
-from ..io import atomic_path, write_json
+from ..io import atomic_paths, write_json
+from .fold import fold_batchnorm
+from .runtimes import FORMATS, load_runtime, require_runtime
 
-__all__ = ["ExportResult", "export_subnet", "FORMATS", "companion_paths"]
+__all__ = ["ExportResult", "export_subnet", "FORMATS", "companion_paths", "check_formats"]
 
-FORMATS = ("torchscript", "pt2")
+#: what runs fused in each format beyond the BN folding done for all of them (``fold`` says more)
+FUSION = {
+    "torchscript": "torch.jit.freeze (weights inlined as constants; activations run unfused)",
+    "pt2": "none beyond BN folding (the loading runtime fuses)",
+    "onnx": "ONNX Runtime fuses at load (ORT_ENABLE_ALL)",
+    "aoti": "Inductor-generated C++ kernels with fused pointwise ops",
+}
+#: the file of each format beside ``--out``'s stem
+SUFFIXES = {"torchscript": ".pt", "pt2": ".pt2", "onnx": ".onnx", "aoti": ".aoti.pt2"}
 
 
 @dataclass
@@ -33,28 +52,34 @@ class ExportResult:
 
 
 def companion_paths(out: str | Path, foreign_format: str | None = "net.config") -> dict[str, Path]:
-    """Where each artifact of ``--out model.pt`` goes: model.pt, model.pt2, model.arch.json and, for spaces
-    with a foreign format (once-for-all's net.config), model.net.config."""
+    """Where each artifact of ``--out model.pt`` goes: model.pt (TorchScript), model.pt2 (torch.export),
+    model.onnx, model.aoti.pt2 (AOTInductor package), model.arch.json and, for spaces with a foreign format
+    (once-for-all's net.config), model.net.config."""
     out = Path(out)
     if out.is_dir():
         raise InvalidInput(f"--out {out} is a directory; give the subnet's file name, e.g. {out / 'subnet.pt'}")
     if not out.parent.is_dir():  # a mistyped folder would otherwise be created silently
         raise InvalidInput(f"--out {out}: folder {out.parent} does not exist; create it first")
-    if out.suffix not in ("", ".pt", ".pt2", ".ts"):
-        raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export) "
-                           "or give no suffix: the arch JSON (and net.config) are written beside it")
+    if out.suffix not in ("", ".pt", ".pt2", ".ts", ".onnx"):
+        raise InvalidInput(f"--out {out} ends in {out.suffix}; name it .pt (TorchScript), .pt2 (torch.export), "
+                           ".onnx or give no suffix: the other formats and the arch JSON are written beside it")
     stem = out.with_suffix("") if out.suffix else out
-    paths = {"torchscript": stem.with_suffix(".pt"), "pt2": stem.with_suffix(".pt2"),
-             "json": stem.with_suffix(".arch.json")}
+    paths = {fmt: stem.with_name(stem.name + suffix) for fmt, suffix in SUFFIXES.items()}
+    paths["json"] = stem.with_name(stem.name + ".arch.json")
     if foreign_format:
-        paths[foreign_format] = stem.with_suffix(f".{foreign_format}")
+        paths[foreign_format] = stem.with_name(f"{stem.name}.{foreign_format}")
     return paths
 
 
-def _script(module: nn.Module) -> torch.jit.ScriptModule:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)
-        return torch.jit.script(module)
+def check_formats(formats: Iterable[str]) -> tuple[str, ...]:
+    """The requested formats without repeats; refuses an unknown one and one whose runtime is missing."""
+    formats = tuple(dict.fromkeys(formats))
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise InvalidInput(f"unknown export format {unknown[0] if unknown else ''!r}; allowed: {', '.join(FORMATS)}")
+    for fmt in formats:
+        require_runtime(fmt)
+    return formats
 
 
 def export_subnet(
@@ -68,15 +93,14 @@ def export_subnet(
     metadata: Mapping[str, Any] | None = None,
     tolerance: float = 1e-5,
 ) -> ExportResult:
-    """Write the subnet ``arch`` of ``supernet`` as deployable files next to ``out``.
+    """Write the subnet ``arch`` of ``supernet`` as deployable files next to ``out`` (``companion_paths``).
 
-    The TorchScript file loads with plain ``torch.jit.load`` (no import of this project); its outputs
-    are checked against the eager subnet on a random input and the export fails above ``tolerance``.
+    BatchNorm is folded into the convs first (``fold.fold_batchnorm``), in every format. Each file loads
+    without this project; it is loaded back from disk and its outputs (batch 2 and batch 1: the batch
+    dimension is dynamic) are compared with the eager, unfolded subnet on a random input; the export
+    fails above ``tolerance`` and then writes nothing.
     """
-    formats = tuple(formats)
-    unknown = [f for f in formats if f not in FORMATS]
-    if unknown or not formats:
-        raise InvalidInput(f"unknown export format {unknown[0] if unknown else ''!r}; allowed: {', '.join(FORMATS)}")
+    formats = check_formats(formats)
     space: SearchSpace = supernet.space
     arch = space.validate(arch)
     subnet = supernet.extract(arch).eval()
@@ -84,53 +108,123 @@ def export_subnet(
     if calibration is not None:
         recalibrated = recalibrate_bn(subnet, calibration, calibration_images)
     subnet.eval()
+    deployed, fold = fold_batchnorm(subnet)
     input_shape = [int(v) for v in space.input_shape(arch)]
     example = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        eager_out = subnet(example)
+        eager_out, eager_one = subnet(example), subnet(example[:1])
+        errors = {"bn_fold": _error(deployed, example, eager_out, eager_one)}
+    _check(errors["bn_fold"], tolerance, "the BN-folded subnet")
     foreign = space.foreign_format if isinstance(space, ForeignArchFormat) else None
     paths = companion_paths(out, foreign)
-    files: dict[str, Path] = {}
-    errors: dict[str, float] = {}
-    if "torchscript" in formats:
-        scripted = _script(subnet)
-        with torch.no_grad():
-            errors["torchscript"] = float((scripted(example) - eager_out).abs().max())
-        _check(errors["torchscript"], tolerance, "TorchScript")
-        with atomic_path(paths["torchscript"]) as tmp:
-            scripted.save(str(tmp))
-        files["torchscript"] = paths["torchscript"]
-    if "pt2" in formats:
-        batch = torch.export.Dim("batch", min=1, max=4096)
-        program = torch.export.export(subnet, (example,), dynamic_shapes=({0: batch},))
-        with torch.no_grad():
-            errors["pt2"] = float((program.module()(example) - eager_out).abs().max())
-        _check(errors["pt2"], tolerance, "torch.export")
-        with atomic_path(paths["pt2"]) as tmp:
-            torch.export.save(program, str(tmp))
-        files["pt2"] = paths["pt2"]
+    keys = [*formats, *([foreign] if foreign else []), "json"]
+    files = {key: paths[key] for key in keys}
     counts = space.count(space.encode(arch)[None, :]) if isinstance(space, Structured) else {}
-    info = {
-        "space": space.name,
-        "arch": arch,
-        "arch_id": space.arch_id(arch),
-        "input_shape": [1, *input_shape],
-        **{name: int(values[0]) for name, values in counts.items()},
-        "bn_recalibrated_images": recalibrated,
-        "max_abs_error_vs_eager": errors,
-        "torch": torch.__version__,
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        **dict(metadata or {}),
-    }
-    if foreign:
-        write_json(paths[foreign], space.arch_to_foreign(arch))
-        files[foreign] = paths[foreign]
-    files["json"] = paths["json"]
-    info["files"] = {k: v.name for k, v in files.items()}
-    write_json(paths["json"], info)
-    return ExportResult(files, arch, info["arch_id"], max(errors.values(), default=0.0), info)
+    with atomic_paths([files[key] for key in keys]) as temps:
+        temp = dict(zip(keys, temps))
+        program = None
+        for fmt in formats:
+            if fmt in ("pt2", "aoti") and program is None:
+                program = torch.export.export(deployed, (example,), dynamic_shapes=({0: _batch_dim()},))
+            _WRITERS[fmt](deployed, program, example, temp[fmt])
+            errors[fmt] = _error(load_runtime(fmt, temp[fmt]), example, eager_out, eager_one)
+            _check(errors[fmt], tolerance, _NAMES[fmt])
+        info = {
+            "space": space.name,
+            "arch": arch,
+            "arch_id": space.arch_id(arch),
+            "input_shape": [1, *input_shape],
+            **{name: int(values[0]) for name, values in counts.items()},
+            "bn_recalibrated_images": recalibrated,
+            "bn_folded": fold.folded,
+            "bn_unfolded": fold.left,
+            "fusion": {fmt: FUSION[fmt] for fmt in formats},
+            "max_abs_error_vs_eager": errors,
+            "torch": torch.__version__,
+            **_runtime_versions(formats),
+            "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            **dict(metadata or {}),
+            "files": {key: path.name for key, path in files.items()},
+        }
+        if foreign:
+            write_json(temp[foreign], space.arch_to_foreign(arch))
+        write_json(temp["json"], info)
+    return ExportResult(files, arch, info["arch_id"], max(errors.values()), info)
+
+
+def _batch_dim():
+    return torch.export.Dim("batch", min=1, max=4096)
+
+
+def _error(run, example: torch.Tensor, eager_out: torch.Tensor, eager_one: torch.Tensor) -> float:
+    with torch.no_grad():
+        return max(float((run(example) - eager_out).abs().max()), float((run(example[:1]) - eager_one).abs().max()))
+
+
+def _script(module: nn.Module) -> torch.jit.ScriptModule:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return torch.jit.script(module)
+
+
+def _write_torchscript(module: nn.Module, program, example: torch.Tensor, path: Path) -> None:
+    """Frozen, not ``optimize_for_inference``d: the latter's oneDNN weight constants do not serialize (torch
+    2.13: the saved file fails ``torch.jit.load`` with "required keyword attribute 'value' is undefined"). A
+    CPU deployment can call ``torch.jit.optimize_for_inference(torch.jit.load(path))`` after loading."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        frozen = torch.jit.freeze(_script(module))
+    frozen.save(str(path))
+
+
+def _write_pt2(module: nn.Module, program, example: torch.Tensor, path: Path) -> None:
+    torch.export.save(program, str(path))
+
+
+@contextlib.contextmanager
+def _quiet():
+    """The ONNX and Inductor exporters' chatter (progress lines, warnings about torchvision ops, deprecations)
+    kept off stdout and the log: ``nas export --json`` prints only JSON."""
+    logger = logging.getLogger("torch.onnx")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _write_onnx(module: nn.Module, program, example: torch.Tensor, path: Path) -> None:
+    with _quiet():
+        onnx_program = torch.onnx.export(module, (example,), dynamo=True, dynamic_shapes=({0: _batch_dim()},),
+                                         input_names=["input"], output_names=["logits"], verbose=False)
+        onnx_program.save(str(path), external_data=False)
+
+
+def _write_aoti(module: nn.Module, program, example: torch.Tensor, path: Path) -> None:
+    from torch._inductor import aoti_compile_and_package
+
+    with _quiet():
+        aoti_compile_and_package(program, package_path=str(path))
+
+
+_WRITERS = {"torchscript": _write_torchscript, "pt2": _write_pt2, "onnx": _write_onnx, "aoti": _write_aoti}
+_NAMES = {"torchscript": "the TorchScript export", "pt2": "the torch.export export",
+          "onnx": "the ONNX export (in ONNX Runtime)", "aoti": "the AOTInductor package"}
+
+
+def _runtime_versions(formats: tuple[str, ...]) -> dict[str, str]:
+    if "onnx" not in formats:
+        return {}
+    import onnx
+    import onnxruntime
+    import onnxscript
+
+    return {"onnx": onnx.__version__, "onnxscript": onnxscript.__version__, "onnxruntime": onnxruntime.__version__}
 
 
 def _check(error: float, tolerance: float, what: str) -> None:
     if not error <= tolerance:
-        raise InvalidInput(f"{what} export differs from the eager subnet by {error:.2e} (> {tolerance:.0e})")
+        raise InvalidInput(f"{what} differs from the eager subnet by {error:.2e} (> {tolerance:.0e})")
