@@ -54,7 +54,7 @@ def test_companion_files(supernet, tmp_path):
     assert set(result.files) == {"torchscript", "pt2", "json", "net.config"}
     info = json.loads(paths["json"].read_text())
     assert info["arch"] == ARCH and info["bn_recalibrated_images"] == 4
-    assert info["params"] > 0 and info["max_abs_error_vs_eager"]["pt2"] <= 1e-5
+    assert info["params"] > 0 and info["max_abs_error_vs_eager"]["pt2"] <= 1e-5 and info["bn_folded"] > 0
     program = torch.export.load(str(paths["pt2"]))
     assert program.module()(torch.randn(1, 3, 160, 160)).shape == (1, 1000)
     config, _ = read_net_config(paths["net.config"])
@@ -63,5 +63,5 @@ def test_companion_files(supernet, tmp_path):
 
 
 def test_unknown_format(supernet, tmp_path):
-    with pytest.raises(InvalidInput, match="unknown export format 'onnx'; allowed: torchscript, pt2"):
-        export_subnet(supernet, ARCH, tmp_path / "x.pt", formats=("onnx",))
+    with pytest.raises(InvalidInput, match="unknown export format 'tflite'; allowed: torchscript, pt2, onnx, aoti"):
+        export_subnet(supernet, ARCH, tmp_path / "x.pt", formats=("tflite",))
