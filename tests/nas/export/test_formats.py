@@ -163,6 +163,20 @@ def test_cli_missing_runtime_exits_2_with_one_line(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json"]
 
 
+def test_cli_onnx_json_prints_only_json(tmp_path):
+    from typer.testing import CliRunner
+
+    from nas.cli import app
+
+    (tmp_path / "a.json").write_text(json.dumps({"pool": [1, 1, 8]}))
+    result = CliRunner().invoke(app, ["export", "--space", SPACE, "--arch", str(tmp_path / "a.json"), "--format",
+                                      "onnx", "--out", str(tmp_path / "m"), "--json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)  # the exporter's progress lines and warnings stay off stdout
+    assert info["files"]["onnx"] == str(tmp_path / "m.onnx") and info["max_abs_error_vs_eager"]["onnx"] <= 1e-5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "m.arch.json", "m.bms.json", "m.onnx"]
+
+
 def test_a_failing_later_format_writes_nothing(small, tmp_path, monkeypatch):
     from nas.export import subnet as subnet_module
 
