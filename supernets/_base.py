@@ -11,6 +11,7 @@ from torch import nn
 
 from search_spaces import Arch, Registry, SearchSpace, get_space
 from search_spaces.errors import InvalidInput
+from search_spaces.names import split_overlays
 
 __all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
            "create_supernet", "list_supernets"]
@@ -127,8 +128,11 @@ def register_supernet(space_name: str):
 
 def create_supernet(space: str | SearchSpace, members: int = 1, **kwargs) -> Supernet:
     """A freshly initialized supernet for ``space`` (a registered name or a space object); ``members`` > 1
-    gives a mixture of that many independently initialized supernets (``supernets.mixture``)."""
+    gives a mixture of that many independently initialized supernets (``supernets.mixture``). An overlay
+    space (``S+q``: ``space.base`` is ``S``) gets the supernet of its base: bits are applied after extraction."""
     space_obj = get_space(space) if isinstance(space, str) else space
+    if split_overlays(space_obj.family)[1]:  # an overlay (S+q) runs the supernet of its base S
+        space_obj = space_obj.base
     factory = SUPERNETS.get(space_obj.family)
     if isinstance(members, bool) or not isinstance(members, int) or members < 1:
         raise InvalidInput(f"a supernet has members >= 1 (1: a single supernet; M > 1: a mixture), got {members!r}")

@@ -15,6 +15,7 @@ from search_spaces import SearchSpace, family_of, get_space
 from search_spaces.checks import torch_load_reason
 from search_spaces.errors import CheckpointError
 from search_spaces.fileio import atomic_path
+from search_spaces.names import split_overlays
 
 from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, create_supernet
 
@@ -124,8 +125,11 @@ def _load_state(supernet: Supernet, state: Mapping[str, Any]) -> None:
 
 
 def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> tuple[Supernet, dict]:
-    """Build the supernet a checkpoint was made for (or ``space``, required for once-for-all files)."""
+    """Build the supernet a checkpoint was made for (or ``space``, required for once-for-all files). For an
+    overlay ``space`` (``S+q``) the supernet is its base's (``S``), which a checkpoint of ``S`` fits."""
     ckpt = read_checkpoint(path)
+    if space is not None and split_overlays(family_of(space if isinstance(space, str) else space.name))[1]:
+        space = (get_space(space) if isinstance(space, str) else space).base  # S+q: a checkpoint of S serves it
     if ckpt.get("format") == FORMAT:
         expected = space if isinstance(space, str) else (space.name if space is not None else None)
         if expected is not None and expected not in (ckpt["space"], family_of(str(ckpt["space"]))):
