@@ -8,19 +8,21 @@ during training changes nothing about the run.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Callable, Iterable, Iterator, Mapping, Protocol, Sequence
 
 import numpy as np
 import torch
+from torch import nn
 
-from search_spaces import Arch
+from search_spaces import Arch, SearchSpace, family_of, get_space
 from search_spaces.errors import InvalidInput
+from search_spaces.names import split_overlays
 from supernets import Supernet
 
 from ..data import normalize, resize
 from .bn_recalibration import recalibrate_bn
 
-__all__ = ["EvalSet", "subnet_accuracy", "evaluate_archs"]
+__all__ = ["EvalSet", "SubnetTransform", "subnet_transform", "subnet_accuracy", "evaluate_archs"]
 
 
 @dataclass
@@ -58,16 +60,49 @@ def _batches(x: torch.Tensor, batch_size: int) -> Iterator[torch.Tensor]:
         yield x[i:i + batch_size]
 
 
+class SubnetTransform(Protocol):
+    """A step between extraction (+ BN recalibration) and evaluation, for archs of an overlay space whose
+    supernet is the base's (``S+q``: post-training quantization, ``nas.quantize.measure.PTQTransform``)."""
+
+    space: SearchSpace  # the space the archs are in (the overlay)
+
+    def base_arch(self, arch: Mapping) -> Arch:
+        """The arch the supernet extracts (in its own space)."""
+
+    def __call__(self, subnet: nn.Module, arch: Arch, calibration: torch.Tensor) -> nn.Module:
+        """The network to evaluate, from the recalibrated eval-mode ``subnet`` of ``arch`` (an overlay arch)
+        and normalized calibration images from the training split at its input size."""
+
+
+def subnet_transform(space: str | SearchSpace | None) -> SubnetTransform | None:
+    """The transform measuring archs of ``space`` needs: ``None`` for a plain space; the overlay's for ``S+o``."""
+    if space is None:
+        return None
+    name = space if isinstance(space, str) else space.name
+    overlays = split_overlays(family_of(name))[1]
+    if not overlays:
+        return None
+    if overlays == ("q",):
+        from ..quantize.measure import PTQTransform
+
+        return PTQTransform(get_space(name) if isinstance(space, str) else space)
+    raise InvalidInput(f"measured accuracy has no step for the overlay +{'+'.join(overlays)} of {name}")
+
+
 @torch.no_grad()
 def subnet_accuracy(supernet: Supernet, arch: Mapping, evalset: EvalSet, bn_images: int = 2000,
-                    batch_size: int = 256) -> float:
-    """Top-1 accuracy (%) of ``arch`` after BN recalibration on ``bn_images`` calibration images."""
-    arch = supernet.space.validate(arch)
+                    batch_size: int = 256, transform: SubnetTransform | None = None) -> float:
+    """Top-1 accuracy (%) of ``arch`` after BN recalibration on ``bn_images`` calibration images (and, for an
+    overlay space, its ``transform``: ``arch`` is then in ``transform.space``)."""
+    full = transform.space.validate(arch) if transform is not None else None
+    arch = supernet.space.validate(transform.base_arch(full) if transform is not None else arch)
     device = next(supernet.parameters()).device
     sub = supernet.extract(arch)
     calib, images = evalset.at(supernet.input_size(arch))
     recalibrate_bn(sub, _batches(calib, batch_size), min(bn_images, len(calib)))
     sub.eval()
+    if transform is not None:
+        sub = transform(sub, full, calib[:bn_images].to(device))
     correct = 0
     for i in range(0, len(images), batch_size):
         logits = sub(images[i:i + batch_size].to(device))
@@ -76,13 +111,16 @@ def subnet_accuracy(supernet: Supernet, arch: Mapping, evalset: EvalSet, bn_imag
 
 
 def evaluate_archs(supernet: Supernet, archs: Iterable[Mapping], evalset: EvalSet, bn_images: int = 2000,
-                   batch_size: int = 256, on_done: Callable[[int, float], None] | None = None) -> np.ndarray:
+                   batch_size: int = 256, on_done: Callable[[int, float], None] | None = None,
+                   transform: SubnetTransform | None = None) -> np.ndarray:
     """Accuracy (%) of each arch; archs are visited grouped by input size to reuse prepared images."""
-    archs: list[Arch] = [supernet.space.validate(a) for a in archs]
-    order = sorted(range(len(archs)), key=lambda i: supernet.input_size(archs[i]))
+    space = transform.space if transform is not None else supernet.space
+    archs: list[Arch] = [space.validate(a) for a in archs]
+    base = [transform.base_arch(a) for a in archs] if transform is not None else archs
+    order = sorted(range(len(archs)), key=lambda i: supernet.input_size(base[i]))
     out = np.zeros(len(archs), dtype=np.float64)
     for done, i in enumerate(order):
-        out[i] = subnet_accuracy(supernet, archs[i], evalset, bn_images, batch_size)
+        out[i] = subnet_accuracy(supernet, archs[i], evalset, bn_images, batch_size, transform)
         if on_done is not None:
             on_done(done + 1, out[i])
     return out

@@ -17,7 +17,7 @@ import numpy as np
 from search_spaces import SearchSpace, Structured
 from supernets.checkpoint import load_supernet
 
-from .accuracy import evaluate_archs
+from .accuracy import evaluate_archs, subnet_transform
 from .evalset import build_evalset
 
 __all__ = ["MeterSpec", "LocalMeter", "open_meter"]
@@ -47,6 +47,8 @@ class LocalMeter:
         self.spec = spec
         supernet, self.meta = load_supernet(spec.checkpoint, spec.family)
         self.supernet = supernet.to(spec.device).eval()
+        # an overlay family (S+q): the checkpoint's supernet is S's, each subnet is transformed after extraction
+        self.transform = subnet_transform(spec.family)
         space = self.supernet.space
         self.evalset = build_evalset(spec.data, meta=self.meta, split=spec.split, bn_images=spec.bn_images,
                                      eval_images=spec.eval_images,
@@ -54,7 +56,11 @@ class LocalMeter:
 
     @property
     def space(self) -> SearchSpace:
-        return self.supernet.space
+        """The space of the archs measured (an overlay's, e.g. S+q, when the family names one)."""
+        return self.transform.space if self.transform is not None else self.supernet.space
+
+    def input_size(self, arch: Mapping) -> tuple[int, int]:
+        return self.supernet.input_size(self.transform.base_arch(arch) if self.transform is not None else arch)
 
     @property
     def description(self) -> str:
@@ -67,7 +73,7 @@ class LocalMeter:
     def measure(self, archs: Sequence[Mapping], on_done: Callable[[int, float], None] | None = None) -> np.ndarray:
         """Top-1 (%) of each arch, in the order given; ``on_done(k, accuracy)`` after each."""
         return evaluate_archs(self.supernet, archs, self.evalset, self.spec.bn_images, self.spec.batch_size,
-                              on_done=on_done)
+                              on_done=on_done, transform=self.transform)
 
     def close(self) -> None:
         pass

@@ -96,7 +96,7 @@ class RayMeter:
 
         archs = [self.space.validate(a) for a in archs]
         out = np.full(len(archs), np.nan)
-        queue = deque(sorted(range(len(archs)), key=lambda i: self._local.supernet.input_size(archs[i])))
+        queue = deque(sorted(range(len(archs)), key=lambda i: self._local.input_size(archs[i])))
         inflight: dict = {}  # ObjectRef -> (actor, index)
         done = 0
         while queue or inflight:
