@@ -14,6 +14,7 @@ import pandas as pd
 from search_spaces import family_of, get_space
 from search_spaces.errors import InvalidInput
 
+from ..quantize.policy import require_fp32
 from .dataset import dataset_paths, predictor_dataset, write_predictor_dataset
 from .meter import MeterSpec, open_meter, resolved
 
@@ -57,7 +58,7 @@ def evaluate_checkpoint(checkpoint: str | Path, data: str | Path, *, archs: Sequ
     try:
         meter = open_meter(spec, workers, ray_address)
         space_obj = space_obj or meter.space
-        genomes = [space_obj.encode(a) for a in archs]
+        genomes = [space_obj.encode(require_fp32(space_obj, a)) for a in archs]  # bits need S+q
         if extremes:
             genomes += [space_obj.encode(a) for a in space_obj.extremes()]
         if sample:
