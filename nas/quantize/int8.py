@@ -66,8 +66,10 @@ class Int8Leaf(nn.Module):
             raise ValueError("only a calibrated int8 FakeQuantLeaf runs on int8 kernels")
         nnq, nniq = _ao()
         op = leaf.op
-        weight = torch._make_per_channel_quantized_tensor(leaf.w_int.to(torch.int8), leaf.w_scale.double(),
-                                                          leaf.w_zp.long(), 0)
+        with warnings.catch_warnings():  # quantized tensors are deprecated in 2.13 (the int8 kernels take them)
+            warnings.simplefilter("ignore")
+            weight = torch._make_per_channel_quantized_tensor(leaf.w_int.to(torch.int8), leaf.w_scale.double(),
+                                                              leaf.w_zp.long(), 0)
         bias = None if op.bias is None else op.bias.detach().float()
         if isinstance(op, nn.Linear):
             cls = nniq.LinearReLU if leaf.relu else nnq.Linear
