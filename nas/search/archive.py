@@ -24,7 +24,7 @@ import numpy as np
 
 from search_spaces import SearchSpace
 
-__all__ = ["Archive"]
+__all__ = ["Archive", "Keys"]
 
 _EMPTY = -1
 
@@ -83,6 +83,34 @@ def _hash_words(words: np.ndarray, salts: np.ndarray) -> np.ndarray:
     return _splitmix(mixed.sum(axis=1, dtype=np.uint64))
 
 
+class Keys:
+    """A batch of genomes as the archive indexes them: the genomes in the storage's integer type, their
+    canonical forms and 64-bit hashes. Computed once (``Archive.keys``) and passed to ``lookup``,
+    ``new_mask`` and ``add``, a generation's genomes are made canonical and hashed once, not per call."""
+
+    __slots__ = ("raw", "canon", "h", "new_in")
+
+    def __init__(self, raw: np.ndarray, canon: np.ndarray, h: np.ndarray):
+        self.raw, self.canon, self.h = raw, canon, h
+        # (storage, rows): the genomes are distinct and none is among that storage's first rows (Archive.vouch_new);
+        # look-ups against that many rows then need no probing. take/concat drop it.
+        self.new_in: tuple[object, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.h)
+
+    def take(self, idx) -> "Keys":
+        part = Keys(self.raw[idx], self.canon[idx], self.h[idx])
+        idx = np.asarray(idx)
+        if self.new_in is not None and (idx.dtype == bool or np.all(np.diff(idx) > 0)):
+            part.new_in = self.new_in  # rows of distinct new genomes, none twice: still distinct and new
+        return part
+
+    @staticmethod
+    def concat(parts: list["Keys"]) -> "Keys":
+        return Keys(*(np.concatenate([getattr(k, a) for k in parts]) for a in ("raw", "canon", "h")))
+
+
 class _Store:
     """The rows and the hash table; shared by an archive and its prefix views."""
 
@@ -123,9 +151,12 @@ class _Store:
         return self._genomes64[1]
 
     # ------------------------------------------------------------- hash table
-    def find(self, canon: np.ndarray, h: np.ndarray) -> np.ndarray:
+    def find(self, canon: np.ndarray, h: np.ndarray, raw: np.ndarray | None = None) -> np.ndarray:
         """Row of each canonical genome, or -1 (vectorized linear probing: follow each hash's chain to
-        an empty slot or an equal stored hash, then confirm equal hashes by comparing the genomes)."""
+        an empty slot or an equal stored hash, then confirm equal hashes by comparing the genomes).
+
+        ``raw`` (the genomes as given, in the storage's type): a stored genome equal to it needs no
+        canonical form to confirm the match (a repeated child usually is its parent, gene for gene)."""
         out = np.full(len(h), -1, dtype=np.int64)
         if self.n == 0 or len(h) == 0:
             return out
@@ -145,27 +176,28 @@ class _Store:
             idx, rows = np.concatenate(hit_idx), np.concatenate(hit_rows).astype(np.int64)
             if idx.size == 0:
                 break
-            same = np.all(self.canonical(self.genomes.view[rows]) == canon[idx], axis=1)
+            kept = self.genomes.view[rows]
+            same = np.all(kept == raw[idx], axis=1) if raw is not None else np.zeros(len(idx), dtype=bool)
+            if not same.all():
+                other = ~same
+                same[other] = np.all(self.canonical(kept[other]) == canon[idx[other]], axis=1)
             out[idx[same]] = rows[same]
             todo = idx[~same]  # equal hashes of different genomes (about 1 in 2**64): probe on
             slot[todo] = (slot[todo] + 1) & int(mask)
         return out
 
     def _place(self, h: np.ndarray, rows: np.ndarray) -> None:
-        """Put ``rows`` (not yet in the table) at their hashes' slots; one winner per contested slot, the
-        others probe on."""
+        """Put ``rows`` (not yet in the table) at their hashes' slots; one winner per contested slot (whichever
+        write lands: look-ups confirm by hash, so the layout never changes a result), the others probe on."""
         table, mask = self.table, len(self.table) - 1
         slot = (h & np.uint64(mask)).astype(np.int64)
         todo = np.arange(len(rows))
         while todo.size:
             free = todo[table[slot[todo]] == _EMPTY]
             if free.size:
-                _, first = np.unique(slot[free], return_index=True)
-                won = free[first]
-                table[slot[won]] = rows[won]
-                placed = np.zeros(len(rows), dtype=bool)
-                placed[won] = True
-                todo = todo[~placed[todo]]
+                table[slot[free]] = rows[free]
+                won = table[slot[todo]] == rows[todo]
+                todo = todo[~won]
             slot[todo] = (slot[todo] + 1) & mask
 
     def insert(self, h: np.ndarray, start: int) -> None:
@@ -213,57 +245,100 @@ class Archive:
         return n if self._limit is None else min(n, self._limit)
 
     # ------------------------------------------------------------- look-ups
-    def _canon_hash(self, genomes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def keys(self, genomes: np.ndarray, hint: Keys | None = None) -> Keys:
+        """The batch's canonical genomes and hashes, for ``lookup``/``new_mask``/``add`` (``keys=``) of the
+        same genomes. ``hint``: keys a searcher computed for the genomes it asked; used when they are
+        the keys of exactly these genomes (same genes, row for row), else computed afresh."""
+        raw = np.ascontiguousarray(np.asarray(genomes, dtype=np.int64).reshape(len(genomes), self.space.n_genes),
+                                   dtype=self._store.genomes.view.dtype)
+        if isinstance(hint, Keys) and hint.raw.shape == raw.shape and hint.raw.dtype == raw.dtype and \
+                np.array_equal(hint.raw, raw):
+            return hint
         canon = self._store.canonical(genomes)
-        return canon, self._store.hash(canon)
+        return Keys(raw, canon, self._store.hash(canon))
 
-    def _find(self, canon: np.ndarray, h: np.ndarray) -> np.ndarray:
-        rows = self._store.find(canon, h)
+    def _keys_of(self, genomes: np.ndarray, keys: Keys | None) -> Keys:
+        if keys is None:
+            return self.keys(genomes)
+        if len(keys) != len(genomes):
+            raise ValueError(f"keys of {len(keys)} genomes passed with {len(genomes)} genomes")
+        return keys
+
+    def vouch_new(self, keys: Keys) -> Keys:
+        """Mark ``keys`` as distinct genomes none of which is archived now (as ``new_mask_of`` found them:
+        the caller's word, for a batch it has just checked), so that ``lookup``, ``new_mask`` and ``add``
+        of them skip the probing while the archive has gained no row."""
+        keys.new_in = (self._store, len(self))
+        return keys
+
+    def _vouched(self, keys: Keys) -> bool:
+        return keys.new_in is not None and keys.new_in[0] is self._store and keys.new_in[1] == len(self)
+
+    def _find(self, keys: Keys) -> np.ndarray:
+        if self._vouched(keys):
+            return np.full(len(keys), -1, dtype=np.int64)
+        rows = self._store.find(keys.canon, keys.h, keys.raw)
         if self._limit is not None:
             rows[rows >= len(self)] = -1
         return rows
 
-    def lookup(self, genomes: np.ndarray) -> np.ndarray:
+    def lookup(self, genomes: np.ndarray, keys: Keys | None = None) -> np.ndarray:
         """Archive row of each genome, or -1 where it has not been evaluated."""
         if len(genomes) == 0:
             return np.empty(0, dtype=np.int64)
-        return self._find(*self._canon_hash(genomes))
+        return self._find(self._keys_of(genomes, keys))
 
     @staticmethod
-    def _first_of_each(canon: np.ndarray, h: np.ndarray) -> np.ndarray:
-        """Index of the first occurrence of each distinct row (in increasing order)."""
+    def first_index(keys: Keys) -> np.ndarray:
+        """For each row of the batch, the index of its first occurrence in the batch (itself if it is one)."""
+        h = keys.h
+        n = len(h)
+        if n == 0 or keys.new_in is not None:  # vouched for: distinct
+            return np.arange(n, dtype=np.int64)
         order = np.argsort(h, kind="stable")
         sorted_h = h[order]
-        same = sorted_h[1:] == sorted_h[:-1]
-        if same.any():
-            i = np.flatnonzero(same)
-            if not np.array_equal(canon[order[i]], canon[order[i + 1]]):  # a hash collision within the batch
-                keys = np.ascontiguousarray(canon).view(np.dtype((np.void, canon.itemsize * canon.shape[1])))
-                return np.sort(np.unique(keys.ravel(), return_index=True)[1]) if canon.shape[1] else order[:1]
-        return np.sort(order[np.r_[True, ~same]])
+        start = np.r_[True, sorted_h[1:] != sorted_h[:-1]]
+        first = np.empty(n, dtype=np.int64)
+        first[order] = order[start][np.cumsum(start) - 1]  # stable: the smallest index of each hash
+        repeats = np.flatnonzero(first != np.arange(n))
+        canon = keys.canon
+        if repeats.size and not np.array_equal(canon[first[repeats]], canon[repeats]):  # a collision in the batch
+            if canon.shape[1] == 0:
+                return np.zeros(n, dtype=np.int64)
+            void = np.ascontiguousarray(canon).view(np.dtype((np.void, canon.itemsize * canon.shape[1]))).ravel()
+            _, index, inverse = np.unique(void, return_index=True, return_inverse=True)
+            first = index[inverse.reshape(-1)].astype(np.int64)
+        return first
 
-    def new_mask(self, genomes: np.ndarray) -> np.ndarray:
+    def new_mask(self, genomes: np.ndarray, keys: Keys | None = None) -> np.ndarray:
         """True for genomes neither in the archive nor repeated earlier in this batch."""
-        mask = np.zeros(len(genomes), dtype=bool)
         if len(genomes) == 0:
-            return mask
-        canon, h = self._canon_hash(genomes)
-        first = self._first_of_each(canon, h)
-        mask[first[self._find(canon[first], h[first]) < 0]] = True
+            return np.zeros(0, dtype=bool)
+        return self.new_mask_of(self._keys_of(genomes, keys))
+
+    def new_mask_of(self, keys: Keys) -> np.ndarray:
+        """``new_mask`` of the genomes behind ``keys``."""
+        if self._vouched(keys):
+            return np.ones(len(keys), dtype=bool)
+        mask = np.zeros(len(keys), dtype=bool)
+        first = np.flatnonzero(self.first_index(keys) == np.arange(len(keys)))
+        mask[first[self._find(keys.take(first)) < 0]] = True
         return mask
 
     # ------------------------------------------------------------- appending
     def add(self, genomes: np.ndarray, values: dict[str, np.ndarray], generation: int,
-            F: np.ndarray | None = None, G: np.ndarray | None = None) -> None:
-        """Append newly evaluated subnets (never already archived) with what searchers were told."""
+            F: np.ndarray | None = None, G: np.ndarray | None = None, keys: Keys | None = None) -> None:
+        """Append newly evaluated subnets (never already archived) with what searchers were told
+        (``keys``: ``self.keys(genomes)``, when the caller has them)."""
         if self._limit is not None:
             raise ValueError("a prefix of an archive is read-only")
         if len(genomes) == 0:
             return
         store = self._store
         genomes = np.asarray(genomes, dtype=np.int64).reshape(len(genomes), self.space.n_genes)
-        canon, h = self._canon_hash(genomes)
-        if len(self._first_of_each(canon, h)) != len(genomes) or np.any(self._find(canon, h) >= 0):
+        keys = self._keys_of(genomes, keys)
+        h = keys.h
+        if np.any(self.first_index(keys) != np.arange(len(keys))) or np.any(self._find(keys) >= 0):
             raise ValueError("archive.add got a genome that is already archived")
         start = len(self)
         if F is not None:
@@ -284,7 +359,7 @@ class Archive:
             store.G.extend(G)
         store.add_generation(int(generation), len(genomes))
         store.hashes.extend(h)
-        store.genomes.extend(genomes)  # last: len(self) counts rows only once everything is stored
+        store.genomes.extend(keys.raw)  # last: len(self) counts rows only once everything is stored
 
     # ------------------------------------------------------------- columns
     @property

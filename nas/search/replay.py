@@ -23,7 +23,8 @@ __all__ = ["ReplayedSearcher"]
 
 
 def _digest(genomes: np.ndarray) -> str:
-    return hashlib.sha1(np.ascontiguousarray(genomes, dtype=np.int64).tobytes()).hexdigest()[:16]
+    # the bytes of the int64 genes, hashed in place (no copy of a 10,000-subnet batch)
+    return hashlib.sha1(np.ascontiguousarray(genomes, dtype=np.int64).reshape(-1).view(np.uint8)).hexdigest()[:16]
 
 
 class ReplayedSearcher(Searcher):
@@ -31,7 +32,8 @@ class ReplayedSearcher(Searcher):
 
     def __init__(self, space, **kwargs):
         super().__init__(space, **kwargs)
-        self._last_ask = _digest(np.empty((0, space.n_genes)))
+        self._last_asked: np.ndarray | None = np.empty((0, space.n_genes), dtype=np.int64)
+        self._last_digest: str | None = None
         self._told = 0
         self._reset()
 
@@ -47,8 +49,19 @@ class ReplayedSearcher(Searcher):
 
     def ask(self) -> np.ndarray:
         genomes = self.space.check_genomes(self._ask())
-        self._last_ask = _digest(genomes)
+        self._last_asked, self._last_digest = genomes, None  # digested only when a state is saved or checked
         return genomes
+
+    @property
+    def _last_ask(self) -> str:
+        """Fingerprint of the last asked batch (sha1 of its int64 genes)."""
+        if self._last_digest is None and self._last_asked is not None:
+            self._last_digest = _digest(self._last_asked)
+        return self._last_digest
+
+    @_last_ask.setter
+    def _last_ask(self, digest: str | None) -> None:  # a searcher restoring its own state (bayesian.py)
+        self._last_asked, self._last_digest = None, digest
 
     def tell(self, genomes: np.ndarray, F: np.ndarray, G: np.ndarray) -> None:
         G = np.asarray(G, dtype=np.float64)

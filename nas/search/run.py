@@ -122,11 +122,21 @@ def run_search(space: SearchSpace, evaluator: Evaluator, searcher: Searcher, *, 
             break
         generation = searcher.generation
         asked = space.check_genomes(searcher.ask())
-        new = asked[np.flatnonzero(archive.new_mask(asked))[: budget - len(archive)]]
+        # the batch is made canonical and hashed once: its rows before, its new subnets, its rows after
+        keys = archive.keys(asked, hint=getattr(searcher, "asked_keys", None))
+        rows = archive.lookup(asked, keys=keys)
+        first = archive.first_index(keys)
+        new_at = np.flatnonzero((rows < 0) & (first == np.arange(len(asked))))[: budget - len(archive)]
+        new = asked[new_at]
         values = evaluator.evaluate(new)
         G = evaluator.G(values)
-        archive.add(new, values, generation, evaluator.F(values), G)
-        rows = archive.lookup(asked)
+        start = len(archive)
+        archive.add(new, values, generation, evaluator.F(values), G, keys=keys.take(new_at))
+        if len(new_at):  # the new subnets' rows, and those of their repeats later in the batch
+            added = np.full(len(asked), -1, dtype=np.int64)
+            added[new_at] = np.arange(start, start + len(new_at))
+            unseen = rows < 0
+            rows[unseen] = added[first[unseen]]
         told = rows[rows >= 0]
         searcher.tell(asked[rows >= 0], archive.F[told], archive.G[told])
         searcher.stalled = 0 if len(new) else searcher.stalled + 1  # before the save, which records it
