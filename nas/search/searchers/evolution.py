@@ -8,10 +8,12 @@ are cheap to check are enforced by rejection when children are drawn, as in once
 from __future__ import annotations
 
 import numpy as np
+from moocore import pareto_rank
 
 from search_spaces.errors import InvalidInput
 
 from .._searcher import NoFeasibleSubnet, Searcher, register_searcher, sample_feasible
+from ..archive import Archive, Keys
 from ..options import flag, integer, number
 from ..pareto import pareto_ranks
 from ._pymoo import fresh_samples
@@ -20,7 +22,10 @@ from ._pymoo import fresh_samples
 def rank_order(F: np.ndarray, G: np.ndarray) -> np.ndarray:
     """Indices from best to worst: total violation, then Pareto rank, then the first objective."""
     violation = np.clip(G, 0, None).sum(axis=1) if G.size else np.zeros(len(F))
-    ranks = pareto_ranks(F) if len(F) else np.empty(0, dtype=np.int64)
+    if len(F) and F.shape[1] > 1:  # pareto_ranks' ranks, straight from moocore (without its fronts' lists)
+        ranks = pareto_rank(np.asarray(F, dtype=np.float64)).astype(np.int64)
+    else:
+        ranks = pareto_ranks(F) if len(F) else np.empty(0, dtype=np.int64)
     return np.lexsort((F[:, 0], ranks, violation))
 
 
@@ -45,6 +50,7 @@ class EvolutionSearcher(Searcher):
         self.parents = np.empty((0, space.n_genes), dtype=np.int64)
         self.parents_F = np.empty((0, self.n_objectives))
         self.parents_G = np.empty((0, 0))
+        self._parent_keys: Keys | None = None  # the parents' archive keys (not saved: recomputed after a resume)
 
     def _check_options(self) -> None:
         o = self.options
@@ -101,17 +107,28 @@ class EvolutionSearcher(Searcher):
             self.generation += 1
             return
         G = G.reshape(len(genomes), -1)
+        keys = self._keys(genomes)
         if len(self.parents):
             genomes = np.concatenate([self.parents, genomes])
             F = np.concatenate([self.parents_F, F])
             G = np.concatenate([self.parents_G.reshape(len(self.parents), -1), G])
+            if keys is not None:
+                keys = Keys.concat([self._parent_keys if self._parent_keys is not None else self._keys(self.parents),
+                                    keys])
         # parents are the best *distinct* subnets seen so far (children may repeat a parent)
-        _, first = np.unique(self.space.keys_of(genomes), return_index=True)
-        first.sort()
+        if keys is not None:  # by the archive's hashes of canonical genomes
+            first = np.flatnonzero(Archive.first_index(keys) == np.arange(len(keys)))
+        else:
+            _, first = np.unique(self.space.keys_of(genomes), return_index=True)
+            first.sort()
         genomes, F, G = genomes[first], F[first], G[first]
         keep = rank_order(F, G)[: self.n_parents]
         self.parents, self.parents_F, self.parents_G = genomes[keep], F[keep], G[keep]
+        self._parent_keys = keys.take(first[keep]) if keys is not None else None
         self.generation += 1
+
+    def _keys(self, genomes: np.ndarray) -> Keys | None:
+        return self.archive.keys(genomes) if self.archive is not None else None
 
     def _extra_state(self) -> dict:
         return {"parents": self.parents.tolist(), "parents_F": self.parents_F.tolist(),
@@ -123,3 +140,4 @@ class EvolutionSearcher(Searcher):
         self.parents_F = np.asarray(state["parents_F"], dtype=np.float64).reshape(n, self.n_objectives)
         G = np.asarray(state["parents_G"], dtype=np.float64)
         self.parents_G = G.reshape(n, -1) if n else np.empty((0, 0))
+        self._parent_keys = None
