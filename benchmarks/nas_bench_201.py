@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nas.benchmark import NB201Table, run_pairs  # noqa: E402
-from nas.benchmark.aggregate import aggregate, budgets_of  # noqa: E402
+from nas.benchmark.aggregate import aggregate, budgets_of, matched  # noqa: E402
 from nas.benchmark.pairs import PAIR_SETS, parse_pairs  # noqa: E402
 from nas.benchmark.plot import plot_aggregate, plot_nb201  # noqa: E402
 from nas.benchmark.runner import annotate  # noqa: E402
@@ -93,7 +93,8 @@ def combine(paths: list[Path], out: Path) -> dict:
     annotate(results)
     doc = {**docs[0], "results": results, "combined_from": [str(p) for p in paths],
            "notes": list(dict.fromkeys(notes)),
-           "aggregate": {str(b): aggregate(results, b) for b in budgets_of(results)}}
+           "aggregate": {str(b): aggregate(results, b) for b in budgets_of(results)},
+           "matched": {str(b): matched(results, b) for b in budgets_of(results)}}
     _write(doc, out)
     return doc
 

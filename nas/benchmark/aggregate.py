@@ -14,7 +14,7 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["aggregate", "budgets_of"]
+__all__ = ["aggregate", "budgets_of", "matched"]
 
 HIGHER_IS_BETTER = {"hv_ratio": True, "recall": True, "igd_plus": False}
 
@@ -82,3 +82,17 @@ def aggregate(results: list[dict], budget: int) -> dict[str, dict]:
 def max_budget(searcher: dict) -> int:
     """The budget a searcher's runs were made at (the number of cells each evaluated, at most)."""
     return max(int(r.get("evaluated", 0)) for r in searcher["runs"])
+
+
+def matched(results: list[dict], budget: int) -> dict[str, dict]:
+    """For each searcher scored on fewer pairs than the most any searcher was (e.g. a slow Bayesian one),
+    every searcher's aggregate over just those pairs, so it is compared on the same problems."""
+    full = aggregate(results, budget)
+    most = max((a["pairs"] for a in full.values()), default=0)
+    out = {}
+    for name, a in full.items():
+        if a["pairs"] < most:
+            keep = set(a["pair_names"])
+            subset = [r for r in results if f"{r['dataset']}:{r['device']}" in keep]
+            out[name] = {"pairs": a["pair_names"], "aggregate": aggregate(subset, budget)}
+    return out

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nas.benchmark import PAIR_SETS, NB201Table, aggregate, parse_pairs, run_nb201
-from nas.benchmark.aggregate import budgets_of
+from nas.benchmark.aggregate import budgets_of, matched
 from nas.cli import app
 from search_spaces.errors import InvalidInput
 
@@ -135,3 +135,11 @@ def test_script_bad_pair_is_one_line_exit_2(synthetic_table, tmp_path):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "needs device '1080ti_1'" in lines[0] and "pixel3, raspi4" in lines[0]
+
+
+def test_matched_compares_a_searcher_run_on_fewer_pairs_on_just_those():
+    results = [_pair("cifar10", "a", {"random": _searcher([0.8], [0.1], [0.1]), "bo": _searcher([0.9], [0.2], [0.05])}),
+               _pair("cifar10", "b", {"random": _searcher([0.6], [0.1], [0.1])})]
+    got = matched(results, 100)
+    assert list(got) == ["bo"] and got["bo"]["pairs"] == ["cifar10:a"]
+    assert got["bo"]["aggregate"]["random"]["hv_ratio"]["mean"] == pytest.approx(0.8)
