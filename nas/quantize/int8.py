@@ -23,6 +23,7 @@ fp32 code, and its quantizer has no asymmetric weights or per-layer output range
 from __future__ import annotations
 
 import copy
+import json
 import os
 import tempfile
 import warnings
@@ -57,6 +58,14 @@ def use_engine() -> None:
     torch.backends.quantized.engine = ENGINE
 
 
+def _per_channel_weight(leaf: FakeQuantLeaf) -> torch.Tensor:
+    """The leaf's integer weights as a per-channel qint8 tensor (its very levels, scales, zero points)."""
+    with warnings.catch_warnings():  # quantized tensors are deprecated in 2.13 (the int8 kernels take them)
+        warnings.simplefilter("ignore")
+        return torch._make_per_channel_quantized_tensor(leaf.w_int.to(torch.int8), leaf.w_scale.double(),
+                                                        leaf.w_zp.long(), 0)
+
+
 class Int8Leaf(nn.Module):
     """quantize -> int8 conv / linear (+ fused ReLU) -> dequantize, from a calibrated ``FakeQuantLeaf``."""
 
@@ -66,10 +75,7 @@ class Int8Leaf(nn.Module):
             raise ValueError("only a calibrated int8 FakeQuantLeaf runs on int8 kernels")
         nnq, nniq = _ao()
         op = leaf.op
-        with warnings.catch_warnings():  # quantized tensors are deprecated in 2.13 (the int8 kernels take them)
-            warnings.simplefilter("ignore")
-            weight = torch._make_per_channel_quantized_tensor(leaf.w_int.to(torch.int8), leaf.w_scale.double(),
-                                                              leaf.w_zp.long(), 0)
+        weight = _per_channel_weight(leaf)
         bias = None if op.bias is None else op.bias.detach().float()
         if isinstance(op, nn.Linear):
             cls = nniq.LinearReLU if leaf.relu else nnq.Linear
@@ -120,12 +126,22 @@ def compare_outputs(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float,
     return float((ya - yb).abs().max()), float((ya.argmax(1) == yb.argmax(1)).float().mean())
 
 
+def _describe(policy: QuantPolicy) -> str:
+    """What the file records beside the model (``torch.jit.load(path, _extra_files={"quantization.json": ""})``)."""
+    return json.dumps({"format": "nas-int8/1", "engine": ENGINE, "space": policy.space,
+                       "load": f"torch.backends.quantized.engine = {ENGINE!r} before torch.jit.load",
+                       "layers": [{"name": layer.name, "wbits": layer.wbits, "abits": layer.abits,
+                                   "wmode": layer.wmode if layer.wbits < 32 else "",
+                                   "runs": "int8" if layer.int8 else "fake-quant" if layer.quantized else "fp32"}
+                                  for layer in policy.layers]})
+
+
 @torch.no_grad()
 def export_int8(static_net: nn.Module, policy: QuantPolicy, calibration, out_path: str | Path,
                 observer: str = "minmax", check_images: int = 64) -> Int8Export:
     """PTQ ``static_net`` with ``policy`` (``quantize_subnet``), put its int8 layers on int8 kernels, and write it
-    as TorchScript to ``out_path`` (atomically); checks the written file's outputs against the fake-quant model
-    on up to ``check_images`` calibration images."""
+    as TorchScript to ``out_path`` (atomically, with the policy as the extra file ``quantization.json``); checks
+    the written file's outputs against the fake-quant model on up to ``check_images`` calibration images."""
     batches = calibration_batches_of(calibration, getattr(static_net, "input_shape", None))
     fake = quantize_subnet(static_net, policy, batches, observer)
     model = to_int8(fake)
@@ -140,7 +156,7 @@ def export_int8(static_net: nn.Module, policy: QuantPolicy, calibration, out_pat
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.jit.save(scripted, tmp)
+            torch.jit.save(scripted, tmp, _extra_files={"quantization.json": _describe(policy)})
             loaded = torch.jit.load(tmp)
         diff, agree = compare_outputs(loaded, fake, example)
         os.replace(tmp, out_path)

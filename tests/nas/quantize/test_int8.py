@@ -52,6 +52,11 @@ def test_export_int8_mixed_loads_without_the_project(qspace, subnet, images, tmp
         f"m = torch.jit.load({str(out)!r})\n"
         f"io = torch.load({str(tmp_path / 'io.pt')!r})\n"
         "y = m(io['x'])\n"
+        "extra = {'quantization.json': ''}\n"
+        f"torch.jit.load({str(out)!r}, _extra_files=extra)\n"
+        "note = extra['quantization.json']\n"
+        "note = note.decode() if isinstance(note, bytes) else note\n"
+        "assert '\"runs\": \"int8\"' in note, note\n"
         "bad = [k for k in sys.modules if k.split('.')[0] in ('nas', 'supernets', 'search_spaces')]\n"
         "assert not bad, bad\n"
         "print(float((y - io['y']).abs().max()), float((y.argmax(1) == io['y'].argmax(1)).float().mean()))\n")
