@@ -7,6 +7,8 @@ are cheap to check are enforced by rejection when children are drawn, as in once
 
 from __future__ import annotations
 
+import base64
+
 import numpy as np
 from moocore import pareto_rank
 
@@ -131,13 +133,35 @@ class EvolutionSearcher(Searcher):
         return self.archive.keys(genomes) if self.archive is not None else None
 
     def _extra_state(self) -> dict:
-        return {"parents": self.parents.tolist(), "parents_F": self.parents_F.tolist(),
-                "parents_G": self.parents_G.tolist()}
+        # packed (the bytes, base64): a state is saved every generation, and 2,500 parents' genes as JSON lists
+        # cost 70 ms a save; states written before as lists still load
+        return {"parents": _pack(self.parents.astype(_genes_dtype(self.space), copy=False)),
+                "parents_F": _pack(self.parents_F), "parents_G": _pack(self.parents_G)}
 
     def _load_extra_state(self, state: dict) -> None:
-        n = len(state["parents"])
-        self.parents = np.asarray(state["parents"], dtype=np.int64).reshape(n, self.space.n_genes)
-        self.parents_F = np.asarray(state["parents_F"], dtype=np.float64).reshape(n, self.n_objectives)
-        G = np.asarray(state["parents_G"], dtype=np.float64)
+        parents = _unpack(state["parents"], np.int64)
+        n = len(parents)
+        self.parents = parents.reshape(n, self.space.n_genes)
+        self.parents_F = _unpack(state["parents_F"], np.float64).reshape(n, self.n_objectives)
+        G = _unpack(state["parents_G"], np.float64)
         self.parents_G = G.reshape(n, -1) if n else np.empty((0, 0))
         self._parent_keys = None
+
+
+def _genes_dtype(space):
+    return np.int8 if int(space.n_options.max(initial=1)) <= np.iinfo(np.int8).max else np.int64
+
+
+def _pack(array: np.ndarray) -> dict:
+    """An array as JSON: dtype, shape and its bytes (little-endian) in base64; exact for floats."""
+    a = np.ascontiguousarray(array)
+    a = a.astype(a.dtype.newbyteorder("<"), copy=False)
+    return {"dtype": a.dtype.str, "shape": list(a.shape), "base64": base64.b64encode(a.tobytes()).decode("ascii")}
+
+
+def _unpack(value, dtype) -> np.ndarray:
+    """``_pack``'s array (or a nested list, as states were saved before) as ``dtype``."""
+    if isinstance(value, dict):
+        raw = np.frombuffer(base64.b64decode(value["base64"]), dtype=np.dtype(value["dtype"]))
+        return raw.reshape(value["shape"]).astype(dtype)
+    return np.asarray(value, dtype=dtype)
