@@ -219,7 +219,8 @@ def fronts(space, evaluator, seeds: int = 5) -> dict:
                            "seconds_mean": float(np.mean(secs))}
             print(f"fronts {label} {engine}: HV {np.mean(hv):.5f} +- {np.std(hv):.5f} "
                   f"({np.mean(secs):.1f} s a run)", flush=True)
-        per["identical_runs"] = [bool(np.array_equal(archives["arrays", s], archives["pymoo", s])) for s in range(seeds)]
+        per["identical_runs"] = [bool(np.array_equal(archives["arrays", s], archives["pymoo", s]))
+                                 for s in range(seeds)]
         cases[label] = {"population": population, "budget": budget, **per}
     out["ofa-mbv3[r=224]"] = {"objectives": evaluator.objective_names, "hv": "of the evaluated set's front, "
                               "objectives scaled to the box of 20,000 uniform subnets' F (ideal 0, nadir 1)",

@@ -270,7 +270,8 @@ class ArrayNSGA2:
     """NSGA-II's ask/tell on arrays, driven like ``PymooAskTell`` (an asked batch is kept until told)."""
 
     def __init__(self, space: SearchSpace, n_obj: int, n_constr: int, options: dict, rng: np.random.Generator,
-                 archive: Callable[[], object], is_feasible, immigrants: Callable[[int, np.ndarray], np.ndarray] | None):
+                 archive: Callable[[], object], is_feasible,
+                 immigrants: Callable[[int, np.ndarray], np.ndarray] | None):
         self.space, self.n_obj, self.n_constr, self.rng = space, n_obj, n_constr, rng
         self.archive, self.is_feasible, self.immigrants = archive, is_feasible, immigrants
         self.pop_size = int(options["population"])

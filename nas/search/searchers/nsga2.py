@@ -23,8 +23,8 @@ import numpy as np
 
 from search_spaces.errors import InvalidInput
 
-from .._searcher import register_searcher
 from ...errors import RunDirectoryError
+from .._searcher import register_searcher
 from ..options import flag, integer, number, one_of
 from ..replay import ReplayedSearcher
 from ._nsga2_arrays import ArrayNSGA2

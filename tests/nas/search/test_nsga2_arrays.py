@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from pymoo.algorithms.moo.nsga2 import binary_tournament as pymoo_binary_tournament
 from pymoo.core.population import Population
+from pymoo.core.problem import Problem
 from pymoo.operators.crossover.sbx import cross_sbx
 from pymoo.operators.mutation.pm import mut_pm
 from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
 from pymoo.operators.survival.rank_and_crowding.metrics import get_crowding_function
 from pymoo.problems.static import StaticProblem
-from pymoo.core.problem import Problem
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from nas import api
@@ -31,8 +31,13 @@ from nas.search.evaluator import Evaluator
 from nas.search.objectives import Objective
 from nas.search.pareto import hypervolume
 from nas.search.run import run_search
-from nas.search.searchers._nsga2_arrays import (binary_tournament, crowding_distances, polynomial_mutation,
-                                                rank_and_crowding_survival, sbx)
+from nas.search.searchers._nsga2_arrays import (
+    binary_tournament,
+    crowding_distances,
+    polynomial_mutation,
+    rank_and_crowding_survival,
+    sbx,
+)
 from search_spaces import Choice, SearchSpace
 from search_spaces.errors import InvalidInput
 
