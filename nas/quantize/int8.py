@@ -9,15 +9,19 @@ weights, or 8-bit weights on fp32 inputs), so the int8 model computes what the f
 rounding at the int8 outputs.
 
 Engine: ``fbgemm``. ``onednn`` refuses asymmetric (non-zero zero point) weights and on this CPU (AVX2,
-no VNNI) its u8 x s8 products come out up to 0.8 of an output step off; fbgemm's are within half a step.
-``x86`` picks between the two per layer. The file ``export_int8`` writes is TorchScript (``torch.jit.load``
-needs only torch); the loader should ``torch.backends.quantized.engine = "fbgemm"`` first (the packed
-weights are re-packed for the engine active at load).
+no VNNI) its u8 x s8 products came out up to 0.8 of an output step off in eager mode; fbgemm's are within
+half a step. ``x86`` picks between the two per layer. The loader of the TorchScript file should set
+``torch.backends.quantized.engine = "fbgemm"`` first (packed weights are re-packed for the engine active at load).
 
-Why eager ``torch.ao`` modules rather than PT2E (``torchao``'s X86InductorQuantizer): see the benchmark in
-``tests/nas/quantize/test_int8.py``'s module doc and the int8 report; in short the PT2E graph is only fast
-after Inductor compiles it (minutes here), its saved ``.pt2`` runs the quantize/dequantize ops as reference
-fp32 code, and its quantizer has no asymmetric weights or per-layer output ranges of our own.
+Two files (``export_int8(fmt=...)``), measured by ``nas.quantize.bench`` on the all-int8 largest
+ResNet20-pooling subnet, 1 thread, load 12-16 on 2 cores, medians (ms, batch 1 / batch 32):
+
+* TorchScript of these fbgemm modules (``torchscript``): 9.7 / 288 against fp32 TorchScript 20.8 / 429;
+  quantize and dequantize around every layer, NCHW between layers.
+* PT2E's reference int8 graph compiled by AOTInductor (``pt2``, ``nas.quantize.pt2e``): 7.3 / 59 against
+  fp32 compiled by Inductor 19.1 / 271: int8 tensors stay int8 between layers, ReLU / add / requantize fused
+  into oneDNN's kernels. The faster, so the default; the plain ``torch.export.save`` ``.pt2`` of that graph
+  (no compilation) runs the quantize ops as reference code: 48 / 882, slower than fp32.
 """
 
 from __future__ import annotations
@@ -108,62 +112,102 @@ def to_int8(fake: nn.Module) -> nn.Module:
     return model
 
 
+FORMATS = ("pt2", "torchscript")
+
+
 @dataclass(frozen=True)
 class Int8Export:
     path: Path
+    format: str  # pt2 (AOTInductor package) or torchscript
     int8_layers: int  # layers on int8 kernels
-    simulated_layers: int  # quantized layers without a kernel here (fake-quant in the file)
+    simulated_layers: int  # quantized layers without a kernel here (fake-quant, fp32, in the file)
     fp32_layers: int
-    max_abs_diff: float  # int8 file vs the fake-quant model, on the check batch
+    max_abs_diff: float  # the written file vs the fake-quant model, on the check batch
     top1_agreement: float  # fraction of the check batch with the same top-1
     bytes: int
 
 
-def compare_outputs(a: nn.Module, b: nn.Module, x: torch.Tensor) -> tuple[float, float]:
+def compare_outputs(a, b, x: torch.Tensor) -> tuple[float, float]:
     """Max |a(x) - b(x)| and the fraction of ``x`` on which their top-1 agree."""
     with torch.no_grad():
         ya, yb = a(x), b(x)
     return float((ya - yb).abs().max()), float((ya.argmax(1) == yb.argmax(1)).float().mean())
 
 
-def _describe(policy: QuantPolicy) -> str:
-    """What the file records beside the model (``torch.jit.load(path, _extra_files={"quantization.json": ""})``)."""
-    return json.dumps({"format": "nas-int8/1", "engine": ENGINE, "space": policy.space,
-                       "load": f"torch.backends.quantized.engine = {ENGINE!r} before torch.jit.load",
+def _describe(policy: QuantPolicy, fmt: str, int8_layers: set[str], batch: int | None) -> str:
+    """What the file records beside the model (TorchScript: ``torch.jit.load(path, _extra_files=...)``; .pt2:
+    the package's ``quantization.json`` next to it)."""
+    load = ("torch._inductor.aoti_load_package(path)" if fmt == "pt2" else
+            f"torch.backends.quantized.engine = {ENGINE!r}; torch.jit.load(path)")
+    return json.dumps({"format": "nas-int8/1", "file": fmt, "engine": "onednn (inductor)" if fmt == "pt2" else ENGINE,
+                       "batch": batch, "space": policy.space, "load": load,
                        "layers": [{"name": layer.name, "wbits": layer.wbits, "abits": layer.abits,
                                    "wmode": layer.wmode if layer.wbits < 32 else "",
-                                   "runs": "int8" if layer.int8 else "fake-quant" if layer.quantized else "fp32"}
-                                  for layer in policy.layers]})
+                                   "runs": "int8" if layer.name in int8_layers else
+                                   "fake-quant" if layer.quantized else "fp32"}
+                                  for layer in policy.layers]}, indent=1)
 
 
 @torch.no_grad()
 def export_int8(static_net: nn.Module, policy: QuantPolicy, calibration, out_path: str | Path,
-                observer: str = "minmax", check_images: int = 64) -> Int8Export:
-    """PTQ ``static_net`` with ``policy`` (``quantize_subnet``), put its int8 layers on int8 kernels, and write it
-    as TorchScript to ``out_path`` (atomically, with the policy as the extra file ``quantization.json``); checks
-    the written file's outputs against the fake-quant model on up to ``check_images`` calibration images."""
+                observer: str = "minmax", fmt: str = "pt2", batch_size: int = 1,
+                check_images: int = 64) -> Int8Export:
+    """PTQ ``static_net`` with ``policy`` (``quantize_subnet``), put its int8 layers on int8 kernels and write it
+    to ``out_path`` (atomically), as ``fmt``:
+
+    * ``pt2`` (default, the faster: see ``nas.quantize.bench``): the reference int8 graph compiled by
+      AOTInductor (``nas.quantize.pt2e``) for inputs of ``batch_size`` images; load with
+      ``torch._inductor.aoti_load_package``. Minutes to compile on a busy CPU.
+    * ``torchscript``: fbgemm int8 modules, any batch; load with ``torch.jit.load``.
+
+    The policy, and where each layer runs, is written beside it (``<out>.quantization.json``; TorchScript also
+    holds it as the extra file ``quantization.json``). The written file's outputs are checked against the
+    fake-quant model on up to ``check_images`` calibration images (``max_abs_diff``, ``top1_agreement``)."""
+    if fmt not in FORMATS:
+        raise InvalidInput(f"unknown int8 file format {fmt!r}; allowed: {', '.join(FORMATS)}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise InvalidInput(f"batch_size must be a whole number >= 1, got {batch_size!r}")
     batches = calibration_batches_of(calibration, getattr(static_net, "input_shape", None))
     fake = quantize_subnet(static_net, policy, batches, observer)
-    model = to_int8(fake)
-    example = torch.cat(batches)[:check_images]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scripted = torch.jit.freeze(torch.jit.script(model.eval()))
+    images = torch.cat(batches)
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=out_path.parent, prefix=f".{out_path.name}.",
+                               suffix=".tmp.pt2" if fmt == "pt2" else ".tmp")  # AOTInductor wants .pt2
     os.close(fd)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.jit.save(scripted, tmp, _extra_files={"quantization.json": _describe(policy)})
-            loaded = torch.jit.load(tmp)
-        diff, agree = compare_outputs(loaded, fake, example)
+        if fmt == "pt2":
+            from .pt2e import compile_package, pt2e_capable, to_reference
+
+            int8_names = {leaf.layer_name for leaf in quant_leaves(fake) if pt2e_capable(leaf)}
+            reps = max(1, min(check_images, len(images)) // batch_size)
+            example = images[:batch_size] if len(images) >= batch_size else \
+                images[:1].expand(batch_size, *images.shape[1:]).contiguous()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                compile_package(to_reference(fake), example, tmp)
+                loaded = torch._inductor.aoti_load_package(tmp)
+            checks = [images[i * batch_size:(i + 1) * batch_size] for i in range(reps)]
+            checks = [c for c in checks if len(c) == batch_size] or [example]
+            diffs = [compare_outputs(loaded, fake, c) for c in checks]
+            diff, agree = max(d for d, _ in diffs), sum(a for _, a in diffs) / len(diffs)
+            note = _describe(policy, fmt, int8_names, batch_size)
+        else:
+            model = to_int8(fake)
+            int8_names = {m.layer_name for m in model.modules() if isinstance(m, Int8Leaf)}
+            note = _describe(policy, fmt, int8_names, None)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                scripted = torch.jit.freeze(torch.jit.script(model.eval()))
+                torch.jit.save(scripted, tmp, _extra_files={"quantization.json": note})
+                loaded = torch.jit.load(tmp)
+            diff, agree = compare_outputs(loaded, fake, images[:check_images])
         os.replace(tmp, out_path)
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-    n_int8 = sum(1 for layer in policy.layers if layer.int8)
-    n_sim = sum(1 for layer in policy.layers if layer.quantized and not layer.int8)
-    return Int8Export(out_path, n_int8, n_sim, len(policy.layers) - n_int8 - n_sim, diff, agree,
+    Path(f"{out_path}.quantization.json").write_text(note)
+    n_int8 = len(int8_names)
+    n_sim = sum(1 for layer in policy.layers if layer.quantized and layer.name not in int8_names)
+    return Int8Export(out_path, fmt, n_int8, n_sim, len(policy.layers) - n_int8 - n_sim, diff, agree,
                       out_path.stat().st_size)

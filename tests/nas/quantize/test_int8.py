@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import torch
 
 from nas.quantize import policy_for, quantize_subnet
@@ -38,7 +39,7 @@ def test_export_int8_mixed_loads_without_the_project(qspace, subnet, images, tmp
             "wmode": rng.choice(["symmetric", "asymmetric"], n).tolist()}
     policy = policy_for(qspace, arch)
     out = tmp_path / "subnet_int8.pt"
-    report = export_int8(net, policy, images[:64], out)
+    report = export_int8(net, policy, images[:64], out, fmt="torchscript")
     assert report.int8_layers > 0 and report.simulated_layers > 0 and out.stat().st_size == report.bytes
     assert report.top1_agreement >= 0.9, report
     fake = quantize_subnet(net, policy, images[:64])
@@ -65,3 +66,40 @@ def test_export_int8_mixed_loads_without_the_project(qspace, subnet, images, tmp
     assert done.returncode == 0, done.stderr[-2000:]
     diff, agree = map(float, done.stdout.split()[-2:])
     assert agree >= 0.9 and diff < 0.1 * float(expected.abs().max()), done.stdout
+
+
+def _bare_python(code: str, cwd) -> str:
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=600, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+@pytest.mark.slow  # AOTInductor compiles C++: about a minute on a busy CPU
+def test_export_pt2_aoti_mixed_loads_without_the_project(qspace, subnet, images, tmp_path):
+    _, base, net = subnet
+    rng = np.random.default_rng(4)
+    n = len(qspace.quant_layers)
+    arch = {**base, "wbits": rng.choice([4, 8, 8, 32], n).tolist(), "abits": rng.choice([8, 8, 32], n).tolist(),
+            "wmode": rng.choice(["symmetric", "symmetric", "asymmetric"], n).tolist()}
+    policy = policy_for(qspace, arch)
+    out = tmp_path / "subnet_int8.pt2"
+    report = export_int8(net, policy, images[:64], out, batch_size=16)
+    assert report.format == "pt2" and report.int8_layers > 0 and report.simulated_layers > 0
+    assert report.top1_agreement >= 0.9, report
+    assert (tmp_path / "subnet_int8.pt2.quantization.json").is_file()
+    fake = quantize_subnet(net, policy, images[:64])
+    x = images[128:144]
+    with torch.no_grad():
+        expected = fake(x)
+    torch.save({"x": x, "y": expected}, tmp_path / "io.pt")
+    stdout = _bare_python(
+        "import sys, torch\n"
+        f"m = torch._inductor.aoti_load_package({str(out)!r})\n"
+        f"io = torch.load({str(tmp_path / 'io.pt')!r})\n"
+        "y = m(io['x'])\n"
+        "bad = [k for k in sys.modules if k.split('.')[0] in ('nas', 'supernets', 'search_spaces')]\n"
+        "assert not bad, bad\n"
+        "print(float((y - io['y']).abs().max()), float((y.argmax(1) == io['y'].argmax(1)).float().mean()))\n",
+        tmp_path)
+    diff, agree = map(float, stdout.split()[-2:])
+    assert agree >= 0.9 and diff < 0.1 * float(expected.abs().max()), stdout
