@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from nas.benchmark import NB201Table, run_pairs  # noqa: E402
-from nas.benchmark.aggregate import aggregate, budgets_of, matched  # noqa: E402
+from nas.benchmark.aggregate import aggregates  # noqa: E402
 from nas.benchmark.pairs import PAIR_SETS, parse_pairs  # noqa: E402
 from nas.benchmark.plot import plot_aggregate, plot_nb201  # noqa: E402
 from nas.benchmark.runner import annotate  # noqa: E402
@@ -91,10 +91,9 @@ def combine(paths: list[Path], out: Path) -> dict:
                                          "searchers": list(res["searchers"])})
     results = list(merged.values())
     annotate(results)
-    doc = {**docs[0], "results": results, "combined_from": [str(p) for p in paths],
-           "notes": list(dict.fromkeys(notes)),
-           "aggregate": {str(b): aggregate(results, b) for b in budgets_of(results)},
-           "matched": {str(b): matched(results, b) for b in budgets_of(results)}}
+    base = {k: v for k, v in docs[0].items() if k not in ("aggregate", "aggregate_tuned", "matched")}
+    doc = {**base, "results": results, "combined_from": [str(p) for p in paths],
+           "notes": list(dict.fromkeys(notes)), **aggregates(results)}
     _write(doc, out)
     return doc
 
@@ -108,6 +107,8 @@ def main() -> None:
     parser.add_argument("--pairs", nargs="+", default=PAIRS, help=f"dataset:device pairs or a set: {sets}")
     parser.add_argument("--searchers", nargs="+", default=["all"])
     parser.add_argument("-o", "--option", action="append", default=[], help="searcher.key=value")
+    parser.add_argument("--label", help="store the (one) searcher's results under this name, e.g. "
+                        "'default@1000' for a second configuration of a searcher already in another file")
     parser.add_argument("--note", action="append", default=[], help="a sentence recorded in the JSON's notes")
     parser.add_argument("--resume", action="store_true", help="keep the pairs already in --out and run the rest")
     parser.add_argument("--combine", type=Path, nargs="+", help="merge these result files into --out")
@@ -132,6 +133,9 @@ def main() -> None:
 
     def report(doc: dict) -> None:
         res = doc["results"][-1]
+        if args.label:
+            (only,) = res["searchers"].values()
+            res["searchers"] = {args.label: {**only, "searcher": args.searchers[0]}}
         best = max(res["searchers"], key=lambda n: res["searchers"][n]["worst"]["hv_ratio"])
         w = res["searchers"][best]["worst"]
         res["best_searcher"] = best

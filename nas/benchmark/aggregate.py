@@ -14,16 +14,18 @@ from typing import Iterable
 
 import numpy as np
 
-__all__ = ["aggregate", "budgets_of", "matched"]
+__all__ = ["aggregate", "aggregates", "budgets_of", "matched"]
 
 HIGHER_IS_BETTER = {"hv_ratio": True, "recall": True, "igd_plus": False}
 
 
-def _per_budget(searcher: dict, budget: int, run_budget: int) -> dict | None:
-    """``{"mean", "worst", "runs"}`` of one searcher on one pair at ``budget`` (None when not scored there)."""
+def _per_budget(searcher: dict, budget: int, run_budget: int | None = None) -> dict | None:
+    """``{"mean", "worst", "runs"}`` of one searcher on one pair at ``budget`` (None when not scored there).
+    The searcher's own budget counts (pairs merged from several files may mix budgets), else ``run_budget``."""
     if "by_budget" in searcher and str(budget) in searcher["by_budget"]:
         return searcher["by_budget"][str(budget)]
-    if budget == run_budget:
+    own = searcher.get("budget") or (max_budget(searcher) if searcher.get("runs") else run_budget)
+    if budget == own:
         return {"mean": searcher["mean"], "worst": searcher["worst"], "runs": searcher["runs"]}
     return None
 
@@ -33,7 +35,7 @@ def budgets_of(results: Iterable[dict]) -> list[int]:
     for res in results:
         for s in res["searchers"].values():
             out.update(int(b) for b in s.get("by_budget", {}))
-        out.add(int(res["budget"]))
+            out.add(int(s.get("budget") or (max_budget(s) if s.get("runs") else res["budget"])))
     return sorted(out)
 
 
@@ -95,4 +97,17 @@ def matched(results: list[dict], budget: int) -> dict[str, dict]:
             keep = set(a["pair_names"])
             subset = [r for r in results if f"{r['dataset']}:{r['device']}" in keep]
             out[name] = {"pairs": a["pair_names"], "aggregate": aggregate(subset, budget)}
+    return out
+
+
+def aggregates(results: list[dict]) -> dict[str, dict]:
+    """``aggregate`` (and ``matched``) at every budget scored, over the pairs the defaults were not first tuned
+    on (``tuned_pair`` false) when there are any, and separately over the tuned pairs (``aggregate_tuned``)."""
+    untuned = [r for r in results if not r.get("tuned_pair")]
+    tuned = [r for r in results if r.get("tuned_pair")]
+    main = untuned or tuned
+    out = {"aggregate": {str(b): aggregate(main, b) for b in budgets_of(main)},
+           "matched": {str(b): matched(main, b) for b in budgets_of(main)}}
+    if untuned and tuned:
+        out["aggregate_tuned"] = {str(b): aggregate(tuned, b) for b in budgets_of(tuned)}
     return out

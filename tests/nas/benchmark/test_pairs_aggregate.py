@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nas.benchmark import PAIR_SETS, NB201Table, aggregate, parse_pairs, run_nb201
-from nas.benchmark.aggregate import budgets_of, matched
+from nas.benchmark.aggregate import aggregates, budgets_of, matched
 from nas.cli import app
 from search_spaces.errors import InvalidInput
 
@@ -125,16 +124,21 @@ def test_cli_bad_pair_is_one_line_exit_2(synthetic_table, pair):
     assert "cifar10, cifar100, ImageNet16-120" in lines[0] and "pixel3, raspi4" in lines[0]
 
 
-def test_script_bad_pair_is_one_line_exit_2(synthetic_table, tmp_path):
+def test_script_bad_pair_is_one_line_exit_2(synthetic_table, tmp_path, monkeypatch, capsys):
     shared = tmp_path / "shared"
     (shared / "benchmarks" / "nas-bench-201").mkdir(parents=True)
     (shared / "benchmarks" / "nas-bench-201" / "nb201_accuracy_latency.csv").symlink_to(synthetic_table)
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "nas_bench_201.py"), "--pairs", "broad",
-                           "--out", str(tmp_path / "x.json")], capture_output=True, text=True,
-                          env={**os.environ, "NAS_SHARED_DATA": str(shared)}, timeout=60)
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
+    spec = importlib.util.spec_from_file_location("nas_bench_201_script", ROOT / "benchmarks" / "nas_bench_201.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    monkeypatch.setenv("NAS_SHARED_DATA", str(shared))
+    monkeypatch.setattr(sys, "argv", ["nas_bench_201.py", "--pairs", "broad", "--out", str(tmp_path / "x.json")])
+    with pytest.raises(SystemExit) as exit_:
+        script.main()
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "needs device '1080ti_1'" in lines[0] and "pixel3, raspi4" in lines[0]
+
 
 
 def test_matched_compares_a_searcher_run_on_fewer_pairs_on_just_those():
@@ -143,3 +147,12 @@ def test_matched_compares_a_searcher_run_on_fewer_pairs_on_just_those():
     got = matched(results, 100)
     assert list(got) == ["bo"] and got["bo"]["pairs"] == ["cifar10:a"]
     assert got["bo"]["aggregate"]["random"]["hv_ratio"]["mean"] == pytest.approx(0.8)
+
+
+def test_aggregates_keep_the_tuned_pairs_apart():
+    results = [_pair("cifar10", "a", {"random": _searcher([0.8], [0.1], [0.1])}),
+               {**_pair("cifar10", "raspi4", {"random": _searcher([0.6], [0.1], [0.1])}), "tuned_pair": True}]
+    got = aggregates(results)
+    assert got["aggregate"]["100"]["random"]["pair_names"] == ["cifar10:a"]
+    assert got["aggregate_tuned"]["100"]["random"]["pair_names"] == ["cifar10:raspi4"]
+    assert "aggregate_tuned" not in aggregates(results[:1])
