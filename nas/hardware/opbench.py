@@ -6,7 +6,10 @@ for atomic writes) into DIR; copy DIR to a Jetson, a phone build host or any mac
 
     python opbench.py specs.json --out table.csv --device cuda --runtime torchscript
 
-then copy ``table.csv`` back and search with ``nas search --target table.csv``. Every measured op is
+then copy ``table.csv`` back and search with ``nas search --target table.csv``. Runtimes here: ``eager``,
+``torchscript`` and ``onnxruntime`` (needs ``onnx``, ``onnxscript`` and ``onnxruntime`` on the device, imported
+only when asked for). ``fused`` (the engine's C++ block kernels) and ``aoti`` (AOTInductor) run only inside the
+engine (``nas latency profile --runtime fused|aoti``). Every measured op is
 appended to ``table.csv.partial`` as soon as it is timed, so an interrupted run resumes without
 re-measuring anything; the finished table replaces ``table.csv`` atomically.
 """
@@ -50,7 +53,11 @@ SPEC_FIELDS = ["key", "kind", "in_h", "in_w", "in_c", "out_h", "out_w", "out_c",
                "act", "bn", "residual", "fused"]
 #: ``resolution``: the network input resolution an entry was measured in (blank: valid in any network)
 COLUMNS = SPEC_FIELDS + ["latency_ms", "spread_ms", "count", "resolution"]
-RUNTIMES = ("eager", "torchscript")
+#: runtimes this file runs on its own (the device kit): onnxruntime is imported only when asked for
+KIT_RUNTIMES = ("eager", "torchscript", "onnxruntime")
+#: runtimes that need the engine (its fused kernels, its AOTInductor packaging); see nas/hardware/runtimes.py
+ENGINE_RUNTIMES = ("aoti", "fused")
+RUNTIMES = KIT_RUNTIMES + ENGINE_RUNTIMES if __package__ else KIT_RUNTIMES
 DTYPES = ("float32", "float16")
 #: most timed (and warm-up) calls per op: a median over more moves nothing, and 10**12 would never finish
 MAX_REPEATS = 100_000
@@ -68,8 +75,11 @@ def _load_json(text: str, what: str) -> Any:
         raise ValueError(f"{what} is not JSON ({exc})") from None
 
 
-def prepare(module: nn.Module, runtime: str, example: torch.Tensor) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The callable a deployment runs: eager, or TorchScript scripted and frozen (conv+BN folded)."""
+def prepare(module: nn.Module, runtime: str, example: torch.Tensor,
+            threads: int | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The callable a deployment runs: eager, TorchScript scripted and frozen (conv+BN folded), an ONNX
+    Runtime session (``threads`` intra-op threads) or, in the engine, its other runtimes
+    (``nas/hardware/runtimes.py``: aoti, fused)."""
     module = module.eval()
     if runtime == "eager":
         return module
@@ -78,7 +88,44 @@ def prepare(module: nn.Module, runtime: str, example: torch.Tensor) -> Callable[
             warnings.simplefilter("ignore")
             scripted = torch.jit.freeze(torch.jit.script(module))
         return scripted
+    if __package__ and runtime in RUNTIMES:  # the engine's registry: one implementation of each runtime
+        from .runtimes import prepare as engine_prepare
+
+        return engine_prepare(runtime, module, example, threads)
+    if runtime == "onnxruntime":
+        return _kit_onnxruntime(module, example, threads)
+    if runtime in ENGINE_RUNTIMES:
+        raise ValueError(f"runtime {runtime!r} runs only inside the engine (nas latency profile --runtime {runtime}); "
+                         f"this kit runs {', '.join(KIT_RUNTIMES)}")
     raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+
+
+def _kit_onnxruntime(module: nn.Module, example: torch.Tensor, threads: int | None):
+    """ONNX Runtime without the engine: the module (its BN left to ORT's own folding) exported with the
+    dynamo exporter, a session at ORT_ENABLE_ALL."""
+    try:
+        import onnxruntime as ort
+        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
+    except ImportError as exc:
+        raise ValueError(f"runtime onnxruntime needs {exc.name}: pip install onnx onnxscript onnxruntime") from None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="opbench-ort-") as folder:
+        path = os.path.join(folder, "op.onnx")
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            torch.onnx.export(module, (example,), dynamo=True, input_names=["input"]).save(path, external_data=False)
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            options.intra_op_num_threads = int(threads)
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    name = session.get_inputs()[0].name
+
+    def run(x: torch.Tensor) -> torch.Tensor:
+        return torch.from_numpy(session.run(None, {name: x.detach().contiguous().cpu().numpy()})[0])
+
+    return run
 
 
 # ----------------------------------------------------------------------------- timing
@@ -198,7 +245,7 @@ def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "tor
             module, (c, h, w) = build_op(spec, batch)
             module = module.to(dev, torch_dtype)
             x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
-            fn = prepare(module, runtime, x)
+            fn = prepare(module, runtime, x, threads)
             median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
             row = {f: spec[f] for f in SPEC_FIELDS} | {"latency_ms": median, "spread_ms": spread, "count": repeats}
             rows.append(row)
@@ -371,7 +418,14 @@ def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int
     before anything is measured or written.
     """
     if runtime not in RUNTIMES:
+        if runtime in ENGINE_RUNTIMES:
+            raise ValueError(f"runtime {runtime!r} runs only inside the engine (nas latency profile --runtime "
+                             f"{runtime}); this kit runs {', '.join(KIT_RUNTIMES)}")
         raise ValueError(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+    if __package__ and runtime not in ("eager", "torchscript"):
+        from .runtimes import require
+
+        require(runtime)  # one line naming what to install, before anything is measured
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
     check_device(device)
@@ -446,7 +500,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("specs", help="spec file written by `nas latency profile --emit-specs`")
     p.add_argument("--out", required=True, help="table CSV to write (resumes from OUT.partial)")
     p.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
-    p.add_argument("--runtime", default="torchscript", choices=RUNTIMES)
+    p.add_argument("--runtime", default="torchscript", choices=RUNTIMES,
+                   help="eager, torchscript or onnxruntime (needs onnx, onnxscript, onnxruntime); fused and aoti "
+                        "run only in the engine: nas latency profile --runtime fused|aoti")
     p.add_argument("--batch", type=int, default=1)
     p.add_argument("--dtype", default="float32", choices=["float32", "float16"])
     p.add_argument("--threads", type=int, default=1, help="CPU threads (recorded; 0: torch's default)")
