@@ -53,7 +53,15 @@ def _pct(x: float) -> str:
 def profile(
     space: str = _SPACE,
     device: str = typer.Option("cpu", "--device", help="cpu, cuda or cuda:N (a device torch here has)."),
-    runtime: str = typer.Option("torchscript", "--runtime", help="eager or torchscript (scripted + frozen)."),
+    runtime: str = typer.Option(
+        "torchscript", "--runtime",
+        help="eager, torchscript (scripted + frozen), onnxruntime (BN folded, ONNX export, ORT_ENABLE_ALL; extra "
+             "'export'), aoti (AOTInductor; needs --subnets) or fused (the engine's fused block kernels). fused "
+             "and aoti run only in the engine, not in opbench.py on a device."),
+    subnets: int = typer.Option(
+        None, "--subnets", min=5,
+        help="Fit the table from end-to-end timings of N random subnets instead of profiling op by op "
+             "(required for aoti: ~60 s of compiling per subnet); resumable."),
     out: Path = typer.Option(None, "--out", help="Table CSV (default for cpu: the `cpu` target's cache)."),
     batch: int = typer.Option(1, "--batch", min=1),
     threads: int = typer.Option(1, "--threads", min=0,
@@ -73,7 +81,8 @@ def profile(
     """Measure every op the space can produce on this machine (resumes if interrupted)."""
     result = latency_api.profile(space, out, device=device, runtime=runtime, batch=batch, threads=threads or None,
                                  warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion,
-                                 calibrate=calibrate, emit=emit_specs, progress=not (json_out or no_progress))
+                                 calibrate=calibrate, emit=emit_specs, subnets=subnets,
+                                 progress=not (json_out or no_progress), say=None if json_out else _say)
     if json_out:
         print_json(result)
         return
@@ -82,8 +91,18 @@ def profile(
                       f"(needs only torch; copy nas/hardware/opbench.py there):\n  {result['next']}\n"
                       f"then search with: nas search --space {result['space']} --target table.csv")
         return
-    _say(f"{result['table']}: {result['ops']} ops ({result['measured_now']} measured now) on "
-                  f"{result['device']}, {result['runtime']}, {result['threads']} thread(s)")
+    if result.get("kind") == "fitted":
+        _say(f"{result['table']}: {result['ops']} ops fitted from {result['measured_now']} subnets timed now on "
+             f"{result['device']}, {result['runtime']}, {result['threads']} thread(s)")
+        err = result.get("measured_error")
+        if isinstance(err, dict):
+            _say(f"  held-out {err['n']} subnets: {_pct(err['within_10pct'])} within +-10%, RMSE "
+                 f"{err['rmse_pct']:.1f}%")
+    else:
+        _say(f"{result['table']}: {result['ops']} ops ({result['measured_now']} measured now) on "
+             f"{result['device']}, {result['runtime']}, {result['threads']} thread(s)")
+    if result.get("runtime_detail"):
+        _say(f"  runtime: {result['runtime_detail']}")
     cal = result.get("calibration")
     if cal:
         _say(f"  end-to-end calibration on {cal['subnets']} subnets: scale {cal['scale']:.3f}, offset "
@@ -151,6 +170,8 @@ def validate(
     plot: Path = typer.Option(None, "--plot", help="Also write a scatter plot of predicted vs measured here."),
     passes: int = typer.Option(2, "--passes", min=1, max=100,
                                help="Passes over the subnets; each keeps its fastest (robust to background load)."),
+    runtime: str = typer.Option(None, "--runtime",
+                                help="Runtime to time in; must be the target's own (default: the target's)."),
     json_out: bool = _JSON,
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
@@ -158,7 +179,7 @@ def validate(
     bar = _LazyBar(samples * passes, enabled=not (json_out or no_progress))
     try:
         result = latency_api.validate(target, space, samples=samples, seed=seed, plot=plot, passes=passes,
-                                      progress=bar)
+                                      progress=bar, runtime=runtime)
     finally:
         bar.close()
     if json_out:

@@ -51,6 +51,8 @@ def targets(json_out: bool = typer.Option(False, "--json", help="Print JSON for 
     for r in rows:
         name = str(r["name"]) + (f" ({', '.join(map(str, r['aliases']))})" if r.get("aliases") else "")
         device = " / ".join(str(r[k]) for k in ("device", "runtime") if r.get(k))
+        if r.get("status", "").startswith("unavailable"):
+            device += f" ({r['status']})"
         cells = (name, str(r.get("kind", "")), device, _error(r), str(r.get("source", r.get("table", ""))))
         table.add_row(*(escape(c) for c in cells))
     console.print(table)

@@ -40,46 +40,81 @@ def _space(space: str | SearchSpace) -> SearchSpace:
 def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: str = "cpu",
             runtime: str = "torchscript", batch: int = 1, dtype: str = "float32", threads: int | None = 1,
             warmup: int = 10, repeats: int = 30, flush_mb: float | None = None, fusion: str = "block",
-            calibrate: int = 20, emit: str | Path | None = None, progress: bool = True) -> dict[str, Any]:
+            calibrate: int = 20, emit: str | Path | None = None, subnets: int | None = None,
+            progress: bool = True, say: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Measure every op spec of ``space`` here (resumable) and calibrate end to end on ``calibrate`` subnets.
 
-    With ``emit`` only the spec file for ``opbench.py`` is written (to measure on another device).
-    Without ``out`` a CPU profile with the ``cpu`` target's settings goes to that target's cache.
+    With ``subnets`` (required for runtimes too slow to compile op by op: aoti) the table is instead fitted
+    from end-to-end timings of that many random subnets (resumable too). With ``emit`` only the spec file
+    for ``opbench.py`` is written (to measure on another device). Without ``out`` a CPU profile with the
+    ``cpu`` targets' settings goes to the cache of the target of that runtime (cpu, cpu-fused, ...).
+    ``say`` gets the time estimate before a ``subnets`` run starts.
     """
+    from .opbench import ENGINE_RUNTIMES, KIT_RUNTIMES
+    from .runtimes import BUILTIN, PER_OP
+
     space = structured(_space(space))
     check_fusion(fusion)
+    if runtime not in BUILTIN:
+        raise InvalidInput(f"unknown runtime {runtime!r}; known: {', '.join(BUILTIN)}")
     if not _whole(calibrate) or calibrate < 0 or 0 < calibrate < 3:
         raise InvalidInput(f"--calibrate must be 0 (skip) or at least 3 subnets, not {calibrate!r}")
+    if subnets is not None and (not _whole(subnets) or subnets < 5):
+        raise InvalidInput(f"--subnets must be a whole number >= 5, not {subnets!r}")
     if emit is not None:
-        from .opbench import RUNTIMES
-
-        if runtime not in RUNTIMES:
-            raise InvalidInput(f"unknown runtime {runtime!r}; known: {', '.join(RUNTIMES)}")
+        if runtime in ENGINE_RUNTIMES:
+            raise InvalidInput(f"runtime {runtime} runs only inside the engine, not in the device kit; the kit "
+                               f"runs {', '.join(KIT_RUNTIMES)}")
+        if subnets is not None:
+            raise InvalidInput("--subnets times whole subnets here; it does not go with --emit-specs")
         if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
             raise InvalidInput(f"unknown device {device!r}; allowed: cpu, cuda or cuda:N (on the device that "
                                f"runs opbench.py)")
         n = emit_specs(space, emit, fusion)
         return {"specs": str(emit), "ops": n, "space": space.name, "fusion": fusion,
                 "next": f"python opbench.py {emit} --out table.csv --device {device} --runtime {runtime}"}
+    if subnets is None and runtime not in PER_OP:
+        from .profiling import SUBNET_SECONDS
+
+        raise InvalidInput(f"runtime {runtime} compiles each model for ~{SUBNET_SECONDS[runtime]} s, too slow to "
+                           f"profile op by op; fit its table from whole subnets: --subnets N (e.g. --subnets 40, "
+                           f"about {40 * SUBNET_SECONDS[runtime] / 60:.0f} min)")
+    fitting = subnets is not None
+    if fitting and (device != "cpu" or batch != 1 or dtype != "float32" or fusion != "block"):
+        raise InvalidInput("--subnets fits a CPU table at batch 1, float32, block fusion (the settings of the cpu "
+                           "targets); drop --device/--batch/--dtype/--fusion")
     if out is None:
-        same = (device == "cpu" and runtime == CPU_SETTINGS["runtime"] and batch == CPU_SETTINGS["batch"]
-                and dtype == CPU_SETTINGS["dtype"] and fusion == "block" and flush_mb is None)
+        same = (device == "cpu" and batch == CPU_SETTINGS["batch"] and dtype == CPU_SETTINGS["dtype"]
+                and fusion == "block" and flush_mb is None)
         if not same:
-            raise InvalidInput("--out is required unless profiling with the cpu target's settings "
-                               "(--device cpu --runtime torchscript --batch 1, float32)")
-        out = cpu_profile_path(threads)
+            raise InvalidInput("--out is required unless profiling with the cpu targets' settings "
+                               "(--device cpu --batch 1, float32, block fusion, default flush)")
+        out = cpu_profile_path(threads, runtime)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)  # for the lock; the profile would make it anyway
     # one profiler per table: two would append to one journal and overwrite each other's table
     with RunLock(out.parent / f".{out.name}.lock", out):
-        table, new = profile_space(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype,
-                                   threads=threads, warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion,
-                                   progress=progress)
-        if calibrate and (new or "calibration" not in table.metadata):
-            table = calibrate_table(out, space, calibrate)
+        if fitting:
+            from .profiling import fit_estimate_s, profile_by_fit
+            from .runtimes import require
+
+            require(runtime)
+            if say is not None:
+                say(f"timing {subnets} subnets of {space.name} end to end in {runtime} to fit a per-op table: about "
+                    f"{fit_estimate_s(runtime, subnets) / 60:.1f} min on this machine (resumable: rerun to continue)")
+            table, new = profile_by_fit(space, out, runtime=runtime, subnets=subnets, threads=threads, warmup=warmup,
+                                        repeats=repeats, flush_mb=flush_mb, progress=progress)
+        else:
+            table, new = profile_space(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype,
+                                       threads=threads, warmup=warmup, repeats=repeats, flush_mb=flush_mb,
+                                       fusion=fusion, progress=progress)
+            if calibrate and (new or "calibration" not in table.metadata):
+                table = calibrate_table(out, space, calibrate)
     return {"table": str(out), "ops": len(table), "measured_now": new, "space": space.name,
-            "device": table.metadata.get("device"), "runtime": table.metadata.get("runtime"),
-            "threads": table.metadata.get("threads"), "calibration": table.metadata.get("calibration")}
+            "kind": table.metadata.get("kind"), "device": table.metadata.get("device"),
+            "runtime": table.metadata.get("runtime"), "runtime_detail": table.metadata.get("runtime_detail"),
+            "threads": table.metadata.get("threads"), "calibration": table.metadata.get("calibration"),
+            "measured_error": table.metadata.get("measured_error") if fitting else None}
 
 
 def fit(space: str | SearchSpace, measurements: str | Path, *, column: str | None = None,
@@ -147,12 +182,23 @@ def import_ofa(directory: str | Path, name: str, out: str | Path | None = None) 
 
 def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int = 100, seed: int = 0,
              plot: str | Path | None = None, threads: int | None = None, warmup: int | None = None,
-             repeats: int | None = None, passes: int = 2, progress: Callable[[int], None] | None = None) -> dict:
+             repeats: int | None = None, passes: int = 2, progress: Callable[[int], None] | None = None,
+             runtime: str | None = None) -> dict:
     """Time ``samples`` random subnets end to end here and compare with ``target``'s predictions.
 
     Timing follows the target's recorded settings (runtime, batch, threads, cache flush) unless given;
-    each subnet's time is the fastest of ``passes`` passes over all of them.
+    each subnet's time is the fastest of ``passes`` passes over all of them. ``runtime`` must be the one
+    the target was made in (a table of one runtime never checks another's timings): a one-line error else.
     """
+    from .local import target_runtime
+    from .runtimes import BUILTIN
+
+    if runtime is not None and runtime not in BUILTIN:
+        raise InvalidInput(f"unknown runtime {runtime!r}; known: {', '.join(BUILTIN)}")
+    meant = target_runtime(target)
+    if runtime is not None and meant is not None and runtime != meant:
+        raise InvalidInput(f"target {target} means runtime {meant!r}; timing it with --runtime {runtime} would check "
+                           f"one runtime's table against another's timings (use the target of {runtime!r})")
     if not _whole(samples) or samples < 2:
         raise InvalidInput(f"--samples must be a whole number >= 2, not {samples!r}")
     check_seed(seed)
@@ -169,13 +215,18 @@ def validate(target: str, space: str | SearchSpace = "ofa-mbv3", *, samples: int
     check_samples(samples, space)  # before the target: resolving cpu may profile this machine first
     model = resolve_target(target, space)
     meta = model.metadata
+    made_in = meta.get("runtime")
+    if runtime is not None and made_in in BUILTIN and made_in != runtime:
+        raise InvalidInput(f"target {target} was made with runtime {made_in!r}; timing it with --runtime {runtime} "
+                           f"would check one runtime's table against another's timings")
+    timing_runtime = runtime or (made_in if made_in in BUILTIN else "torchscript")
     if meta.get("kind") == "modeled" or meta.get("torch_device", "cpu") != "cpu":
         note = f"{model.name} models {meta.get('device')}; timing here checks it against this machine instead"
     else:
         note = None
     result = validate_target(
         model, samples, seed, plot=plot, progress=progress, device=meta.get("torch_device", "cpu"),
-        runtime=meta.get("runtime") if meta.get("runtime") in ("eager", "torchscript") else "torchscript",
+        runtime=timing_runtime,
         batch=int(meta["batch_size"]) if str(meta.get("batch_size", "")).isdigit() else 1,
         threads=threads or meta.get("threads") or 1, warmup=int(meta.get("warmup", 10)) if warmup is None else warmup,
         repeats=repeats or int(meta.get("repeats", 30)), flush_mb=meta.get("flush_mb"), passes=passes)

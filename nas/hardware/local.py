@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,60 +18,133 @@ from .opspec import structured
 from .profiling import cache_dir, profile_space
 from .table import LatencyTable, read_table
 
-__all__ = ["CPU_SETTINGS", "cpu_profile_path", "cpu_table", "targets_dir", "saved_tables", "save_named_table",
-           "check_target_name", "table_target"]
+__all__ = ["CPU_SETTINGS", "CPU_TARGETS", "cpu_profile_path", "cpu_table", "targets_dir", "saved_tables",
+           "save_named_table", "check_target_name", "table_target", "check_table_runtime", "target_runtime"]
 
-#: how the ``cpu`` target measures: TorchScript (frozen), batch 1, fp32, one thread (multi-threaded
-#: batch-1 timings of small kernels swing 2x with OpenMP wake-ups and any background load)
+#: how the ``cpu`` targets measure: batch 1, fp32, one thread (multi-threaded batch-1 timings of small
+#: kernels swing 2x with OpenMP wake-ups and any background load); ``runtime`` is the ``cpu`` target's
+#: (each ``cpu-*`` target has its own, ``CPU_TARGETS``); ``fit_subnets``: the whole subnets timed to fit
+#: the table of a runtime that is not profiled op by op (aoti)
 CPU_SETTINGS = {"runtime": "torchscript", "batch": 1, "dtype": "float32", "threads": 1, "warmup": 10, "repeats": 30,
-                "calibrate": 20}
+                "calibrate": 20, "fit_subnets": 40}
+#: target name -> the runtime its table is measured in (each profiled or fitted on first use, cached apart)
+CPU_TARGETS = {"cpu": "torchscript", "cpu-eager": "eager", "cpu-fused": "fused", "cpu-ort": "onnxruntime",
+               "cpu-aoti": "aoti"}
 
 
-def cpu_profile_path(threads: int | None = None) -> Path:
+def cpu_profile_path(threads: int | None = None, runtime: str | None = None) -> Path:
     slug = re.sub(r"[^a-z0-9]+", "-", opbench.device_name("cpu").lower()).strip("-")[:60]
     s = CPU_SETTINGS
-    return cache_dir() / "profiles" / f"cpu-{slug}-{s['runtime']}-b{s['batch']}-t{threads or s['threads']}.csv"
+    return cache_dir() / "profiles" / f"cpu-{slug}-{runtime or s['runtime']}-b{s['batch']}-t{threads or s['threads']}.csv"
 
 
-def cpu_table(space: SearchSpace, progress: bool = True) -> LatencyTable:
-    """This machine's cached profile, extended with the ops of ``space`` it lacks (measured now) and
-    calibrated end to end once."""
-    path = cpu_profile_path()
+def check_table_runtime(table: LatencyTable, runtime: str, where: str) -> None:
+    """Refuse (one line) a table measured in another runtime than the one ``where`` means."""
+    have = table.metadata.get("runtime")
+    if have != runtime:
+        raise InvalidInput(f"{table.origin or 'the table'} was {'fitted' if table.metadata.get('kind') == 'fitted' else 'profiled'} "
+                           f"with runtime {have!r}, but {where} means runtime {runtime!r}; use a table of that "
+                           f"runtime (nas latency profile --runtime {runtime}) or the target of {have!r}")
+
+
+def target_runtime(name: str) -> str | None:
+    """The runtime a built-in ``cpu*`` target means (None for other targets)."""
+    return CPU_TARGETS.get(name)
+
+
+def cpu_table(space: SearchSpace, progress: bool = True, runtime: str | None = None,
+              target: str = "cpu") -> LatencyTable:
+    """This machine's cached profile for ``runtime``, extended with the ops of ``space`` it lacks (measured
+    now) and calibrated end to end once; for a runtime profiled from whole subnets (aoti), fitted on
+    ``CPU_SETTINGS['fit_subnets']`` of them."""
+    from .profiling import fit_estimate_s, profile_by_fit
+    from .runtimes import PER_OP, require
+
+    runtime = runtime or CPU_SETTINGS["runtime"]
+    path = cpu_profile_path(runtime=runtime)
     table = read_table(path) if path.is_file() else None
+    if table is not None:
+        check_table_runtime(table, runtime, f"target {target}")
     needed = structured(space).structure("block").unique_ops()
     s = CPU_SETTINGS
     if table is None or not all(k in table for k in needed) or space.family not in table.spaces:
+        require(runtime)  # before any message about profiling: one line naming what to install
+        if runtime not in PER_OP:
+            n = s["fit_subnets"]
+            if progress:
+                print(f"{target} target: timing {n} subnets of {space.name} end to end in {runtime} to fit its table "
+                      f"(first use, about {fit_estimate_s(runtime, n) / 60:.0f} min; resumable; cached in {path})",
+                      file=sys.stderr)
+            table, _ = profile_by_fit(space, path, runtime=runtime, subnets=n, threads=s["threads"],
+                                      warmup=s["warmup"], repeats=s["repeats"], progress=progress)
+            return table
         if progress:
-            print(f"cpu target: profiling the ops of {space.name} on this machine (first use, about "
-                  f"{max(1, len(needed) // 12)} s; cached in {path})", file=sys.stderr)
-        table, _ = profile_space(space, path, runtime=s["runtime"], batch=s["batch"], dtype=s["dtype"],
+            print(f"{target} target: profiling the ops of {space.name} in {runtime} on this machine (first use, about "
+                  f"{max(1, len(needed) * _OP_SECONDS.get(runtime, 0.1)):.0f} s; cached in {path})", file=sys.stderr)
+        table, _ = profile_space(space, path, runtime=runtime, batch=s["batch"], dtype=s["dtype"],
                                  threads=s["threads"], warmup=s["warmup"], repeats=s["repeats"], progress=progress)
-    if s["calibrate"] and "calibration" not in table.metadata:
+    if s["calibrate"] and "calibration" not in table.metadata and table.metadata.get("kind") != "fitted":
         if progress:
-            print(f"cpu target: timing {s['calibrate']} subnets end to end to calibrate the profile", file=sys.stderr)
+            print(f"{target} target: timing {s['calibrate']} subnets end to end to calibrate the profile",
+                  file=sys.stderr)
         table = calibrate_table(path, space, s["calibrate"])
     return table
 
 
-def _cpu_info() -> dict:
-    path = cpu_profile_path()
-    info = {"kind": "measured", "device": opbench.device_name("cpu"), "runtime": CPU_SETTINGS["runtime"],
-            "batch_size": CPU_SETTINGS["batch"], "threads": CPU_SETTINGS["threads"],
-            "source": f"profiled on this machine on first use, cached in {path}"}
+#: rough seconds per op to profile, for the first-use message (onnxruntime: a dynamo export per op)
+_OP_SECONDS = {"eager": 0.05, "torchscript": 0.1, "fused": 0.1, "onnxruntime": 3.5}
+
+
+def _cpu_info(name: str = "cpu") -> dict:
+    runtime = CPU_TARGETS[name]
+    path = cpu_profile_path(runtime=runtime)
+    from .runtimes import PER_OP, available
+
+    how = "profiled op by op" if runtime in PER_OP else f"fitted from {CPU_SETTINGS['fit_subnets']} whole subnets"
+    info = {"kind": "measured" if runtime in PER_OP else "fitted", "device": opbench.device_name("cpu"),
+            "runtime": runtime, "batch_size": CPU_SETTINGS["batch"], "threads": CPU_SETTINGS["threads"],
+            "source": f"{how} on this machine on first use, cached in {path}"}
     if path.is_file():
         try:
             meta = read_table(path).metadata
-            info.update({k: meta[k] for k in ("date", "spaces", "measured_error", "calibration") if k in meta})
+            info.update({k: meta[k] for k in ("date", "spaces", "measured_error", "calibration", "runtime_detail")
+                         if k in meta})
+            if meta.get("runtime") != runtime:
+                info["problem"] = f"its cached table was made with runtime {meta.get('runtime')!r}, not {runtime!r}"
         except InvalidInput as exc:
             info["problem"] = str(exc)
     else:
-        info["status"] = "not profiled yet (runs on first use, or: nas latency profile --space S --device cpu)"
+        reason = _listing_reason(runtime, available)
+        info["status"] = (f"unavailable here: {reason}" if reason else
+                          f"not profiled yet (runs on first use, or: nas latency profile --space S --runtime {runtime}"
+                          + ("" if runtime in PER_OP else f" --subnets {CPU_SETTINGS['fit_subnets']}") + ")")
     return info
 
 
-@register_target("cpu", info=_cpu_info)
-def cpu_target(space: SearchSpace) -> CostModel:
-    return LatencyModel(cpu_table(space), space).cost_model("cpu")
+def _listing_reason(runtime: str, available) -> str | None:
+    """Why ``runtime`` cannot run here, as far as listing may find out: it builds nothing (the fused
+    kernels compile on first use, so listing only looks for a compiler unless they were built)."""
+    if runtime in ("eager", "torchscript"):
+        return None
+    if runtime == "fused":
+        from .fused import _ext
+
+        if "path" in _ext._state or "error" in _ext._state or _ext.library_path().exists():
+            return available(runtime)
+        return None if _ext._compiler() else f"no C++ compiler ({os.environ.get('CXX', 'c++')}) for the fused kernels"
+    return available(runtime)
+
+
+def _register_cpu(name: str, runtime: str) -> None:
+    def factory(space: SearchSpace) -> CostModel:
+        return LatencyModel(cpu_table(space, runtime=runtime, target=name), space).cost_model(name)
+
+    factory.__name__ = f"{name.replace('-', '_')}_target"
+    register_target(name, info=lambda: _cpu_info(name))(factory)
+
+
+for _name, _runtime in CPU_TARGETS.items():
+    _register_cpu(_name, _runtime)
 
 
 # ------------------------------------------------------------------------ named and file tables
