@@ -2,8 +2,11 @@
 
 * ``policy_for(space, arch)`` / ``split_arch``: an ``S+q`` arch's bits per layer, placed in the extracted net.
 * ``quantize_subnet(net, policy, calibration, observer)``: post-training quantization (``ptq``).
-* ``to_int8`` / ``export_int8``: int8 layers on PyTorch's x86 int8 kernels, saved as TorchScript (``int8``).
+* ``to_int8`` / ``export_int8``: int8 layers on PyTorch's x86 int8 kernels (``int8``): an AOTInductor ``.pt2``
+  of PT2E's reference int8 graph (``pt2e``, the default: the faster) or TorchScript of fbgemm modules.
+* ``export_quantized``: what ``nas export --space S+q`` runs (``export``).
 * ``PTQTransform``: the hook that makes measured accuracy quantize (``measure``).
+* ``python -m nas.quantize.bench``: int8 vs fp32 latency of the routes (``bench``).
 """
 
 from .observers import OBSERVERS
