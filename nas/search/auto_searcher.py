@@ -180,7 +180,7 @@ def choose_searcher(space: Any = None, *, cheap: bool, constrained: bool, budget
         matched = _matched(best)
         return SearcherChoice(best, options,
                               f"expensive objectives: {best}{_population_note(options)}, the most sample-efficient "
-                              f"searcher {where} at 300 cells: {_numbers(best, 300)}{vs}"
+                              f"of the searchers run on all pairs {where} at 300 cells: {_numbers(best, 300)}{vs}"
                               f"{'; region HV ratio ' + matched if matched else ''}")
     name = EXPENSIVE_FALLBACK
     options = _expensive_options(name, budget, size)
