@@ -117,7 +117,7 @@ def test_import_ofa_then_search_note10(tmp_path, cache):
 def test_user_mistakes_are_one_line(tmp_path, cache):
     for args, message in [
         (("latency", "validate", "--target", "nope", "--samples", 2), "error: unknown target 'nope'"),
-        (("latency", "profile", "--space", TINY, "--device", "cpu", "--runtime", "eager"), "--out is required"),
+        (("latency", "profile", "--space", TINY, "--device", "cpu", "--batch", "2"), "--out is required"),
         (("latency", "import-ofa", tmp_path, "--name", "x"), "no once-for-all lookup tables"),
     ]:
         result = invoke(*args)

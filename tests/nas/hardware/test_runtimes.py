@@ -225,3 +225,11 @@ def test_cpu_runtime_targets_profile_in_their_runtime(name, tiny_space, fast_cpu
     assert model.metadata["runtime"] == runtime and "calibration" in model.metadata
     assert local.cpu_profile_path(runtime=runtime).is_file()
     assert latency_api.target_info(name)["runtime"] == runtime
+
+
+def test_kit_runs_onnxruntime_without_the_engine(tiny_space, monkeypatch):
+    _skip_unless("onnxruntime")
+    monkeypatch.setattr(opbench, "__package__", "")  # the device kit's own ORT path, not the registry's
+    module, x = _block(tiny_space)
+    with torch.no_grad():
+        assert float((opbench.prepare(module, "onnxruntime", x, threads=1)(x) - module(x)).abs().max()) < 1e-4
