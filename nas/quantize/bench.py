@@ -10,6 +10,8 @@ Routes, each on the same all-int8 (8-bit symmetric weights, 8-bit inputs) subnet
   Inductor (``torch.compile``, freezing on), (d) compiled ahead of time by AOTInductor into a ``.pt2`` package
   and loaded with ``torch._inductor.aoti_load_package``.
 * ``fp32_inductor``: the fp32 subnet compiled by Inductor, the fair baseline for (c) and (d).
+* ``nas_pt2``: what ``export_int8(fmt="pt2")`` writes: ``nas.quantize.pt2e``'s reference int8 graph with the
+  fake-quant model's scales, AOTInductor-compiled, loaded with ``aoti_load_package``.
 
 Writes a JSON with the timings (and the machine load when measured) to ``--out``.
 """
@@ -86,6 +88,15 @@ def main(argv=None) -> dict:
     for batch in (1, 32):
         x = calib[:batch].contiguous()
         here = dict(routes)
+        try:  # what export_int8(fmt="pt2") writes: our reference int8 graph (our scales), AOTInductor
+            from .pt2e import compile_package, to_reference
+
+            path = Path("/tmp") / f"nas_int8_{os.getpid()}_{batch}.pt2"
+            compile_package(to_reference(fake), x, path)
+            here["nas_pt2"] = torch._inductor.aoti_load_package(str(path))
+            check[f"nas_pt2_batch{batch}"] = compare_outputs(here["nas_pt2"], fake, calib[128:128 + batch])
+        except Exception as exc:
+            out["notes"][f"nas_pt2_error_batch{batch}"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
         if not args.no_pt2e:
             try:
                 here.update(_pt2e(folded, calib, batch, out["notes"]))
