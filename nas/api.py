@@ -21,7 +21,7 @@ from .errors import RunDirectoryError
 from .io import remove_stale_temps, write_json
 from .results import RunDirectory
 from .results.summary import results_frame, summarize, write_summary
-from .search import SEARCHERS, Archive, create_searcher, restore_archive, run_search
+from .search import Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
 from .search.run import check_limits
 
@@ -73,14 +73,6 @@ def space_info(name: str | None = None) -> list[dict]:
             "choices": [{"key": c.key, "count": c.count, "options": list(c.options), "doc": c.doc} for c in s.choices],
         })
     return out
-
-
-def _default_searcher(constrained: bool, measured: bool = False) -> str:
-    if measured and "linas" in SEARCHERS:
-        return "linas"  # predictors in the loop: spends the few expensive evaluations where they pay
-    if not constrained and "nsga2" in SEARCHERS:
-        return "nsga2"
-    return "evolution"
 
 
 def _measured_accuracy(checkpoint: str | Path | None, data: str | Path | None, space: str | None,
@@ -177,7 +169,17 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
             searcher_options.setdefault("batch_size", int(np.prod(space_obj.n_options.astype(float))))
             problem.notes.append(f"{space_obj.name} has {space_obj.size} subnets, within the budget: every one is "
                                  "evaluated once (exhaustive; pass --searcher to search instead)")
-        searcher = searcher or _default_searcher(bool(problem.constraints), measured is not None)
+        choice = None
+        if searcher is None and resume is None:  # chosen by what the objectives cost (benchmark numbers in the reason)
+            from .search.auto_searcher import choose_searcher
+
+            cheap = measured is None and not any(o.expensive for o in evaluator.objectives)
+            choice = choose_searcher(space_obj, cheap=cheap, constrained=bool(problem.constraints), budget=budget,
+                                     n_objectives=len(evaluator.objectives))
+            searcher = choice.name
+            for key, value in choice.options.items():
+                searcher_options.setdefault(key, value)
+            problem.notes.append(f"searcher: {choice.reason}")
         if measured is not None and searcher == "linas" and resume is None:
             # LINAS's DyNAS-T population (50) would spend a small budget on one random generation
             searcher_options.setdefault("population", max(2, min(MEASURED_POPULATION, budget // 3)))
@@ -186,6 +188,7 @@ def search(space: str | None = None, target: str | None = None, *, constraints: 
             "space": space_obj.name, "target": target, "constraints": constraints,
             "objectives": evaluator.objective_names, "searcher": searcher, "searcher_options": searcher_options,
             "preset": preset, "seed": seed, "budget": budget, "generations": generations,
+            "searcher_choice": choice.reason if choice else None,
             "predictor": problem.predictor_ref, "metrics": evaluator.metric_names,
             "measured": None if measured is None else {
                 "checkpoint": measured.metadata["checkpoint"],
