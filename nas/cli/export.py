@@ -44,6 +44,9 @@ def export(
         raise InvalidInput("--resolution applies to an --arch file; a run's best subnet has its own resolution")
     result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt, data=data,
                         calibration_images=calibration_images)
+    if not hasattr(result, "metadata"):  # an S+q subnet: one int8 file (nas.quantize.Int8Export)
+        _print_int8(result, json_out)
+        return
     if json_out:
         print_json({**result.metadata, "files": {k: str(v) for k, v in result.files.items()}})
         return
@@ -59,6 +62,20 @@ def export(
         console.print(f"  {kind}: {path}")
     if meta.get("warning"):
         console.print(f"[yellow]warning:[/yellow] {meta['warning']}")
+
+
+def _print_int8(result, json_out: bool) -> None:
+    info = {"file": str(result.path), "format": result.format, "int8_layers": result.int8_layers,
+            "simulated_layers": result.simulated_layers, "fp32_layers": result.fp32_layers,
+            "max_abs_diff_vs_fake_quant": result.max_abs_diff, "top1_agreement": result.top1_agreement,
+            "bytes": result.bytes}
+    if json_out:
+        print_json(info)
+        return
+    console.print(f"exported an int8 subnet ({result.format}, {result.bytes / 1e6:.2f} MB): {result.int8_layers} "
+                  f"layers on int8 kernels, {result.simulated_layers} simulated, {result.fp32_layers} fp32; vs the "
+                  f"fake-quant model max |diff| {result.max_abs_diff:.2e}, top-1 agreement {result.top1_agreement:.1%}")
+    console.print(f"  {result.format}: {escape(str(result.path))}")
 
 
 @app.command("arch")
