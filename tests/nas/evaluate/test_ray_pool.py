@@ -105,7 +105,7 @@ def test_search_and_evaluate_write_the_same_files_on_two_workers_as_in_process(r
     for workers in (None, 2):
         out = tmp_path / f"w{workers}"
         api.search(target="macs", checkpoint=checkpoint, data=DATA, measure_options={"bn_images": 16}, budget=6,
-                   seed=3, searcher_options={"inner_evals": 100}, out=out, workers=workers)
+                   seed=3, searcher="linas", searcher_options={"inner_evals": 100}, out=out, workers=workers)
         config = json.loads((out / "config.json").read_text())
         config.pop("created")
         runs[workers] = ((out / "results.csv").read_bytes(), (out / "pareto.csv").read_bytes(), config)
