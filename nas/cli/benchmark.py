@@ -40,7 +40,8 @@ def nas_bench_201(
                                        "(repeatable; the same as a run with budget N)."),
     budget: int = typer.Option(300, "--budget", "-n", min=1, help="Unique cells each searcher may evaluate."),
     seeds: int = typer.Option(5, "--seeds", min=1, help="Seeds per searcher (mean and worst are reported)."),
-    searcher: list[str] = typer.Option(None, "--searcher", help="Searcher to run (repeatable) or 'all'."),
+    searcher: list[str] = typer.Option(None, "--searcher", help="Searcher to run (repeatable) or 'all' "
+                                       "[default: all but the Bayesian gp and botorch, minutes a run]."),
     option: list[str] = typer.Option(None, "--option", "-o", help="searcher.key=value, e.g. nsga2.population=50."),
     data: Path = typer.Option(None, "--data", help="The NAS-Bench-201 CSV (default: ../shared/data/benchmarks/...)."),
     out: Path = typer.Option(None, "--out", help="Write the results JSON here (and a PNG beside it)."),

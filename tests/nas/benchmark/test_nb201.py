@@ -8,18 +8,15 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nas.benchmark import NB201Table, run_nb201
+from nas.benchmark import NB201Table, resolve_searchers, run_nb201
+from nas.benchmark.runner import SLOW_SEARCHERS
 from nas.cli import app
 from nas.search import SEARCHERS
 from search_spaces.errors import InvalidInput, UnknownName
 from tests.conftest import shared_path
 
 runner = CliRunner()
-FAST = {"linas": {"predictor": "ridge"},  # the benchmark's default (an ensemble) takes seconds per fit
-        # Bayesian optimization: a second a proposal; a long random design keeps this test short
-        "gp": {"n_startup_trials": 110, "mc_samples": 16, "max_history": 50},
-        "botorch": {"n_startup_trials": 110, "batch_size": 10, "mc_samples": 16, "max_history": 50, "candidates": 64,
-                    "fit_iterations": 30}}
+FAST = {"linas": {"predictor": "ridge"}}  # the benchmark's default (an ensemble) takes seconds per fit
 
 
 def test_table_is_indexed_by_cell(synthetic_table):
@@ -52,7 +49,10 @@ def test_bad_tables_and_names(synthetic_table, tmp_path):
 def test_runner_scores_every_searcher_with_random_as_baseline(synthetic_table):
     table = NB201Table(synthetic_table)
     res = run_nb201("cifar10", "raspi4", budget=120, seeds=2, table=table, options=FAST)
-    assert list(res["searchers"])[0] == "random" and set(res["searchers"]) == set(SEARCHERS.names())
+    # by default every searcher but the Bayesian ones (minutes a run); 'all' names them too
+    assert list(res["searchers"])[0] == "random"
+    assert set(res["searchers"]) == set(SEARCHERS.names()) - set(SLOW_SEARCHERS) and "nsga2" in res["searchers"]
+    assert set(resolve_searchers(["all"])) == set(SEARCHERS.names()) >= set(SLOW_SEARCHERS)
     for s in res["searchers"].values():
         assert len(s["runs"]) == 2 and all(r["evaluated"] == 120 for r in s["runs"])
         assert 0 < s["worst"]["hv_ratio"] <= s["mean"]["hv_ratio"] <= 1
