@@ -25,7 +25,7 @@ from .search import Archive, create_searcher, restore_archive, run_search
 from .search.assemble import SearchProblem, build_problem
 from .search.run import check_limits
 
-__all__ = ["SearchResult", "search", "space_info", "export", "load_run", "DEFAULT_BUDGET", "MEASURED_BUDGET"]
+__all__ = ["SearchResult", "search", "space_info", "export", "analyze", "load_run", "DEFAULT_BUDGET", "MEASURED_BUDGET"]
 
 DEFAULT_BUDGET = 10_000
 MEASURED_BUDGET = 50  # subnets, when accuracy is measured on a trained supernet (seconds each on CPU)
