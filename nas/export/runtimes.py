@@ -27,8 +27,10 @@ _MODULES = {"onnx": ("onnx", "onnxscript", "onnxruntime")}
 Runner = Callable[[torch.Tensor], torch.Tensor]
 
 
-def require_runtime(fmt: str) -> None:
-    """Refuse, in one line naming what to install, a format whose exporter or runtime is missing."""
+def require_runtime(fmt: str, what: str | None = None) -> None:
+    """Refuse, in one line naming what to install, a format whose exporter or runtime is missing (``what``:
+    how the message names it, ``--format F`` by default; the latency runtimes share this check)."""
+    what = what or f"--format {fmt}"
     missing = []
     for name in _MODULES.get(fmt, ()):
         try:
@@ -36,17 +38,22 @@ def require_runtime(fmt: str) -> None:
         except ImportError:
             missing.append(name)
     if missing:
-        raise InvalidInput(f"--format {fmt} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
+        raise InvalidInput(f"{what} needs {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} "
                            f"not installed: pip install 'nas-engine[{EXTRA}]'")
     if fmt == "aoti":
-        from torch._inductor.cpp_builder import get_cpp_compiler
-        from torch._inductor.exc import InvalidCxxCompiler
+        require_compiler(what)
 
-        try:
-            get_cpp_compiler()
-        except InvalidCxxCompiler:
-            raise InvalidInput("--format aoti compiles C++: no C++ compiler found; install g++ (or clang++) or "
-                               "set CXX") from None
+
+def require_compiler(what: str) -> None:
+    """Refuse, in one line, work that compiles C++ where no compiler is found."""
+    from torch._inductor.cpp_builder import get_cpp_compiler
+    from torch._inductor.exc import InvalidCxxCompiler
+
+    try:
+        get_cpp_compiler()
+    except InvalidCxxCompiler:
+        raise InvalidInput(f"{what} compiles C++: no C++ compiler found; install g++ (or clang++) or "
+                           "set CXX") from None
 
 
 def ort_session(path: str | Path, threads: int | None = None):

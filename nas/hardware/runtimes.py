@@ -23,7 +23,6 @@ run here). Each missing runtime is refused in one line naming what to install (`
 
 from __future__ import annotations
 
-import importlib
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -114,28 +113,15 @@ def prepare(name: str, module, example, threads: int | None = None) -> Callable:
 
 # ----------------------------------------------------------------------------- checks
 def _check_onnxruntime() -> None:
-    from nas.export.runtimes import EXTRA
+    from nas.export.runtimes import require_runtime
 
-    missing = []
-    for mod in ("onnx", "onnxscript", "onnxruntime"):
-        try:
-            importlib.import_module(mod)
-        except ImportError:
-            missing.append(mod)
-    if missing:
-        raise InvalidInput(f"runtime onnxruntime needs {', '.join(missing)}, not installed here: "
-                           f"pip install 'nas-engine[{EXTRA}]'")
+    require_runtime("onnx", "runtime onnxruntime")
 
 
 def _check_compiler(what: str) -> None:
-    from torch._inductor.cpp_builder import get_cpp_compiler
-    from torch._inductor.exc import InvalidCxxCompiler
+    from nas.export.runtimes import require_compiler
 
-    try:
-        get_cpp_compiler()
-    except InvalidCxxCompiler:
-        raise InvalidInput(f"runtime {what} compiles C++ and no C++ compiler was found: install g++ (or clang++) "
-                           f"or set CXX") from None
+    require_compiler(f"runtime {what}")
 
 
 def _check_aoti() -> None:
@@ -232,13 +218,12 @@ _FUSED_SCRIPTS: list[bool] = []
 
 
 def _fused(module, example):
-    from nas.export.fold import fold_batchnorm
-
-    from .fused import fuse_blocks
-
     from torch import nn
 
+    from nas.export.fold import fold_batchnorm
     from supernets.static.oplib import Block
+
+    from .fused import fuse_blocks
 
     folded, _ = fold_batchnorm(module)
     if isinstance(folded, Block):  # one op profiled alone: fuse_blocks swaps blocks *inside* a module
