@@ -16,7 +16,7 @@ try:  # typer >= 0.20 ships its own copy of click; older ones use click itself
 except ImportError:  # pragma: no cover
     from click import exceptions as click_errors
 
-from search_spaces.errors import NasError
+from search_spaces.errors import InvalidInput, NasError
 
 __all__ = ["app", "console", "err_console", "user_errors", "print_json", "parse_options"]
 
@@ -125,3 +125,20 @@ def parse_options(items: list[str] | None) -> dict[str, Any]:
             raise InvalidInput(f"option {item!r} must look like key=value (e.g. population=50)")
         out[key.strip()] = parse_json_text(value, f"option {key.strip()}", not_json=value)  # a bare word: itself
     return out
+
+
+def arch_option(arch, space: str | None, resolution: int | None, other: str) -> tuple[str | None, dict | None]:
+    """``--arch FILE [--space S] [--resolution R]`` as (space name, arch dict); without ``--arch`` (None, None),
+    and ``--resolution`` is refused since ``other`` (e.g. "a run's best subnet") has its own resolution."""
+    from search_spaces import get_space
+
+    from ..export import arch_file_space, read_arch_file
+
+    if arch is None:
+        if resolution is not None:
+            raise InvalidInput(f"--resolution applies to an --arch file; {other} has its own resolution")
+        return space, None
+    space = space or arch_file_space(arch)
+    if space is None:
+        raise InvalidInput(f"--arch {arch} does not name its space: pass --space (see `nas spaces`)")
+    return space, read_arch_file(arch, get_space(space), resolution)

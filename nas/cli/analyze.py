@@ -7,12 +7,10 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from search_spaces import get_space
 from search_spaces.errors import InvalidInput
 
 from .. import api
-from ..export import arch_file_space, read_arch_file
-from ._common import app, console, err_console, print_json, user_errors
+from ._common import app, arch_option, console, err_console, print_json, user_errors
 
 
 def _say(text: str) -> None:
@@ -115,14 +113,7 @@ def analyze(
         peaks = machine_peaks(threads, remeasure=remeasure, gemm_n=gemm_n, copy_mib=copy_mib, repeats=peak_repeats)
         print_json(peaks.to_json()) if json_out else _say(_peaks_line(peaks))
         return
-    arch_dict = None
-    if arch is not None:
-        space = space or arch_file_space(arch)
-        if space is None:
-            raise InvalidInput(f"--arch {arch} does not name its space: pass --space (see `nas spaces`)")
-        arch_dict = read_arch_file(arch, get_space(space), resolution)
-    elif resolution is not None:
-        raise InvalidInput("--resolution applies to an --arch file; a run's subnets have their own resolution")
+    space, arch_dict = arch_option(arch, space, resolution, "a run's subnets")
     status = None
     if not (json_out or no_progress):
         status = err_console.status("analyzing")

@@ -8,12 +8,12 @@ import typer
 from rich.markup import escape
 
 from search_spaces import ForeignArchFormat, Structured, get_space
-from search_spaces.errors import InvalidInput, NotSupported
+from search_spaces.errors import NotSupported
 
 from .. import api
-from ..export import FORMATS, arch_file_space, read_arch_file
+from ..export import FORMATS, read_arch_file
 from ..search import format_value
-from ._common import app, console, print_json, user_errors
+from ._common import app, arch_option, console, print_json, user_errors
 
 
 @app.command("export")
@@ -34,14 +34,7 @@ def export(
 ) -> None:
     """Export a subnet (BN folded) as TorchScript, torch.export .pt2, ONNX or an AOTInductor package, with its
     arch JSON (and once-for-all net.config)."""
-    arch_dict = None
-    if arch is not None:
-        space = space or arch_file_space(arch)
-        if space is None:
-            raise InvalidInput(f"--arch {arch} does not name its space: pass --space (see `nas spaces`)")
-        arch_dict = read_arch_file(arch, get_space(space), resolution)
-    elif resolution is not None:
-        raise InvalidInput("--resolution applies to an --arch file; a run's best subnet has its own resolution")
+    space, arch_dict = arch_option(arch, space, resolution, "a run's best subnet")
     result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt, data=data,
                         calibration_images=calibration_images)
     if not hasattr(result, "metadata"):  # an S+q subnet: one int8 file (nas.quantize.Int8Export)
