@@ -367,8 +367,10 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
     from search_spaces.quantization import QuantizedSpace
 
     if isinstance(space_obj, QuantizedSpace):
-        return _export_int8(supernet, space_obj, arch, out, formats, calibration, calibration_images, data,
-                            ckpt_meta if checkpoint is not None else None)
+        from .quantize.export import export_as_asked
+
+        return export_as_asked(supernet, space_obj, arch, out, formats, calibration, calibration_images, data,
+                              ckpt_meta if checkpoint is not None else None)
     if data is not None:
         from .evaluate.evalset import calibration_batches
 
@@ -377,27 +379,6 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
         meta["calibration_data"] = str(data)
     return export_subnet(supernet, arch, out, formats=formats, calibration=calibration,
                          calibration_images=calibration_images, metadata=meta)
-
-
-def _export_int8(supernet, space, arch, out, formats, calibration, calibration_images, data, ckpt_meta):
-    """An S+q subnet as a real int8 file (``nas.quantize``): ``pt2`` (an AOTInductor package on oneDNN's int8
-    kernels, the faster) or ``torchscript`` (fbgemm); PTQ needs calibration images, so ``data`` is required."""
-    from .quantize.export import export_quantized, quantized_input_size
-
-    formats = list(formats)
-    if len(formats) != 1 or formats[0] not in ("pt2", "torchscript"):
-        raise InvalidInput(f"a quantized subnet ({space.name}) exports as one int8 file: --format pt2 (AOTInductor, "
-                           f"oneDNN int8 kernels) or --format torchscript (fbgemm); got {', '.join(formats)}")
-    if calibration is None:
-        if data is None:
-            raise InvalidInput(f"a quantized subnet ({space.name}) is calibrated on training images: pass --data "
-                               "(and the --checkpoint trained on them)")
-        from .evaluate.evalset import calibration_batches
-
-        size = quantized_input_size(supernet, space, arch)
-        calibration = calibration_batches(data, meta=ckpt_meta, size=size, n_images=calibration_images)
-    return export_quantized(supernet, space, space.validate(dict(arch)), out, calibration=calibration,
-                            calibration_images=calibration_images, fmt=formats[0], batch_size=1)
 
 
 def analyze(space: str | SearchSpace | None = None, arch: Mapping[str, Any] | Iterable[Mapping[str, Any]] | None = None,

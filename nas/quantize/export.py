@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from search_spaces import SearchSpace
+from search_spaces.errors import InvalidInput
 from supernets import Supernet
 
 from ..evaluate.bn_recalibration import recalibrate_bn
@@ -19,7 +20,7 @@ from .int8 import Int8Export, export_int8
 from .policy import split_arch
 from .ptq import calibration_batches_of
 
-__all__ = ["export_quantized", "quantized_input_size"]
+__all__ = ["export_quantized", "quantized_input_size", "export_as_asked"]
 
 
 def quantized_input_size(supernet: Supernet, space: SearchSpace, arch: Mapping[str, Any]) -> tuple[int, int]:
@@ -36,3 +37,24 @@ def export_quantized(supernet: Supernet, space: SearchSpace, arch: Mapping[str, 
     batches = calibration_batches_of(calibration, getattr(net, "input_shape", None))
     recalibrate_bn(net, batches, calibration_images)
     return export_int8(net.eval(), policy, batches, out, observer=observer, fmt=fmt, batch_size=batch_size)
+
+
+def export_as_asked(supernet: Supernet, space: SearchSpace, arch: Mapping[str, Any], out: str | Path,
+                   formats: Iterable[str], calibration: Iterable | None, calibration_images: int,
+                   data: str | Path | None, ckpt_meta: Mapping | None) -> Int8Export:
+    """An S+q subnet as a real int8 file (``nas.quantize``): ``pt2`` (an AOTInductor package on oneDNN's int8
+    kernels, the faster) or ``torchscript`` (fbgemm); PTQ needs calibration images, so ``data`` is required."""
+    formats = list(formats)
+    if len(formats) != 1 or formats[0] not in ("pt2", "torchscript"):
+        raise InvalidInput(f"a quantized subnet ({space.name}) exports as one int8 file: --format pt2 (AOTInductor, "
+                           f"oneDNN int8 kernels) or --format torchscript (fbgemm); got {', '.join(formats)}")
+    if calibration is None:
+        if data is None:
+            raise InvalidInput(f"a quantized subnet ({space.name}) is calibrated on training images: pass --data "
+                               "(and the --checkpoint trained on them)")
+        from ..evaluate.evalset import calibration_batches
+
+        size = quantized_input_size(supernet, space, arch)
+        calibration = calibration_batches(data, meta=ckpt_meta, size=size, n_images=calibration_images)
+    return export_quantized(supernet, space, space.validate(dict(arch)), out, calibration=calibration,
+                            calibration_images=calibration_images, fmt=formats[0], batch_size=1)
