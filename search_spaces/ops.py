@@ -54,6 +54,7 @@ class Op:
     bn: bool = False
     residual: bool = False
     fused: str = ""
+    heads: int = 0  # attention heads of a multi-head attention op (0: not attention)
     # not part of the identity (the key): where the op sits, and how a composite is made
     name: str = field(default="", compare=False)
     parts: tuple["Op", ...] = field(default=(), compare=False)
@@ -71,7 +72,7 @@ class Op:
         i, o = self.in_shape, self.out_shape
         return (f"{self.kind}-in:{i[0]}x{i[1]}x{i[2]}-out:{o[0]}x{o[1]}x{o[2]}-k:{self.kernel}-s:{self.stride}"
                 f"-mid:{self.mid}-se:{self.se}-act:{self.act}-bn:{int(self.bn)}-res:{int(self.residual)}"
-                f"-fused:{self.fused}")
+                f"-fused:{self.fused}" + (f"-heads:{self.heads}" if self.heads else ""))
 
     @property
     def is_composite(self) -> bool:
@@ -122,6 +123,8 @@ class Op:
         (ih, iw, ic), (oh, ow, oc) = self.in_shape, self.out_shape
         d = {k: v for k, v in asdict(self).items() if k in _ROW_FIELDS}
         del d["in_shape"], d["out_shape"]
+        if not self.heads:  # only attention ops carry the column (older tables have none)
+            del d["heads"]
         return {"key": self.key, **d, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
                 "bn": int(self.bn), "residual": int(self.residual)}
 
@@ -139,7 +142,8 @@ class Op:
         return replace(self, name=name)
 
 
-_ROW_FIELDS = ("kind", "in_shape", "out_shape", "kernel", "stride", "mid", "se", "act", "bn", "residual", "fused")
+_ROW_FIELDS = ("kind", "in_shape", "out_shape", "kernel", "stride", "mid", "se", "act", "bn", "residual", "fused",
+               "heads")
 
 
 def _elements(shape) -> int:
@@ -242,7 +246,15 @@ def op_from_row(row: Mapping[str, Any]) -> Op:
     return Op(str(row["kind"]), (int(row["in_h"]), int(row["in_w"]), int(row["in_c"])),
               (int(row["out_h"]), int(row["out_w"]), int(row["out_c"])), int(row["kernel"]), int(row["stride"]),
               int(row["mid"]), int(row["se"]), str(row["act"]), bool(int(row["bn"])), bool(int(row["residual"])),
-              str(row["fused"]))
+              str(row["fused"]), _heads(row.get("heads")))
+
+
+def _heads(value: Any) -> int:
+    """A row's attention heads: blank (NaN in a table mixing attention with other ops) or missing is 0."""
+    try:
+        return 0 if value is None or value != value or value == "" else int(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"heads={value!r} in a latency-table row is not a whole number") from None
 
 
 # ----------------------------------------------------------------------------- foreign keys

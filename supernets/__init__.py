@@ -8,6 +8,7 @@ from ._base import (
     SUPERNETS,
     ChannelSorting,
     ForeignWeights,
+    MultiArch,
     Supernet,
     create_supernet,
     list_supernets,
@@ -16,5 +17,5 @@ from ._base import (
 from .ofa_mbv3 import OFAMobileNetV3Supernet
 from .ofa_resnet50 import OFAResNet50Supernet
 
-__all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "create_supernet",
+__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "create_supernet",
            "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]

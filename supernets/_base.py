@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from search_spaces import Arch, Registry, SearchSpace, get_space
 from search_spaces.errors import InvalidInput
 from search_spaces.names import split_overlays
 
-__all__ = ["Supernet", "ChannelSorting", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
+__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
            "create_supernet", "list_supernets"]
 
 
@@ -91,6 +91,18 @@ class ChannelSorting(ABC):
     @abstractmethod
     def sort_channels(self, key: str, stage: int = 0) -> None:
         """Sort the channels choice ``key`` slices; ``stage`` k > 0 keeps the groups of the k largest options."""
+
+
+class MultiArch(ABC):
+    """Capability: one forward pass runs several subnets, each on its own consecutive slice of the batch
+    (per-sample channel, head and block masks: ViT-ResNAS's multi-architecture sampling). Supernets
+    without it train several archs per pass one sub-batch at a time (``nas.train.step``)."""
+
+    @abstractmethod
+    def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> list[Arch]:
+        """Make the next forwards run ``archs[i]`` on samples ``sum(sizes[:i]) .. sum(sizes[:i+1]) - 1`` of
+        their batch (which holds exactly ``sum(sizes)`` samples), until ``set_active`` selects one subnet
+        again; returns the validated archs. Every arch takes the same input size."""
 
 
 #: every supernet class that loads another project's checkpoints (filled by subclassing ForeignWeights)
