@@ -242,9 +242,9 @@ def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "tor
     rows = []
     with fixed_threads(threads):
         for spec in specs:
-            module, (c, h, w) = build_op(spec, batch)
+            module, shape = build_op(spec, batch)
             module = module.to(dev, torch_dtype)
-            x = torch.randn(batch, c, h, w, device=dev, dtype=torch_dtype)
+            x = torch.randn(batch, *shape, device=dev, dtype=torch_dtype)
             fn = prepare(module, runtime, x, threads)
             median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
             row = {f: spec[f] for f in SPEC_FIELDS} | {"latency_ms": median, "spread_ms": spread, "count": repeats}

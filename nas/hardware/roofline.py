@@ -11,7 +11,7 @@ activations in and out plus weights (the fitted bandwidth absorbs the real preci
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
 from scipy.optimize import least_squares
@@ -20,7 +20,7 @@ from search_spaces.errors import InvalidInput
 
 from .opspec import Op
 
-__all__ = ["Kernel", "kernels_of", "RooflineParams", "fit_roofline", "fit_bandwidth", "predict_kernels",
+__all__ = ["Kernel", "kernels_of", "KERNEL_RULES", "register_kernels", "RooflineParams", "fit_roofline", "fit_bandwidth", "predict_kernels",
            "BYTES_PER_ELEMENT"]
 
 BYTES_PER_ELEMENT = 4
@@ -39,10 +39,26 @@ def _elems(shape: Sequence[int]) -> int:
     return int(np.prod(shape))
 
 
+#: op kind -> the kernels an op of that kind launches; kinds outside the CNN primitives below register theirs
+KERNEL_RULES: dict[str, Callable[[Op], tuple[Kernel, ...]]] = {}
+
+
+def register_kernels(kind: str):
+    def deco(rule: Callable[[Op], tuple[Kernel, ...]]) -> Callable[[Op], tuple[Kernel, ...]]:
+        if kind in KERNEL_RULES:
+            raise InvalidInput(f"op kind {kind!r} already has a roofline kernel rule")
+        KERNEL_RULES[kind] = rule
+        return rule
+
+    return deco
+
+
 def kernels_of(op: Op) -> tuple[Kernel, ...]:
     """The kernels a ``layer``-fused op launches (squeeze-excite launches four). Pooling windows (max or
     average) are costed like a depthwise conv of the same window: one comparison or add per MAC, no
     weights, the same memory traffic."""
+    if op.kind in KERNEL_RULES:
+        return KERNEL_RULES[op.kind](op)
     b = BYTES_PER_ELEMENT
     i, o = _elems(op.in_shape), _elems(op.out_shape)
     cin, cout = op.in_shape[2], op.out_shape[2]
@@ -69,8 +85,9 @@ def kernels_of(op: Op) -> tuple[Kernel, ...]:
                 Kernel("linear", float(c * s), float((c + s + c * s + s) * b)),
                 Kernel("linear", float(c * s), float((c + s + c * s + c) * b)),
                 Kernel("eltwise", float(i), float((2 * i + c) * b)))
+    known = ", ".join(["conv", "dwconv", "se", "pool", "maxpool", "avgpool", "linear", *sorted(KERNEL_RULES)])
     raise InvalidInput(f"no roofline model for op kind {op.kind!r} (the layer fusion mode splits blocks into "
-                       f"conv, dwconv, se, pool, maxpool, avgpool and linear)")
+                       f"primitive kinds; modeled: {known})")
 
 
 @dataclass(frozen=True)
@@ -132,3 +149,6 @@ def fit_bandwidth(kernel: Kernel, time_ms: float, overhead_ms: float, macs_per_m
         raise InvalidInput(f"a {kernel.kind} kernel of {time_ms * 1e3:.1f} us is faster than the "
                            f"{overhead_ms * 1e3:.1f} us launch overhead fitted on other kernels")
     return float(kernel.bytes / memory_ms)
+
+
+from . import roofline_tokens as _roofline_tokens  # noqa: E402,F401  (registers the token-op kinds' kernels)

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-__all__ = ["BUILDERS", "register_builder", "build_op", "make_activation", "ConvBNAct", "SqueezeExcite",
+__all__ = ["BUILDERS", "INPUT_SHAPES", "register_builder", "input_shape", "build_op", "make_activation", "ConvBNAct", "SqueezeExcite",
            "GlobalPool", "Classifier", "Block"]
 
 ACTIVATIONS = ("none", "relu", "relu6", "h_swish", "h_sigmoid")
@@ -113,16 +113,29 @@ class Block(nn.Module):
 # ----------------------------------------------------------------------------- registry
 Builder = Callable[[Mapping[str, Any], int], nn.Module]
 BUILDERS: dict[str, Builder] = {}
+#: op kind -> the per-sample input shape its module takes, where it is not the (C, H, W) map of the spec
+#: (token ops take [N, C] sequences)
+INPUT_SHAPES: dict[str, Callable[[Mapping[str, Any]], tuple[int, ...]]] = {}
 
 
-def register_builder(kind: str):
+def register_builder(kind: str, input_shape: Callable[[Mapping[str, Any]], tuple[int, ...]] | None = None):
     def deco(fn: Builder) -> Builder:
         if kind in BUILDERS:
             raise ValueError(f"op kind {kind!r} already has a builder")
         BUILDERS[kind] = fn
+        if input_shape is not None:
+            INPUT_SHAPES[kind] = input_shape
         return fn
 
     return deco
+
+
+def input_shape(spec: Mapping[str, Any]) -> tuple[int, ...]:
+    """The per-sample shape of the input the op (a composite: its first part) takes: (C, H, W) by default."""
+    parts = spec.get("parts")
+    first = parts[0] if parts else spec
+    shape_of = INPUT_SHAPES.get(str(first["kind"]))
+    return tuple(shape_of(first)) if shape_of else (int(spec["in_c"]), int(spec["in_h"]), int(spec["in_w"]))
 
 
 def _ints(spec: Mapping[str, Any], *names: str) -> list[int]:
@@ -189,10 +202,10 @@ def _sequence(parts, batch: int) -> nn.Sequential:
     return nn.Sequential(modules)
 
 
-def build_op(spec: Mapping[str, Any], batch: int = 1) -> tuple[nn.Module, tuple[int, int, int]]:
-    """The module one op spec describes, and its input shape (C, H, W). ``batch`` sizes the buffer that
-    stands in for the other branch of a fused residual add."""
-    shape = (int(spec["in_c"]), int(spec["in_h"]), int(spec["in_w"]))
+def build_op(spec: Mapping[str, Any], batch: int = 1) -> tuple[nn.Module, tuple[int, ...]]:
+    """The module one op spec describes, and its per-sample input shape ((C, H, W) for maps; see
+    ``input_shape``). ``batch`` sizes the buffer that stands in for the other branch of a fused residual add."""
+    shape = input_shape(spec)
     parts = spec.get("parts")
     if parts:
         block = Block(_sequence(parts, batch), _sequence(spec.get("shortcut") or [], batch),

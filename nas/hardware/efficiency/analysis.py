@@ -195,8 +195,8 @@ class _Timer:
         for runtime in self.s.runtimes:
             key = (op.key, runtime)
             if key not in self.cache:
-                module, (c, h, w) = build_op(op.as_spec(), self.s.batch)
-                x = torch.randn(self.s.batch, c, h, w)
+                module, shape = build_op(op.as_spec(), self.s.batch)
+                x = torch.randn(self.s.batch, *shape)
                 self.cache[key] = self.time(module, x, runtime, flush=True)
             out[runtime] = self.cache[key]
         return out
