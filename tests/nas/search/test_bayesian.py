@@ -27,7 +27,7 @@ from nas.search.searchers.bayesian import MAX_HISTORY, history_rows
 from search_spaces import Choice, SearchSpace
 from search_spaces.errors import InvalidInput
 
-from .toy import SPACE, TARGET, evaluator
+from .toy import SPACE, TARGET, copy_archive, evaluator
 
 optuna = pytest.importorskip("optuna")
 
@@ -50,14 +50,6 @@ def make(name: str, n_objectives: int = 2, seed: int = 0, ev=None, **options):
     n_constraints = len(ev.constraints) if ev is not None else 0
     return create_searcher(name, SPACE, n_objectives=n_objectives, n_constraints=n_constraints, seed=seed,
                            is_feasible=feasible, **{**FAST[name], **options})
-
-
-def _copy(archive):
-    copy = archive.empty_like()
-    for g in range(int(archive.generations.max()) + 1 if len(archive) else 0):
-        rows = np.flatnonzero(archive.generations == g)
-        copy.add(archive.genomes[rows], archive.values_for(rows), g, archive.F[rows], archive.G[rows])
-    return copy
 
 
 CASES = [("gp", {}), ("gp", {"constraint": 20.0}), ("gp", {"constraint": 20.0, "cheap": True}),
@@ -88,7 +80,7 @@ def test_resumed_in_the_bo_phase_ends_like_an_uninterrupted_run_without_refittin
     original = getattr(sampler, method)
     monkeypatch.setattr(sampler, method, lambda self, *a, **k: fits.append(1) or original(self, *a, **k))
     resumed.load_state_dict(state)
-    resumed.archive = archive = _copy(part.archive)  # the study is rebuilt here
+    resumed.archive = archive = copy_archive(part.archive)  # the study is rebuilt here
     assert not fits, "the resume fitted a model: it should rebuild the study from the archive"
     study = resumed.study
     assert len(study.trials) == state["bo"]["n_trials"]
@@ -108,7 +100,7 @@ def test_a_state_from_another_library_version_is_replayed_instead():
     state["bo"]["versions"]["optuna"] = "0.0.1"
     resumed = make("gp")
     resumed.load_state_dict(state)
-    rest = run_search(SPACE, ev, resumed, budget=16, archive=_copy(part.archive))
+    rest = run_search(SPACE, ev, resumed, budget=16, archive=copy_archive(part.archive))
     np.testing.assert_array_equal(rest.archive.genomes, full.archive.genomes)
 
 

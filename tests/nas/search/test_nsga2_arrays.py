@@ -42,6 +42,7 @@ from search_spaces import Choice, SearchSpace
 from search_spaces.errors import InvalidInput
 
 from .toy import SPACE as TOY
+from .toy import copy_archive
 from .toy import evaluator as toy_evaluator
 
 #: 10 genes x 8 options (10**9 genomes): too large to exhaust, so runs differ by seed
@@ -220,14 +221,6 @@ def test_nsga2_runs_on_arrays_by_default_and_records_it():
         create_searcher("nsga2", TOY, n_objectives=2, engine="numpy")
 
 
-def _copy(archive):
-    copy = archive.empty_like()
-    for g in range(int(archive.generations.max()) + 1 if len(archive) else 0):
-        rows = np.flatnonzero(archive.generations == g)
-        copy.add(archive.genomes[rows], archive.values_for(rows), g, archive.F[rows], archive.G[rows])
-    return copy
-
-
 @pytest.mark.parametrize("saved_by", ["arrays", "pymoo", "pymoo-before-the-marker"])
 def test_a_state_resumes_on_the_engine_that_saved_it(saved_by):
     engine = "arrays" if saved_by == "arrays" else "pymoo"
@@ -240,7 +233,7 @@ def test_a_state_resumes_on_the_engine_that_saved_it(saved_by):
         del state["engine"]  # as every nsga2 state saved before the array engine existed
     resumed = create_searcher("nsga2", WIDE, n_objectives=2, seed=3, population=30)  # no engine option
     resumed.load_state_dict(state)
-    rest = run_search(WIDE, ev, resumed, budget=700, archive=_copy(part.archive))
+    rest = run_search(WIDE, ev, resumed, budget=700, archive=copy_archive(part.archive))
     assert type(resumed._driver).__name__ == ("ArrayNSGA2" if engine == "arrays" else "PymooAskTell")
     assert resumed.state_dict()["engine"] == engine
     np.testing.assert_array_equal(rest.archive.genomes, full.archive.genomes)

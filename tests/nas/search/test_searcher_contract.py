@@ -12,7 +12,7 @@ from nas.search._searcher import create_searcher
 from nas.search.pareto import hypervolume, pareto_mask
 from nas.search.run import run_search
 
-from .toy import OPTIONS, SPACE, TARGET, all_genomes, distance, evaluator, params
+from .toy import OPTIONS, SPACE, TARGET, all_genomes, copy_archive, distance, evaluator, params
 
 NAMES = SEARCHERS.names()
 
@@ -73,14 +73,6 @@ def _run(name: str, seed: int, budget: int = 150, generations: int | None = None
                                 archive=archive)
 
 
-def _copy(archive):
-    copy = archive.empty_like()
-    for g in range(int(archive.generations.max()) + 1 if len(archive) else 0):
-        rows = np.flatnonzero(archive.generations == g)
-        copy.add(archive.genomes[rows], archive.values_for(rows), g, archive.F[rows], archive.G[rows])
-    return copy
-
-
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_round_trip_resumes_identically(name):
     _, full = _run(name, seed=3)
@@ -88,7 +80,7 @@ def test_state_dict_round_trip_resumes_identically(name):
     state = json.loads(json.dumps(searcher.state_dict()))  # JSON-able, as state.json holds it
     resumed = make(name, 2, seed=3)
     resumed.load_state_dict(state)
-    _, rest = _run(name, seed=3, searcher=resumed, archive=_copy(part.archive))
+    _, rest = _run(name, seed=3, searcher=resumed, archive=copy_archive(part.archive))
     np.testing.assert_array_equal(rest.archive.genomes, full.archive.genomes)
     np.testing.assert_array_equal(rest.archive.generations, full.archive.generations)
     assert rest.generations == full.generations

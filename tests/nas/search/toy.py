@@ -42,3 +42,12 @@ def evaluator(n_objectives: int = 1, constraint: float | None = None) -> Evaluat
 def all_genomes() -> np.ndarray:
     grid = np.indices(tuple(SPACE.n_options)).reshape(SPACE.n_genes, -1).T
     return np.ascontiguousarray(grid, dtype=np.int64)
+
+
+def copy_archive(archive):
+    """A fresh archive holding ``archive``'s rows generation by generation (what a resumed run reloads)."""
+    copy = archive.empty_like()
+    for g in range(int(archive.generations.max()) + 1 if len(archive) else 0):
+        rows = np.flatnonzero(archive.generations == g)
+        copy.add(archive.genomes[rows], archive.values_for(rows), g, archive.F[rows], archive.G[rows])
+    return copy
