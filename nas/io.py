@@ -10,7 +10,7 @@ from typing import Any
 from search_spaces.checks import parse_json_text
 from search_spaces.fileio import TEMP_GLOB, atomic_path, atomic_paths, remove_stale_temps, write_text
 
-__all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "remove_stale_temps",
+__all__ = ["atomic_path", "atomic_paths", "write_text", "write_json", "read_json", "save_figure", "remove_stale_temps",
            "cache_dir", "check_empty_out"]
 
 
@@ -60,3 +60,14 @@ def _default(obj: Any) -> Any:
     if isinstance(obj, Path):
         return str(obj)
     raise TypeError(f"{type(obj).__name__} is not JSON serializable")
+
+
+def save_figure(fig, path: str | Path, dpi: int | None = None) -> Path:
+    """Write a matplotlib figure as a PNG atomically (a reader never sees half a plot) and close it."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", **({"dpi": dpi} if dpi else {}))
+    plt.close(fig)
+    return path

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..io import atomic_path
+from ..io import save_figure
 
 __all__ = ["plot_aggregate", "plot_nb201"]
 
@@ -34,11 +34,7 @@ def plot_nb201(results: list[dict], path: str | Path) -> Path:
         row[1].legend(fontsize=8, loc="upper left")
     fig.suptitle(f"NAS-Bench-201: mean (solid) and worst (dotted) over {results[0]['seeds']} seeds")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_aggregate(doc: dict, path: str | Path) -> Path:
@@ -87,8 +83,4 @@ def plot_aggregate(doc: dict, path: str | Path) -> Path:
     fig.suptitle(f"NAS-Bench-201 over {n_pairs} dataset x device pairs{extra}: bar = mean over pairs, dots = each "
                  f"pair's mean over seeds, x = worst run; (Np, Ms) = pairs, seeds", fontsize=10)
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

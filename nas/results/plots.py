@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from ..io import atomic_path
+from ..io import save_figure
 from ..search.constraints import METRICS
 
 __all__ = ["plot_pareto", "plot_front", "thin_points"]
@@ -80,8 +80,4 @@ def plot_front(px: np.ndarray, py: np.ndarray, feasible: np.ndarray, fx: np.ndar
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import RunDirectoryError
-from ..io import atomic_path
+from ..io import atomic_path, save_figure
 
 __all__ = ["append_metrics", "read_metrics", "truncate_metrics", "plot_training"]
 
@@ -79,6 +79,4 @@ def plot_training(df: pd.DataFrame, path: Path, title: str = "") -> None:
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png")
-    plt.close(fig)
+    save_figure(fig, path)

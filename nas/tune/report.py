@@ -13,7 +13,7 @@ import pandas as pd
 
 from search_spaces.errors import NasError
 
-from ..io import atomic_path, write_json
+from ..io import atomic_path, save_figure, write_json
 from ..train.loop import RunFiles
 from ..train.metrics import read_metrics
 from .params import parse_param, split_trial_config
@@ -128,9 +128,7 @@ def _plot(curves: dict[str, list[float]], best: str | None, metric: str, path: P
         ax.legend(loc="best")
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def sweep_progress(sweep: Path, metric: str) -> tuple[int, int, float | None]:
