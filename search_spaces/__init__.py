@@ -23,6 +23,7 @@ from .ops import FUSIONS, OP_KINDS, Op, OpKind, register_op_kind
 from .quantization import QuantizedSpace
 from .resnet20_pooling import PoolingResNet20Space
 from .structure import Slot, SlotSpec, Structure, Structured, Variant, covering_restriction
+from .vit_resnas import ViTResNASMacro, ViTResNASSpace
 
 __all__ = [
     "Arch",
@@ -51,6 +52,8 @@ __all__ = [
     "OFAMobileNetV3CifarSpace",
     "OFAResNet50Space",
     "PoolingResNet20Space",
+    "ViTResNASSpace",
+    "ViTResNASMacro",
     "QuantizedSpace",
     "MobileNetV3Layout",
     "MobileNetV3Macro",
