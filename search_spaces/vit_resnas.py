@@ -108,9 +108,10 @@ class ViTResNASSpace(Structured, ForeignArchFormat, SearchSpace):
             widths = self._as_list(heads, out.pop(key))
             converted = []
             for j, width in enumerate(widths):
-                if isinstance(width, bool) or not isinstance(width, int) or width % hd or width // hd not in heads.options:
-                    why = (f"is not a multiple of stage {s}'s head dim {hd}" if isinstance(width, int)
-                           and not isinstance(width, bool) and width % hd else "is not offered")
+                whole = isinstance(width, int) and not isinstance(width, bool)
+                if not whole or width % hd or width // hd not in heads.options:
+                    why = f"is not a multiple of stage {s}'s head dim {hd}" if whole and width % hd else \
+                        "is not offered"
                     raise InvalidArchitecture(f"{key}[{j}]={width!r} {why} in space {self.name}; allowed attention "
                                               f"widths: {allowed} ({heads.allowed} heads x {hd})")
                 converted.append(width // hd)

@@ -60,7 +60,8 @@ def parse_network_def(value: Any) -> tuple:
             raise NetworkDefError(f"network_def {shown!r} is not a Python tuple literal such as "
                                   f"'((4, 256), (1, (256, 6, 32), (256, 768), 1), ..., (2, 1024, 1000))'") from None
     if not isinstance(value, (list, tuple)) or not value:
-        raise NetworkDefError(f"a network_def is a non-empty tuple of parts, not {type(value).__name__} {value!r}"[:200])
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise NetworkDefError(f"a network_def is a non-empty tuple of parts, not {type(value).__name__} {shown}")
     return _tuples(value)
 
 
@@ -132,7 +133,8 @@ def arch_from_network_def(space: "ViTResNASSpace", value: Any) -> Arch:
             block = _block(entry, i)
             if block[0] != embed or block[3] != embed:
                 raise NetworkDefError(f"network_def entry {i}: block {len(stages[-1])} of stage {stage} has embed "
-                                      f"{block[0]} (attention) / {block[3]} (mlp), but stage {stage} runs embed {embed}")
+                                      f"{block[0]} (attention) / {block[3]} (mlp), but stage {stage} runs embed "
+                                      f"{embed}")
             if block[2] != m.head_dims[stage - 1]:
                 raise NetworkDefError(f"network_def entry {i}: head dim {block[2]}, but stage {stage} of space "
                                       f"{space.name} has head dim {m.head_dims[stage - 1]} (attention widths "
@@ -168,7 +170,10 @@ def arch_from_network_def(space: "ViTResNASSpace", value: Any) -> Arch:
         arch[f"heads{s}"], arch[f"mlp{s}"] = heads, mlp
         keep += kept
     arch["keep"] = keep
-    return space.validate(arch)
+    try:
+        return space.validate(arch)
+    except InvalidArchitecture as e:  # a value the space does not offer, said as one network_def error
+        raise NetworkDefError(f"network_def: {e}") from None
 
 
 def _positions(space: "ViTResNASSpace", s: int, blocks: list[tuple[int, tuple]]) -> tuple[list, list, list]:
