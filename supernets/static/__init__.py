@@ -16,3 +16,5 @@ from .oplib import (
 
 __all__ = ["StaticNet", "BUILDERS", "Block", "Classifier", "ConvBNAct", "GlobalPool", "SqueezeExcite", "build_op",
            "make_activation", "register_builder"]
+
+from . import transformer as _transformer  # noqa: E402,F401  (registers the vision-transformer op builders)
