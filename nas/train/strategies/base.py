@@ -36,6 +36,11 @@ class SubnetTask:
     loss = grad_scale * (label_weight * CE(labels) + kd_weight * CE(soft targets of ``teacher``)),
     with ``teacher`` "inplace" (the detached output of the step's first task, the max subnet) or
     "full" (the frozen full-network teacher). Gradients of a step's tasks accumulate.
+
+    A task with ``archs`` trains several subnets in one pass (ViT-ResNAS's multi-architecture sampling):
+    the batch is split into ``len(archs)`` consecutive sub-batches of equal size, ``archs[i]`` trains on
+    the i-th, and the loss is the mean over the whole batch; ``arch`` is ``archs[0]`` (the subnet older
+    code, such as held-out scoring, sees).
     """
 
     arch: Arch
@@ -45,6 +50,18 @@ class SubnetTask:
     teacher: str | None = None
     grad_scale: float = 1.0
     member: int | None = None  # a mixture's member to train (None: the one ``arch`` is assigned to)
+    archs: tuple = ()  # several subnets, one per consecutive sub-batch (empty: ``arch`` on the whole batch)
+
+    def __post_init__(self):
+        if self.archs:
+            object.__setattr__(self, "archs", tuple(self.archs))
+            if self.archs[0] != self.arch:
+                raise ValueError("a multi-arch task's arch must be its first arch")
+
+    @property
+    def subnets(self) -> tuple:
+        """The subnets the task trains, one per sub-batch (``(arch,)`` for a single-arch task)."""
+        return self.archs or (self.arch,)
 
 
 class Strategy(ABC):
@@ -128,6 +145,12 @@ class Strategy(ABC):
 
     def state_dict(self) -> dict:
         return {"name": self.name, "options": dataclasses.asdict(self.options)}
+
+    @classmethod
+    def resolve_options(cls, options: Mapping[str, Any], batch_size: int) -> dict:
+        """The options a run with global batch ``batch_size`` uses, for defaults that depend on the batch
+        (e.g. multi-arch's subnets per step); ``TrainConfig`` stores what this returns. Default: as given."""
+        return dict(options)
 
     @classmethod
     def defaults(cls) -> dict:
