@@ -1,5 +1,6 @@
 """Standard CIFAR augmentation as batched torch ops (no torchvision): random crop with zero padding,
-horizontal flip, normalization, and resizing to a subnet's input resolution.
+horizontal flip, normalization, resizing to a subnet's input resolution, and DeiT's mixup / cutmix
+(batch mode: one mixing weight per batch, each image mixed with the batch reversed; soft targets).
 
 Random parameters are drawn for the whole global batch from one seeded generator, so a rank that
 processes a slice of the batch sees exactly the images a single process would.
@@ -7,12 +8,15 @@ processes a slice of the batch sees exactly the images a single process would.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["augment", "normalize", "resize"]
+__all__ = ["augment", "normalize", "resize", "Mixing", "mix_batch", "one_hot"]
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> torch.Tensor:
@@ -47,3 +51,55 @@ def resize(images: torch.Tensor, size: int | Sequence[int]) -> torch.Tensor:
         return images
     shrink = h < images.shape[-2] or w < images.shape[-1]
     return F.interpolate(images, size=(h, w), mode="bilinear", align_corners=False, antialias=shrink)
+
+
+@dataclass(frozen=True)
+class Mixing:
+    """Mixup / cutmix settings (timm's ``Mixup`` in batch mode, as DeiT uses it: mixup 0.8, cutmix 1.0,
+    switch probability 0.5). An alpha of 0 turns that kind off; both 0: no mixing."""
+
+    mixup: float = 0.0  # Beta(alpha, alpha) concentration of mixup's weight
+    cutmix: float = 0.0  # the same for cutmix's box area
+    switch_prob: float = 0.5  # with both on: the chance of cutmix instead of mixup
+    prob: float = 1.0  # the chance that a batch is mixed at all
+
+    @property
+    def active(self) -> bool:
+        return (self.mixup > 0 or self.cutmix > 0) and self.prob > 0
+
+
+def one_hot(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
+    return torch.nn.functional.one_hot(labels.long(), n_classes).float()
+
+
+def mix_batch(images: torch.Tensor, labels: torch.Tensor, n_classes: int, mixing: Mixing,
+              generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """Float ``[B, C, H, W]`` images and class labels ``[B]`` -> mixed images and soft targets
+    ``[B, n_classes]``: ``lam * x + (1 - lam) * x.flip(0)`` (mixup) or a box of ``x.flip(0)`` pasted into
+    ``x`` (cutmix; lam is then the share of ``x`` left), targets mixed with the same lam. Mixing commutes
+    with per-channel normalization, so it may run before or after it. Every draw comes from
+    ``generator``: the global batch mixes identically on every rank."""
+    targets = one_hot(labels, n_classes).to(images.device)
+    if not mixing.active:
+        return images, targets
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    rng = np.random.default_rng(seed)
+    if rng.random() >= mixing.prob:
+        return images, targets
+    use_cutmix = mixing.cutmix > 0 and (mixing.mixup <= 0 or rng.random() < mixing.switch_prob)
+    alpha = mixing.cutmix if use_cutmix else mixing.mixup
+    lam = float(rng.beta(alpha, alpha))
+    partner = images.flip(0)
+    if use_cutmix:
+        h, w = images.shape[-2:]
+        cut = math.sqrt(1.0 - lam)
+        ch, cw = int(h * cut), int(w * cut)
+        cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
+        y0, y1 = max(cy - ch // 2, 0), min(cy + ch // 2, h)
+        x0, x1 = max(cx - cw // 2, 0), min(cx + cw // 2, w)
+        images = images.clone()
+        images[..., y0:y1, x0:x1] = partner[..., y0:y1, x0:x1]
+        lam = 1.0 - (y1 - y0) * (x1 - x0) / float(h * w)  # the share actually left
+    else:
+        images = images * lam + partner * (1.0 - lam)
+    return images, targets * lam + targets.flip(0) * (1.0 - lam)

@@ -16,6 +16,7 @@ from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from ..data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
+from ..data.augment import Mixing
 from .strategies import STRATEGIES
 
 __all__ = ["TrainConfig", "TrainData", "prepare_data", "steps_per_epoch", "OPTIMIZERS", "MAX_EPOCHS", "MAX_LR"]
@@ -55,6 +56,9 @@ class TrainConfig:
     bn_images: int = 500  # images for BN recalibration before each evaluation
     init: str | None = None  # checkpoint with initial weights (ours or once-for-all's)
     arch: dict | None = None  # the one subnet a strategy that trains a fixed subnet (standalone) trains
+    mixup: float = 0.0  # mixup's Beta alpha (0: off; DeiT 0.8): soft targets mixed over the global batch
+    cutmix: float = 0.0  # cutmix's Beta alpha (0: off; DeiT 1.0)
+    mixup_switch_prob: float = 0.5  # with both on, the chance that a batch uses cutmix instead of mixup
 
     def __post_init__(self):
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, Integral) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -64,7 +68,10 @@ class TrainConfig:
         for name, ok, allowed in (("lr", 0 < self.lr <= MAX_LR, f"a number in (0, {MAX_LR:g}]"),
                                   ("weight_decay", 0 <= self.weight_decay < math.inf, "a finite number >= 0"),
                                   ("momentum", 0 <= self.momentum < math.inf, "a finite number >= 0"),
-                                  ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)")):
+                                  ("label_smoothing", 0 <= self.label_smoothing < 1, "in [0, 1)"),
+                                  ("mixup", 0 <= self.mixup < math.inf, "a finite number >= 0"),
+                                  ("cutmix", 0 <= self.cutmix < math.inf, "a finite number >= 0"),
+                                  ("mixup_switch_prob", 0 <= self.mixup_switch_prob <= 1, "in [0, 1]")):
             if not ok:  # NaN fails every comparison, so it lands here too
                 raise InvalidInput(f"--{name.replace('_', '-')} must be {allowed}, got {getattr(self, name)}")
         if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
@@ -78,10 +85,15 @@ class TrainConfig:
         check_seed(self.seed)
         if not (0 < self.holdout < 1 or (self.holdout >= 1 and float(self.holdout).is_integer())):
             raise InvalidInput(f"--holdout is a share in (0, 1) or a whole number of images >= 1, got {self.holdout}")
-        STRATEGIES.get(self.strategy)  # unknown names list the known ones
+        strategy = STRATEGIES.get(self.strategy)  # unknown names list the known ones
+        self.strategy_options = strategy.resolve_options(self.strategy_options or {}, self.batch_size)
         space = get_space(self.space)
         if self.arch is not None:
             self.arch = space.validate(self.arch)
+
+    @property
+    def mixing(self) -> Mixing:
+        return Mixing(mixup=self.mixup, cutmix=self.cutmix, switch_prob=self.mixup_switch_prob)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -23,6 +23,7 @@ from supernets import ChannelSorting, create_supernet
 from supernets.checkpoint import load_weights, save_checkpoint
 
 from ..data import augment, normalize, resize
+from ..data.augment import mix_batch
 from ..io import remove_stale_temps
 from .config import TrainConfig, TrainData, prepare_data, steps_per_epoch
 from .metrics import append_metrics, plot_training, read_metrics, truncate_metrics
@@ -107,6 +108,7 @@ class TrainingLoop:
             self._restore(self.ctx.restore_from)
         self.strategy.bind(self.supernet)
         self.model = self.ctx.wrap(self.supernet) if self.ctx.wrap else self.supernet
+        self.n_classes = int(getattr(self.space, "n_classes", 0) or self.data.source.n_classes)
         self.data_info = {"mean": self.data.mean, "std": self.data.std, "n_fit": self.data.n_fit,
                           "n_holdout": len(self.data.y_holdout), "steps_per_epoch": self.steps,
                           "source": self.data.source.source}
@@ -197,8 +199,13 @@ class TrainingLoop:
                 self._apply(action)
             idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
             gen = torch.Generator().manual_seed(step_seed(cfg.seed, 4, t))
-            images = normalize(augment(data.x_fit[idx], gen)[mine], data.mean, data.std).to(ctx.device)
-            labels = data.y_fit[idx][mine].to(ctx.device)
+            if cfg.mixing.active:  # mixed over the global batch, so every rank sees its slice of it
+                images, labels = mix_batch(normalize(augment(data.x_fit[idx], gen), data.mean, data.std),
+                                           data.y_fit[idx], self.n_classes, cfg.mixing, gen)
+                images, labels = images[mine].to(ctx.device), labels[mine].to(ctx.device)
+            else:
+                images = normalize(augment(data.x_fit[idx], gen)[mine], data.mean, data.std).to(ctx.device)
+                labels = data.y_fit[idx][mine].to(ctx.device)
             tasks = self.strategy.plan(t, np.random.default_rng([cfg.seed, 2, t]))
             torch.manual_seed(step_seed(cfg.seed, 3, t))  # dropout
             self.optimizer.zero_grad(set_to_none=True)
