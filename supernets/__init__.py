@@ -3,6 +3,7 @@
 from . import ofa_mbv3 as _ofa_mbv3  # noqa: F401  (registers the OFA-MobileNetV3 supernets)
 from . import ofa_resnet50 as _ofa_resnet50  # noqa: F401  (registers the OFA-ResNet50 supernets)
 from . import resnet20_pooling as _resnet20_pooling  # noqa: F401  (registers the ResNet20 pooling supernet)
+from . import vit_resnas as _vit_resnas  # noqa: F401  (registers the ViT-ResNAS supernets)
 from ._base import (
     FOREIGN_FORMATS,
     SUPERNETS,
