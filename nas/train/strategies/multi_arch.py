@@ -11,9 +11,9 @@ Choices are unlocked progressively during the first ``warmup_epochs`` of the run
 warm-up, each choice may take only its ceil(f * n) largest of n options (at least its largest), so the
 run starts on the largest subnet and reaches every option when the warm-up ends (a two-option choice,
 such as keeping a removable block, admits its smaller option once f passes 1/2). Within a step, each
-gene cycles through the allowed options before repeating one, in a seeded random order (the reference
-repeats its list of allowed widths over the sub-batches and permutes it), so a step's subnets cover the
-allowed options evenly. "Largest" follows the space's own ``extremes()``: numeric options sort by
+gene goes through every allowed option before it repeats one, in a seeded random order, so a step's
+subnets cover the allowed options evenly (the reference repeats its list of allowed widths over the
+sub-batches, permutes it and keeps as many as it has sub-batches, which is even in expectation). "Largest" follows the space's own ``extremes()``: numeric options sort by
 value in the direction from the smallest subnet's value to the largest's; other options keep the
 order the space lists them in, read from the largest subnet's end.
 
@@ -141,9 +141,9 @@ class MultiArchSampling(Strategy):
         for key, idx in self._index.items():
             m = max(1, math.ceil(f * len(idx)))
             sl = self.space.gene_slices[key]
-            pool = np.tile(idx[:m], -(-k // m))
-            for j in range(sl.start, sl.stop):
-                genomes[:, j] = rng.permutation(pool)[:k]
+            for j in range(sl.start, sl.stop):  # whole rounds of the allowed options, then part of one more
+                pool = np.concatenate([rng.permutation(idx[:m]) for _ in range(-(-k // m))])[:k]
+                genomes[:, j] = rng.permutation(pool)
         return self.space.decode_many(genomes)
 
     def lr_factor(self, step: int) -> float:
