@@ -13,7 +13,8 @@ from supernets import MultiArch, Supernet
 from ..data import resize
 from .strategies import SubnetTask
 
-__all__ = ["soft_cross_entropy", "PassResult", "run_passes", "build_optimizer", "activate", "split_sizes", "hard_labels"]
+__all__ = ["soft_cross_entropy", "PassResult", "run_passes", "build_optimizer", "activate", "split_sizes",
+           "hard_labels"]
 
 
 def soft_cross_entropy(logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:

@@ -13,9 +13,11 @@ run starts on the largest subnet and reaches every option when the warm-up ends 
 such as keeping a removable block, admits its smaller option once f passes 1/2). Within a step, each
 gene goes through every allowed option before it repeats one, in a seeded random order, so a step's
 subnets cover the allowed options evenly (the reference repeats its list of allowed widths over the
-sub-batches, permutes it and keeps as many as it has sub-batches, which is even in expectation). "Largest" follows the space's own ``extremes()``: numeric options sort by
-value in the direction from the smallest subnet's value to the largest's; other options keep the
-order the space lists them in, read from the largest subnet's end.
+sub-batches, permutes it and keeps as many as it has sub-batches, which is even in expectation).
+
+"Largest" follows the space's own ``extremes()``: numeric options sort by value in the direction from
+the smallest subnet's value to the largest's; other options keep the order the space lists them in,
+read from the largest subnet's end, with the largest subnet's option first and the smallest's last.
 
 The rest is DeiT's recipe (the reference trains with it): AdamW, lr 5e-4 x batch / 512, weight decay
 0.05, label smoothing 0.1, a linear learning-rate warm-up of 5 of DeiT's 300 epochs, then cosine decay,

@@ -7,10 +7,13 @@ import math
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
+from typer.testing import CliRunner
 
+from nas.cli import app
 from nas.data import resize
 from nas.errors import InvalidInput
 from nas.train import TrainConfig, create_strategy, train
@@ -20,6 +23,7 @@ from nas.train.strategies.base import max_arch
 from nas.train.strategies.multi_arch import largest_first
 from search_spaces import get_space
 from supernets import MultiArch, create_supernet
+from supernets.vit_resnas import ViTResNASSupernet
 
 from .conftest import QUICK, TINY
 from .test_loop import Stop, _assert_same_weights
@@ -276,3 +280,24 @@ def test_multi_arch_runs_resume_exactly(tmp_path):
     _assert_same_weights(full.checkpoint, resumed.checkpoint)
     drop = ["images_per_s", "epoch_s"]
     assert full.metrics.drop(columns=drop).equals(resumed.metrics.drop(columns=drop))
+
+
+def test_nas_train_on_vit_resnas_runs_each_step_in_one_multi_arch_forward(tmp_path, monkeypatch):
+    """``nas train --space vit-resnas-cifar --strategy multi-arch``: each step's subnets go through
+    ``set_active_many`` once (the masked forward), on tiny synthetic data."""
+    calls = []
+    original = ViTResNASSupernet.set_active_many
+
+    def counting(self, archs, sizes):
+        calls.append(list(sizes))
+        return original(self, archs, sizes)
+
+    monkeypatch.setattr(ViTResNASSupernet, "set_active_many", counting)
+    result = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch",
+                                      "--data", TINY, "--epochs", "1", "--batch-size", "8", "--steps-per-epoch", "1",
+                                      "--eval-every", "0", "--option", "archs_per_step=4", "--out",
+                                      str(tmp_path / "run"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert calls == [[2, 2, 2, 2]]
+    row = pd.read_csv(tmp_path / "run" / "metrics.csv").iloc[-1]
+    assert row["passes_per_step"] == 1 and np.isfinite(row["loss"])
