@@ -107,8 +107,8 @@ def test_counts_equal_forward_hooks(supernet, rng):
         arch = space.decode(genome)
         sub = supernet.extract(arch).eval()
         macs: list[int] = []
-        handles = [m.register_forward_hook(lambda m, _, out, macs=macs: macs.append(_macs(m, out)))
-                   for m in sub.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        handles = [m.register_forward_hook(lambda m, inp, out, macs=macs: macs.append(_macs(m, inp, out)))
+                   for m in sub.modules() if isinstance(m, (nn.Conv2d, nn.Linear)) or hasattr(m, "matmul_macs")]
         with torch.no_grad():
             sub(supernet.dummy_input(1, arch))
         for h in handles:
@@ -117,10 +117,12 @@ def test_counts_equal_forward_hooks(supernet, rng):
         assert counts["params"][i] == sum(p.numel() for p in sub.parameters())
 
 
-def _macs(m: nn.Module, out: torch.Tensor) -> int:
+def _macs(m: nn.Module, inp: tuple, out: torch.Tensor) -> int:
     if isinstance(m, nn.Conv2d):
         return out[0].numel() * m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]
-    return m.in_features * m.out_features
+    if isinstance(m, nn.Linear):  # once per token for token ops ([B, N, C] in)
+        return out[0].numel() * m.in_features
+    return m.matmul_macs(inp[0])  # products of activations (attention's q k^T and attn v)
 
 
 def test_extract_restores_the_active_subnet(supernet, rng):
