@@ -1,8 +1,9 @@
 """Measure per-op latencies on the device you run it on. Needs only torch (and the standard library).
 
 This file is self-contained on purpose: ``nas latency profile --emit-specs DIR/specs.json`` writes the
-spec file and this profiler's kit (``opbench.py``, ``oplib.py`` that builds every op kind, ``fileio.py``
-for atomic writes) into DIR; copy DIR to a Jetson, a phone build host or any machine with torch and run
+spec file and this profiler's kit (``opbench.py``, ``oplib.py`` that builds every op kind, ``transformer.py``
+with the token ops' builders, ``fileio.py`` for atomic writes) into DIR; copy DIR to a Jetson, a phone build
+host or any machine with torch and run
 
     python opbench.py specs.json --out table.csv --device cuda --runtime torchscript
 
@@ -39,6 +40,7 @@ if __package__:  # imported from the engine
     from search_spaces.fileio import atomic_path
     from supernets.static.oplib import build_op
 else:  # run as the device kit: its other files sit beside this one
+    import transformer  # noqa: F401  (registers the token-op builders with oplib)
     from fileio import atomic_path
     from oplib import build_op
 

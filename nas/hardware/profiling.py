@@ -28,18 +28,19 @@ def space_specs(space: SearchSpace, fusion: str = "block") -> list[dict]:
 def _kit_files() -> dict[str, Path]:
     """The device-side profiler and what it imports (torch and the standard library only)."""
     from search_spaces import fileio
-    from supernets.static import oplib
+    from supernets.static import oplib, transformer
 
     return {"opbench.py": Path(opbench.__file__), "oplib.py": Path(oplib.__file__),
-            "fileio.py": Path(fileio.__file__)}
+            "transformer.py": Path(transformer.__file__), "fileio.py": Path(fileio.__file__)}
 
 
-KIT_FILES = ("opbench.py", "oplib.py", "fileio.py")
+KIT_FILES = ("opbench.py", "oplib.py", "transformer.py", "fileio.py")
 
 
 def emit_specs(space: SearchSpace, path: str | Path, fusion: str = "block") -> int:
     """Write the spec file ``opbench.py`` measures on another device, and the profiler kit beside it
-    (``opbench.py``, ``oplib.py``, ``fileio.py``: copy the folder to the device); returns the number of ops."""
+    (``opbench.py``, ``oplib.py``, ``transformer.py``, ``fileio.py``: copy the folder to the device); returns the
+    number of ops."""
     specs = space_specs(space, fusion)
     path = Path(path)
     write_json(path, {"format": "nas-op-specs", "metadata": _table_metadata(space, fusion), "specs": specs})

@@ -38,6 +38,19 @@ def test_standalone_script_imports_nothing_but_torch(tiny_space, tmp_path):
     assert table.metadata["spaces"] == ["ofa-mbv3"] and table.metadata["statistic"] == "median"
 
 
+def test_standalone_kit_measures_token_ops(tmp_path):
+    """The kit carries the vision-transformer builders: token ops get [B, N, C] inputs on the device."""
+    space = get_space("vit-resnas-cifar").restrict(
+        embed1=[40], embed2=[80], embed3=[160], heads1=[3], heads2=[6], heads3=[6], mlp1=[96], mlp2=[192], mlp3=[384])
+    n = emit_specs(space, tmp_path / "specs.json")
+    out = subprocess.run([sys.executable, "opbench.py", "specs.json", "--out", "t.csv", "--warmup", "0",
+                          "--repeats", "2"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    table = read_table(tmp_path / "t.csv")
+    kinds = {op.kind for op in space.structure("block").unique_ops().values()}
+    assert len(table) == n and {"vit_attn", "vit_mlp", "spatial_reduction", "cls_head"} <= kinds
+
+
 def test_interrupted_profile_resumes_without_remeasuring(tiny_space, tmp_path):
     specs = space_specs(tiny_space)
     out = str(tmp_path / "t.csv")
