@@ -1,0 +1,241 @@
+"""The ViT-ResNAS supernet: extraction, multi-architecture batches, counts, export, gradients."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from search_spaces import get_space
+from search_spaces.errors import InvalidInput
+from supernets import MultiArch, create_supernet
+from supernets.static.transformer import Attention, SpatialReduction
+from supernets.vit_resnas import ViTResNASSupernet
+
+SPACE = "vit-resnas-cifar"
+
+
+@pytest.fixture(scope="module")
+def supernet() -> ViTResNASSupernet:
+    torch.manual_seed(0)
+    net = create_supernet(SPACE).eval()
+    _perturb(net)
+    return net
+
+
+def _perturb(net: nn.Module) -> None:
+    """Non-trivial LayerNorm affines, biases and BN statistics, so that slicing mistakes show up."""
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for name, p in net.named_parameters():
+            if name.endswith("bias") or "norm" in name:
+                p.add_(torch.randn(p.shape, generator=gen) * 0.1)
+        for m in net.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(m.running_var.shape, generator=gen) + 0.5)
+
+
+def _archs(space, n: int, seed: int = 0) -> list[dict]:
+    largest, smallest = space.extremes()
+    return [largest, smallest] + [space.decode(g) for g in space.sample(n, np.random.default_rng(seed))]
+
+
+def _images(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.randn(n, 3, 32, 32, generator=torch.Generator().manual_seed(seed))
+
+
+def test_is_multi_arch_and_records_its_options(supernet):
+    assert isinstance(supernet, MultiArch)
+    assert supernet.build_options() == {"drop_path": 0.1, "residual_reduction": True}
+
+
+def test_extracted_subnets_equal_the_supernet(supernet):
+    x = _images(3)
+    for arch in _archs(supernet.space, 1):
+        supernet.set_active(arch)
+        sub = supernet.extract(arch).eval()
+        assert sum(p.numel() for p in sub.parameters()) == supernet.space.count(supernet.space.encode(arch)[None])[
+            "params"][0]
+        with torch.no_grad():
+            torch.testing.assert_close(sub(x), supernet(x), atol=1e-5, rtol=0)
+
+
+def test_multi_arch_batch_equals_each_slice_alone(supernet):
+    archs, sizes = _archs(supernet.space, 2, seed=5), [2, 1, 3, 2]
+    x = _images(sum(sizes), seed=1)
+    supernet.set_active_many(archs, sizes)
+    assert supernet.multi_arch
+    with torch.no_grad():
+        together = supernet(x)
+        supernet.extract(archs[2])  # extraction leaves the multi-arch setting as it was
+        torch.testing.assert_close(supernet(x), together, atol=0, rtol=0)
+        start = 0
+        for arch, n in zip(archs, sizes):
+            supernet.set_active(arch)
+            torch.testing.assert_close(together[start:start + n], supernet(x[start:start + n]), atol=1e-5, rtol=0)
+            start += n
+    assert not supernet.multi_arch
+
+
+def test_multi_arch_refuses_a_batch_of_another_size(supernet):
+    archs = _archs(supernet.space, 0)
+    with pytest.raises(InvalidInput, match="sizes"):
+        supernet.set_active_many(archs, [1])
+    with pytest.raises(InvalidInput, match="positive"):
+        supernet.set_active_many(archs, [1, 0])
+    supernet.set_active_many(archs, [1, 2])
+    with pytest.raises(InvalidInput, match="3 samples"):
+        supernet(_images(2))
+    supernet.set_active(archs[0])
+
+
+def test_multi_arch_gradients_equal_the_sum_over_slices():
+    """One backward through the masked batch gives every active parameter the gradient the archs give it
+    one by one (and nothing to weights no arch uses)."""
+    torch.manual_seed(0)
+    net = create_supernet(SPACE, drop_path=0.0).eval()  # eval: BN running statistics, the same in both
+    _perturb(net)
+    space = net.space
+    archs = [space.decode(g) for g in space.sample(2, np.random.default_rng(2))] + [space.extremes()[1]]
+    archs[0] |= {"embed1": 56, "keep": [True] * 9}  # every block runs in some arch
+    archs[1] |= {"embed1": 48}  # channel 56 of stage 1 in none
+    sizes = [2, 1, 1]
+    x = _images(sum(sizes), seed=3)
+    weights = torch.randn(sum(sizes), space.n_classes, generator=torch.Generator().manual_seed(4))
+    net.zero_grad(set_to_none=True)
+    net.set_active_many(archs, sizes)
+    (net(x) * weights).sum().backward()
+    together = {k: None if p.grad is None else p.grad.clone() for k, p in net.named_parameters()}
+    net.zero_grad(set_to_none=True)
+    start = 0
+    for arch, n in zip(archs, sizes):
+        net.set_active(arch)
+        (net(x[start:start + n]) * weights[start:start + n]).sum().backward()
+        start += n
+    reached = 0
+    for k, p in net.named_parameters():
+        alone = torch.zeros_like(p) if p.grad is None else p.grad
+        mine = torch.zeros_like(p) if together[k] is None else together[k]
+        torch.testing.assert_close(mine, alone, atol=1e-5, rtol=1e-4, msg=k)
+        reached += bool(alone.abs().sum() > 0)
+    assert reached == sum(1 for _ in net.parameters())  # every tensor is (partly) active in some arch
+    # but not every element: no arch has stage 1 wider than 56 channels
+    assert net.stages[0][0].attn.qkv.weight.grad[:, 56:].abs().sum() == 0
+    assert net.stages[0][0].attn.qkv.weight.grad[:, :56].abs().sum() > 0
+
+
+def test_hook_counts_equal_space_counts(supernet):
+    space = supernet.space
+    archs = _archs(space, 2, seed=7)
+    counts = space.count(space.encode_many(archs))
+    for i, arch in enumerate(archs):
+        sub = supernet.extract(arch).eval()
+        macs: list[int] = []
+
+        def hook(m, inp, out):
+            if isinstance(m, nn.Conv2d):
+                macs.append(out[0].numel() * m.in_channels * m.kernel_size[0] * m.kernel_size[1] // m.groups)
+            elif isinstance(m, nn.Linear):
+                macs.append(out[0].numel() * m.in_features)
+            else:  # attention: q k^T and attn v
+                macs.append(m.matmul_macs(inp[0]))
+
+        handles = [m.register_forward_hook(hook) for m in sub.modules()
+                   if isinstance(m, (nn.Conv2d, nn.Linear, Attention))]
+        with torch.no_grad():
+            sub(_images(1))
+        for h in handles:
+            h.remove()
+        assert sum(macs) == counts["macs"][i]
+        assert sum(p.numel() for p in sub.parameters()) == counts["params"][i]
+
+
+def test_plain_spatial_reduction_ablation():
+    torch.manual_seed(0)
+    net = create_supernet(SPACE, residual_reduction=False).eval()
+    assert net.build_options()["residual_reduction"] is False
+    arch = _archs(net.space, 1, seed=9)[2]
+    net.set_active(arch)
+    sub = net.extract(arch).eval()
+    reductions = [m for m in sub.modules() if isinstance(m, SpatialReduction)]
+    assert len(reductions) == 2 and not any(m.residual for m in reductions)
+    x = _images(2)
+    with torch.no_grad():
+        torch.testing.assert_close(sub(x), net(x), atol=1e-5, rtol=0)
+        residual = create_supernet(SPACE)
+        residual.load_state_dict(net.state_dict())
+        residual.eval().set_active(arch)
+        assert (residual(x) - net(x)).abs().max() > 1e-3  # the skip changes the function
+
+
+def test_drop_path_runs_only_in_training(supernet):
+    supernet.set_active(supernet.space.extremes()[0])
+    x = _images(4)
+    try:
+        supernet.train()
+        for m in supernet.modules():
+            if isinstance(m, nn.BatchNorm2d):
+                m.eval()  # only drop path differs between the passes
+        torch.manual_seed(1)
+        with torch.no_grad():
+            a, b = supernet(x), supernet(x)
+        assert (a - b).abs().max() > 1e-4
+    finally:
+        supernet.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(supernet(x), supernet(x), atol=0, rtol=0)
+
+
+def test_restricted_tiny_space_extracts_equal(tmp_path):
+    """A restriction of the ImageNet space keeps the full-size supernet (its weights) and extracts equal."""
+    torch.manual_seed(0)
+    space = get_space("vit-resnas-tiny[embed1=160,embed2=320,embed3=640,heads1=3,mlp1=384]")
+    net = create_supernet(space).eval()
+    arch = space.extremes()[1]
+    net.set_active(arch)
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(net.extract(arch).eval()(x), net(x), atol=1e-5, rtol=0)
+
+
+# ------------------------------------------------------------------------------------------ export
+LOADER = """
+import sys, torch
+sys.path = [p for p in sys.path if p and 'work/main' not in p and 'site-packages' in p]
+m = torch.jit.load(sys.argv[1])
+torch.save(m(torch.load(sys.argv[2])), sys.argv[3])
+bad = [k for k in sys.modules if k.split('.')[0] in ('nas', 'supernets', 'search_spaces', 'predictors')]
+assert not bad, bad
+"""
+
+
+@pytest.fixture(scope="module")
+def subnet(supernet):
+    arch = _archs(supernet.space, 1, seed=11)[2]
+    return supernet.extract(arch).eval()
+
+
+def test_torchscript_and_torch_export_agree(subnet):
+    x = _images(2, seed=2)
+    with torch.no_grad():
+        eager = subnet(x)
+        torch.testing.assert_close(torch.jit.script(subnet)(x), eager, atol=1e-5, rtol=1e-5)
+        torch.testing.assert_close(torch.jit.trace(subnet, x)(_images(2, seed=2)), eager, atol=1e-5, rtol=1e-5)
+        exported = torch.export.export(subnet, (x,))
+        torch.testing.assert_close(exported.module()(x), eager, atol=1e-5, rtol=1e-5)
+
+
+def test_saved_torchscript_loads_without_the_project(subnet, tmp_path):
+    path, x = tmp_path / "vit.pt", _images(2, seed=6)
+    torch.jit.script(subnet).save(str(path))
+    torch.save(x, tmp_path / "x.pt")
+    proc = subprocess.run([sys.executable, "-I", "-c", LOADER, str(path), str(tmp_path / "x.pt"), str(tmp_path / "y.pt")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    with torch.no_grad():
+        torch.testing.assert_close(torch.load(tmp_path / "y.pt"), subnet(x), atol=1e-5, rtol=1e-5)
