@@ -99,7 +99,8 @@ class ViTResNASSupernet(Supernet, MultiArch):
 
     def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> list[Arch]:
         if len(archs) != len(sizes) or not archs:
-            raise InvalidInput(f"set_active_many takes one slice size per arch ({len(archs)} archs, {len(sizes)} sizes)")
+            raise InvalidInput(f"set_active_many takes one slice size per arch ({len(archs)} archs, "
+                               f"{len(sizes)} sizes)")
         if any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
             raise InvalidInput(f"slice sizes are positive ints, got {list(sizes)!r}")
         archs = [self.space.validate(a) for a in archs]
@@ -109,7 +110,7 @@ class ViTResNASSupernet(Supernet, MultiArch):
         for s in range(1, N_STAGES + 1):
             widths = [a[f"embed{s}"] for a in archs]
             embed.append(prefix_mask(widths, sizes, max(m.embeds[s - 1])))
-            count.append(torch.tensor(widths, dtype=torch.float32).repeat_interleave(torch.tensor(sizes)).view(-1, 1, 1))
+            count.append(embed[-1].sum(-1, keepdim=True))
             heads.append([prefix_mask([a[f"heads{s}"][j] for a in archs], sizes, max(m.heads[s - 1]),
                                       m.head_dims[s - 1]) for j in range(DEPTH)])
             hidden.append([prefix_mask([a[f"mlp{s}"][j] for a in archs], sizes, max(m.mlps[s - 1]))

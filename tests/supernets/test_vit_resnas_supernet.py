@@ -137,7 +137,7 @@ def test_hook_counts_equal_space_counts(supernet):
         sub = supernet.extract(arch).eval()
         macs: list[int] = []
 
-        def hook(m, inp, out):
+        def hook(m, inp, out, macs=macs):
             if isinstance(m, nn.Conv2d):
                 macs.append(out[0].numel() * m.in_channels * m.kernel_size[0] * m.kernel_size[1] // m.groups)
             elif isinstance(m, nn.Linear):
@@ -234,8 +234,8 @@ def test_saved_torchscript_loads_without_the_project(subnet, tmp_path):
     path, x = tmp_path / "vit.pt", _images(2, seed=6)
     torch.jit.script(subnet).save(str(path))
     torch.save(x, tmp_path / "x.pt")
-    proc = subprocess.run([sys.executable, "-I", "-c", LOADER, str(path), str(tmp_path / "x.pt"), str(tmp_path / "y.pt")],
-                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-I", "-c", LOADER, str(path), str(tmp_path / "x.pt"),
+                           str(tmp_path / "y.pt")], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     with torch.no_grad():
         torch.testing.assert_close(torch.load(tmp_path / "y.pt"), subnet(x), atol=1e-5, rtol=1e-5)
