@@ -66,6 +66,9 @@ def train(
     label_smoothing: float = typer.Option(None, "--label-smoothing", min=0, help="Label smoothing, in [0, 1) [0.1]."),
     seed: int = typer.Option(None, "--seed", min=0, help="Seed of every random choice [0]."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
+    supernet_option: list[str] = typer.Option(None, "--supernet-option",
+                                              help="Supernet build option key=value (repeatable), e.g. "
+                                                   "residual_reduction=false for ViT-ResNAS."),
     holdout: float = typer.Option(None, "--holdout", help="Share (or count) of training images held out [0.1]."),
     steps: int = typer.Option(None, "--steps-per-epoch", min=1, help="Cap optimizer steps per epoch (quick runs)."),
     eval_every: int = typer.Option(None, "--eval-every", min=0,
@@ -87,7 +90,8 @@ def train(
     """Train a weight-shared supernet; writes metrics.csv, training.png, checkpoints/last.pt, supernet.pt."""
     given = {"batch_size": batch_size, "lr": lr, "optimizer": optimizer, "momentum": momentum,
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "seed": seed,
-             "strategy_options": parse_options(option) if option else None, "holdout": holdout,
+             "strategy_options": parse_options(option) if option else None,
+             "supernet_options": parse_options(supernet_option) if supernet_option else None, "holdout": holdout,
              "steps_per_epoch": steps, "eval_every": eval_every, "eval_images": eval_images, "bn_images": bn_images,
              "init": str(init) if init else None,
              "arch": _read_arch(arch, space, resume) if arch else None}

@@ -56,6 +56,8 @@ class TrainConfig:
     bn_images: int = 500  # images for BN recalibration before each evaluation
     init: str | None = None  # checkpoint with initial weights (ours or once-for-all's)
     arch: dict | None = None  # the one subnet a strategy that trains a fixed subnet (standalone) trains
+    #: ``create_supernet`` keywords of the family's supernet (e.g. ViT-ResNAS's residual_reduction, drop_path)
+    supernet_options: dict = field(default_factory=dict)
     mixup: float = 0.0  # mixup's Beta alpha (0: off; DeiT 0.8): soft targets mixed over the global batch
     cutmix: float = 0.0  # cutmix's Beta alpha (0: off; DeiT 1.0)
     mixup_switch_prob: float = 0.5  # with both on, the chance that a batch uses cutmix instead of mixup
@@ -88,6 +90,7 @@ class TrainConfig:
         strategy = STRATEGIES.get(self.strategy)  # unknown names list the known ones
         self.strategy_options = strategy.resolve_options(self.strategy_options or {}, self.batch_size)
         space = get_space(self.space)
+        check_supernet_options(space, self.supernet_options)
         if self.arch is not None:
             self.arch = space.validate(self.arch)
 
@@ -145,3 +148,24 @@ def steps_per_epoch(cfg: TrainConfig, n_fit: int, world_size: int = 1) -> int:
                            "held-out split")
     steps = n_fit // cfg.batch_size
     return min(steps, cfg.steps_per_epoch) if cfg.steps_per_epoch else steps
+
+
+def check_supernet_options(space, options: Mapping[str, Any]) -> None:
+    """Refuse (one line) a ``create_supernet`` keyword the space's supernet factory does not take."""
+    import inspect
+
+    from search_spaces.names import split_overlays
+    from supernets import SUPERNETS
+
+    if not options:
+        return
+    base = space.base if split_overlays(space.family)[1] else space
+    params = list(inspect.signature(SUPERNETS.get(base.family)).parameters.values())[1:]
+    allowed = {p.name: p.default for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    unknown = [k for k in options if k not in allowed]
+    if unknown:
+        raise InvalidInput(f"supernet option {unknown[0]!r} is not known for space {space.name}; "
+                           f"known: {', '.join(allowed) or 'none'}")
+    for key, value in options.items():
+        if isinstance(allowed[key], bool) and not isinstance(value, bool):
+            raise InvalidInput(f"supernet option {key}={value!r} must be true or false")

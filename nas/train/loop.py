@@ -93,7 +93,7 @@ class TrainingLoop:
         if self.strategy.score_images(cfg.batch_size) and len(self.data.y_holdout) < 1:
             raise InvalidInput(f"strategy {cfg.strategy} scores subnets on held-out images; --holdout leaves none")
         torch.manual_seed(cfg.seed)  # the initial weights
-        self.supernet = create_supernet(self.space, **self.strategy.supernet_options())
+        self.supernet = create_supernet(self.space, **{**self.strategy.supernet_options(), **cfg.supernet_options})
         if cfg.init:
             load_weights(self.supernet, cfg.init, arch=cfg.arch)
         self.supernet.to(self.ctx.device)

@@ -301,3 +301,23 @@ def test_nas_train_on_vit_resnas_runs_each_step_in_one_multi_arch_forward(tmp_pa
     assert calls == [[2, 2, 2, 2]]
     row = pd.read_csv(tmp_path / "run" / "metrics.csv").iloc[-1]
     assert row["passes_per_step"] == 1 and np.isfinite(row["loss"])
+
+
+def test_supernet_options_reach_the_supernet_and_its_checkpoint(tmp_path):
+    """``--supernet-option residual_reduction=false``: the plain reduction of the paper's ablation is what trains
+    and what the checkpoint rebuilds; unknown keys and non-boolean flags are one-line errors."""
+    result = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch",
+                                      "--data", TINY, "--epochs", "1", "--batch-size", "8", "--steps-per-epoch", "1",
+                                      "--eval-every", "0", "--supernet-option", "residual_reduction=false",
+                                      "--out", str(tmp_path / "run"), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    ckpt = torch.load(tmp_path / "run" / "supernet.pt", weights_only=True)
+    assert ckpt["options"]["residual_reduction"] is False
+    for option, match in (("foo=1", "supernet option 'foo' is not known for space vit-resnas-cifar; known: "
+                                    "drop_path, residual_reduction"),
+                          ("residual_reduction=2", "residual_reduction=2 must be true or false")):
+        bad = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch", "--data",
+                                       TINY, "--epochs", "1", "--supernet-option", option, "--out",
+                                       str(tmp_path / "bad")])
+        assert bad.exit_code == 2 and match in " ".join(bad.output.split()), bad.output
+        assert not (tmp_path / "bad").exists()
