@@ -66,6 +66,8 @@ def train(
     label_smoothing: float = typer.Option(None, "--label-smoothing", min=0, help="Label smoothing, in [0, 1) [0.1]."),
     seed: int = typer.Option(None, "--seed", min=0, help="Seed of every random choice [0]."),
     option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
+    mixup: float = typer.Option(None, "--mixup", min=0, help="Mixup alpha (DeiT: 0.8; 0: off) [0]."),
+    cutmix: float = typer.Option(None, "--cutmix", min=0, help="Cutmix alpha (DeiT: 1.0; 0: off) [0]."),
     supernet_option: list[str] = typer.Option(None, "--supernet-option",
                                               help="Supernet build option key=value (repeatable), e.g. "
                                                    "residual_reduction=false for ViT-ResNAS."),
@@ -92,6 +94,7 @@ def train(
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "seed": seed,
              "strategy_options": parse_options(option) if option else None,
              "supernet_options": parse_options(supernet_option) if supernet_option else None, "holdout": holdout,
+             "mixup": mixup, "cutmix": cutmix,
              "steps_per_epoch": steps, "eval_every": eval_every, "eval_images": eval_images, "bn_images": bn_images,
              "init": str(init) if init else None,
              "arch": _read_arch(arch, space, resume) if arch else None}
