@@ -62,7 +62,11 @@ def parse_network_def(value: Any) -> tuple:
     if not isinstance(value, (list, tuple)) or not value:
         shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
         raise NetworkDefError(f"a network_def is a non-empty tuple of parts, not {type(value).__name__} {shown}")
-    return _tuples(value)
+    try:
+        return _tuples(value)
+    except RecursionError:
+        raise NetworkDefError("a network_def is nested too deeply (its parts nest at most three levels: "
+                              f"{_BLOCK_FORM})") from None
 
 
 def network_def_text(nd: tuple) -> str:

@@ -180,6 +180,15 @@ def test_bad_network_defs_say_what_is_wrong_in_one_line(text, match):
     assert "\n" not in str(info.value) and isinstance(info.value, (InvalidArchitecture, InvalidInput))
 
 
+def test_a_deeply_nested_list_is_one_line():
+    deep: list = []
+    for _ in range(5000):  # JSON reads ~1000 levels; the list form need not come from JSON
+        deep = [deep]
+    with pytest.raises(NetworkDefError, match="nested too deeply") as info:
+        TINY.arch_from_network_def(deep)
+    assert "\n" not in str(info.value)
+
+
 def test_removal_where_the_space_forbids_it():
     kept_only = get_space("vit-resnas-tiny[keep=True]")
     with pytest.raises(InvalidArchitecture, match="keep\\[2\\]=False is not allowed"):
