@@ -6,6 +6,7 @@ so an interrupted save never leaves a half-written checkpoint behind.
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -17,10 +18,10 @@ from search_spaces.errors import CheckpointError
 from search_spaces.fileio import atomic_path
 from search_spaces.names import split_overlays
 
-from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, create_supernet
+from ._base import FOREIGN_FORMATS, SUPERNETS, ForeignWeights, Supernet, create_supernet
 
 __all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save",
-           "checkpoint_members"]
+           "checkpoint_members", "checkpoint_build_options"]
 
 FORMAT = "nas-supernet/1"
 
@@ -67,6 +68,23 @@ def checkpoint_members(ckpt: Mapping[str, Any]) -> int:
         raise CheckpointError(f"checkpoint's supernet options {options!r} are damaged (members must be a whole "
                               "number >= 1)")
     return members
+
+
+def checkpoint_build_options(ckpt: Mapping[str, Any], space: SearchSpace) -> dict:
+    """The ``create_supernet`` keywords besides ``members`` a checkpoint of ours records (e.g. ViT-ResNAS's
+    ``residual_reduction``), so that the supernet it rebuilds is the one that was trained; a keyword the
+    family's supernet does not take says the options are damaged."""
+    options = ckpt.get("options") or {}
+    extra = {k: v for k, v in options.items() if k != "members"} if isinstance(options, Mapping) else {}
+    if not extra:
+        return {}
+    base = space.base if split_overlays(space.family)[1] else space
+    params = list(inspect.signature(SUPERNETS.get(base.family)).parameters)[1:]
+    unknown = [k for k in extra if k not in params]
+    if unknown:
+        raise CheckpointError(f"checkpoint's supernet options {options!r} are damaged ({unknown[0]!r} is not an "
+                              f"option of supernet {base.family}; known: {', '.join(params) or 'none'})")
+    return extra
 
 
 def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
@@ -134,9 +152,10 @@ def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> t
         expected = space if isinstance(space, str) else (space.name if space is not None else None)
         if expected is not None and expected not in (ckpt["space"], family_of(str(ckpt["space"]))):
             raise CheckpointError(f"checkpoint {path} was made for space {ckpt['space']}, not {expected}")
-        supernet = create_supernet(space if isinstance(space, SearchSpace) and space.name == ckpt["space"]
-                                   else get_space(ckpt["space"]),
-                                   members=checkpoint_members(ckpt))
+        space_obj = (space if isinstance(space, SearchSpace) and space.name == ckpt["space"]
+                     else get_space(ckpt["space"]))
+        supernet = create_supernet(space_obj, members=checkpoint_members(ckpt),
+                                   **checkpoint_build_options(ckpt, space_obj))
     elif space is None:
         raise CheckpointError(f"checkpoint {path} does not say which space it is for; pass the space explicitly")
     else:

@@ -173,6 +173,18 @@ def test_plain_spatial_reduction_ablation():
         assert (residual(x) - net(x)).abs().max() > 1e-3  # the skip changes the function
 
 
+def test_a_checkpoint_rebuilds_the_plain_reduction(tmp_path):
+    """``load_supernet`` (nas evaluate, search, export) builds the supernet with the checkpoint's options:
+    the plain reduction has the same state dict keys, so a residual rebuild would load silently."""
+    from supernets.checkpoint import load_supernet, save_checkpoint
+
+    net = create_supernet(SPACE, residual_reduction=False, drop_path=0.0)
+    save_checkpoint(net, tmp_path / "plain.pt")
+    loaded, _ = load_supernet(tmp_path / "plain.pt")
+    assert loaded.build_options() == {"drop_path": 0.0, "residual_reduction": False}
+    assert load_supernet(tmp_path / "plain.pt", SPACE)[0].residual_reduction is False
+
+
 def test_drop_path_runs_only_in_training(supernet):
     supernet.set_active(supernet.space.extremes()[0])
     x = _images(4)
