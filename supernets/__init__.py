@@ -18,5 +18,5 @@ from ._base import (
 from .ofa_mbv3 import OFAMobileNetV3Supernet
 from .ofa_resnet50 import OFAResNet50Supernet
 
-__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "create_supernet",
-           "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]
+__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
+           "create_supernet", "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]

@@ -13,8 +13,8 @@ from search_spaces import Arch, Registry, SearchSpace, get_space
 from search_spaces.errors import InvalidInput
 from search_spaces.names import split_overlays
 
-__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS", "register_supernet",
-           "create_supernet", "list_supernets"]
+__all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
+           "register_supernet", "create_supernet", "list_supernets"]
 
 
 class Supernet(nn.Module):

@@ -20,8 +20,8 @@ from search_spaces.errors import InvalidInput
 
 from .opspec import Op
 
-__all__ = ["Kernel", "kernels_of", "KERNEL_RULES", "register_kernels", "RooflineParams", "fit_roofline", "fit_bandwidth", "predict_kernels",
-           "BYTES_PER_ELEMENT"]
+__all__ = ["Kernel", "kernels_of", "KERNEL_RULES", "register_kernels", "RooflineParams", "fit_roofline",
+           "fit_bandwidth", "predict_kernels", "BYTES_PER_ELEMENT"]
 
 BYTES_PER_ELEMENT = 4
 

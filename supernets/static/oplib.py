@@ -15,8 +15,8 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import nn
 
-__all__ = ["BUILDERS", "INPUT_SHAPES", "register_builder", "input_shape", "build_op", "make_activation", "ConvBNAct", "SqueezeExcite",
-           "GlobalPool", "Classifier", "Block"]
+__all__ = ["BUILDERS", "INPUT_SHAPES", "register_builder", "input_shape", "build_op", "make_activation", "ConvBNAct",
+           "SqueezeExcite", "GlobalPool", "Classifier", "Block"]
 
 ACTIVATIONS = ("none", "relu", "relu6", "h_swish", "h_sigmoid")
 
