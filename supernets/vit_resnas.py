@@ -66,7 +66,7 @@ class _Masks:
 class ViTResNASSupernet(Supernet, MultiArch):
     def __init__(self, space: ViTResNASSpace, drop_path: float = 0.1, residual_reduction: bool = True):
         super().__init__(space)
-        if not 0.0 <= float(drop_path) < 1.0:
+        if isinstance(drop_path, bool) or not isinstance(drop_path, (int, float)) or not 0.0 <= drop_path < 1.0:
             raise InvalidInput(f"drop_path is a rate in [0, 1), got {drop_path!r}")
         m = space.macro
         self.drop_path_rate, self.residual_reduction = float(drop_path), bool(residual_reduction)

@@ -169,3 +169,6 @@ def check_supernet_options(space, options: Mapping[str, Any]) -> None:
     for key, value in options.items():
         if isinstance(allowed[key], bool) and not isinstance(value, bool):
             raise InvalidInput(f"supernet option {key}={value!r} must be true or false")
+        if isinstance(allowed[key], (int, float)) and not isinstance(allowed[key], bool) and (
+                isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise InvalidInput(f"supernet option {key}={value!r} must be a number (default {allowed[key]})")

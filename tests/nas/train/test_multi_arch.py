@@ -315,7 +315,8 @@ def test_supernet_options_reach_the_supernet_and_its_checkpoint(tmp_path):
     assert ckpt["options"]["residual_reduction"] is False
     for option, match in (("foo=1", "supernet option 'foo' is not known for space vit-resnas-cifar; known: "
                                     "drop_path, residual_reduction"),
-                          ("residual_reduction=2", "residual_reduction=2 must be true or false")):
+                          ("residual_reduction=2", "residual_reduction=2 must be true or false"),
+                          ("drop_path=abc", "drop_path='abc' must be a number (default 0.1)")):
         bad = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch", "--data",
                                        TINY, "--epochs", "1", "--supernet-option", option, "--out",
                                        str(tmp_path / "bad")])
