@@ -33,7 +33,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from search_spaces import SearchSpace
-from search_spaces.errors import NotSupported
+from search_spaces.errors import InvalidInput, NotSupported
 
 from .base import Strategy, SubnetTask, cosine_factor, register_strategy
 
@@ -101,6 +101,10 @@ class MultiArchSampling(Strategy):
         per = out.get("example_per_arch", EXAMPLE_PER_ARCH)
         if not out.get("archs_per_step") and isinstance(per, int) and not isinstance(per, bool) and per >= 1:
             out["archs_per_step"] = max(1, batch_size // per)
+        k = out.get("archs_per_step")
+        if isinstance(k, int) and not isinstance(k, bool) and k > batch_size:  # sub-batches would be empty
+            raise InvalidInput(f"strategy {cls.name} option archs_per_step={k} exceeds the batch of {batch_size} "
+                               f"samples; allowed: 1..{batch_size} (or 0: the batch over example_per_arch)")
         return out
 
     def validate(self) -> None:

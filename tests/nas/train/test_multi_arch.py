@@ -322,3 +322,9 @@ def test_supernet_options_reach_the_supernet_and_its_checkpoint(tmp_path):
                                        str(tmp_path / "bad")])
         assert bad.exit_code == 2 and match in " ".join(bad.output.split()), bad.output
         assert not (tmp_path / "bad").exists()
+
+
+def test_more_archs_per_step_than_samples_is_refused():
+    with pytest.raises(InvalidInput, match=r"archs_per_step=100 exceeds the batch of 8 samples; allowed: 1\.\.8"):
+        TrainConfig.for_strategy("multi-arch", space="vit-resnas-cifar", data=TINY, epochs=1, batch_size=8,
+                                 strategy_options={"archs_per_step": 100})
