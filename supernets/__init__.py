@@ -11,6 +11,7 @@ from ._base import (
     ForeignWeights,
     MultiArch,
     Supernet,
+    build_keywords,
     create_supernet,
     list_supernets,
     register_supernet,
@@ -19,4 +20,5 @@ from .ofa_mbv3 import OFAMobileNetV3Supernet
 from .ofa_resnet50 import OFAResNet50Supernet
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "create_supernet", "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]
+           "create_supernet", "build_keywords", "list_supernets", "register_supernet", "OFAMobileNetV3Supernet",
+           "OFAResNet50Supernet"]

@@ -14,7 +14,7 @@ from search_spaces.errors import InvalidInput
 from search_spaces.names import split_overlays
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "register_supernet", "create_supernet", "list_supernets"]
+           "register_supernet", "create_supernet", "build_keywords", "list_supernets"]
 
 
 class Supernet(nn.Module):
@@ -138,13 +138,25 @@ def register_supernet(space_name: str):
     return SUPERNETS.register(space_name)
 
 
+def _base_space(space: SearchSpace) -> SearchSpace:
+    """The space whose supernet ``space`` runs: an overlay ``S+q`` runs the supernet of ``S``."""
+    return space.base if split_overlays(space.family)[1] else space
+
+
+def build_keywords(space: str | SearchSpace) -> dict[str, Any]:
+    """The ``create_supernet`` keywords (besides ``members``) the space's supernet takes, with their defaults."""
+    import inspect
+
+    space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
+    params = list(inspect.signature(SUPERNETS.get(space_obj.family)).parameters.values())[1:]
+    return {p.name: p.default for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
 def create_supernet(space: str | SearchSpace, members: int = 1, **kwargs) -> Supernet:
     """A freshly initialized supernet for ``space`` (a registered name or a space object); ``members`` > 1
     gives a mixture of that many independently initialized supernets (``supernets.mixture``). An overlay
     space (``S+q``: ``space.base`` is ``S``) gets the supernet of its base: bits are applied after extraction."""
-    space_obj = get_space(space) if isinstance(space, str) else space
-    if split_overlays(space_obj.family)[1]:  # an overlay (S+q) runs the supernet of its base S
-        space_obj = space_obj.base
+    space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
     factory = SUPERNETS.get(space_obj.family)
     if isinstance(members, bool) or not isinstance(members, int) or members < 1:
         raise InvalidInput(f"a supernet has members >= 1 (1: a single supernet; M > 1: a mixture), got {members!r}")

@@ -6,7 +6,6 @@ so an interrupted save never leaves a half-written checkpoint behind.
 
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,7 +17,7 @@ from search_spaces.errors import CheckpointError
 from search_spaces.fileio import atomic_path
 from search_spaces.names import split_overlays
 
-from ._base import FOREIGN_FORMATS, SUPERNETS, ForeignWeights, Supernet, create_supernet
+from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, build_keywords, create_supernet
 
 __all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save",
            "checkpoint_members", "checkpoint_build_options"]
@@ -78,12 +77,11 @@ def checkpoint_build_options(ckpt: Mapping[str, Any], space: SearchSpace) -> dic
     extra = {k: v for k, v in options.items() if k != "members"} if isinstance(options, Mapping) else {}
     if not extra:
         return {}
-    base = space.base if split_overlays(space.family)[1] else space
-    params = list(inspect.signature(SUPERNETS.get(base.family)).parameters)[1:]
+    params = build_keywords(space)
     unknown = [k for k in extra if k not in params]
     if unknown:
         raise CheckpointError(f"checkpoint's supernet options {options!r} are damaged ({unknown[0]!r} is not an "
-                              f"option of supernet {base.family}; known: {', '.join(params) or 'none'})")
+                              f"option of the supernet of {space.name}; known: {', '.join(params) or 'none'})")
     return extra
 
 

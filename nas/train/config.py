@@ -152,16 +152,11 @@ def steps_per_epoch(cfg: TrainConfig, n_fit: int, world_size: int = 1) -> int:
 
 def check_supernet_options(space, options: Mapping[str, Any]) -> None:
     """Refuse (one line) a ``create_supernet`` keyword the space's supernet factory does not take."""
-    import inspect
-
-    from search_spaces.names import split_overlays
-    from supernets import SUPERNETS
+    from supernets import build_keywords
 
     if not options:
         return
-    base = space.base if split_overlays(space.family)[1] else space
-    params = list(inspect.signature(SUPERNETS.get(base.family)).parameters.values())[1:]
-    allowed = {p.name: p.default for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    allowed = build_keywords(space)
     unknown = [k for k in options if k not in allowed]
     if unknown:
         raise InvalidInput(f"supernet option {unknown[0]!r} is not known for space {space.name}; "
