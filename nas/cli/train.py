@@ -69,8 +69,8 @@ def train(
     mixup: float = typer.Option(None, "--mixup", min=0, help="Mixup alpha (DeiT: 0.8; 0: off) [0]."),
     cutmix: float = typer.Option(None, "--cutmix", min=0, help="Cutmix alpha (DeiT: 1.0; 0: off) [0]."),
     supernet_option: list[str] = typer.Option(None, "--supernet-option",
-                                              help="Supernet build option key=value (repeatable), e.g. "
-                                                   "residual_reduction=false for ViT-ResNAS."),
+                                              help="Supernet build option key=value (repeatable): a keyword of the "
+                                                   "space's supernet (an unknown key lists the known ones)."),
     holdout: float = typer.Option(None, "--holdout", help="Share (or count) of training images held out [0.1]."),
     steps: int = typer.Option(None, "--steps-per-epoch", min=1, help="Cap optimizer steps per epoch (quick runs)."),
     eval_every: int = typer.Option(None, "--eval-every", min=0,

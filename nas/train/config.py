@@ -56,7 +56,7 @@ class TrainConfig:
     bn_images: int = 500  # images for BN recalibration before each evaluation
     init: str | None = None  # checkpoint with initial weights (ours or once-for-all's)
     arch: dict | None = None  # the one subnet a strategy that trains a fixed subnet (standalone) trains
-    #: ``create_supernet`` keywords of the family's supernet (e.g. ViT-ResNAS's residual_reduction, drop_path)
+    #: ``create_supernet`` keywords of the space's supernet (``supernets.build_keywords`` lists them)
     supernet_options: dict = field(default_factory=dict)
     mixup: float = 0.0  # mixup's Beta alpha (0: off; DeiT 0.8): soft targets mixed over the global batch
     cutmix: float = 0.0  # cutmix's Beta alpha (0: off; DeiT 1.0)
