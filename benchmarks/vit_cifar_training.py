@@ -44,7 +44,7 @@ def subnets() -> list[dict]:
     return space.decode_many(space.sample(N_SUBNETS, np.random.default_rng(0)))
 
 
-def runs(root: Path) -> dict[str, dict]:
+def runs() -> dict[str, dict]:
     out = {"supernet-residual": {"strategy": "multi-arch", "strategy_options": {"example_per_arch": 32}},
            "supernet-plain": {"strategy": "multi-arch", "strategy_options": {"example_per_arch": 32},
                               "supernet_options": {"residual_reduction": False}}}
@@ -54,7 +54,7 @@ def runs(root: Path) -> dict[str, dict]:
 
 
 def train_missing(root: Path, data: Path, epochs: int) -> None:
-    for name, spec in runs(root).items():
+    for name, spec in runs().items():
         run = root / name
         if (run / "supernet.pt").exists():
             continue
