@@ -105,18 +105,29 @@ class ViTResNASSpace(Structured, ForeignArchFormat, SearchSpace):
                 raise InvalidArchitecture(f"both heads{s} and {key} given for space {self.name}; give one of them")
             hd, heads = self.macro.head_dims[s - 1], self.choice(f"heads{s}")
             allowed = ", ".join(str(h * hd) for h in heads.options)
-            widths = self._as_list(heads, out.pop(key))
+            allowed = f"allowed attention widths: {allowed} ({heads.allowed} heads x {hd})"
+            widths = self._width_list(key, out.pop(key), heads.count, allowed)
             converted = []
             for j, width in enumerate(widths):
                 whole = isinstance(width, int) and not isinstance(width, bool)
                 if not whole or width % hd or width // hd not in heads.options:
                     why = f"is not a multiple of stage {s}'s head dim {hd}" if whole and width % hd else \
                         "is not offered"
-                    raise InvalidArchitecture(f"{key}[{j}]={width!r} {why} in space {self.name}; allowed attention "
-                                              f"widths: {allowed} ({heads.allowed} heads x {hd})")
+                    raise InvalidArchitecture(f"{key}[{j}]={width!r} {why} in space {self.name}; {allowed}")
                 converted.append(width // hd)
             out[f"heads{s}"] = converted
         return out
+
+    def _width_list(self, key: str, value: Any, count: int, allowed: str) -> list:
+        """``attn{s}`` as a list of ``count`` widths. Checked here, not by ``heads{s}``'s Choice, so that an
+        error names the key the user wrote and widths (not head counts) as what is allowed."""
+        if isinstance(value, np.ndarray):
+            value = value.tolist()
+        if not isinstance(value, (list, tuple)) or len(value) != count:
+            got = f"{len(value)} values" if isinstance(value, (list, tuple)) else repr(value)
+            raise InvalidArchitecture(f"{key} must be a list of {count} attention widths for space {self.name}; "
+                                      f"got {got}; {allowed}")
+        return [v.item() if isinstance(v, np.generic) else v for v in value]
 
     def attention_widths(self, arch: Mapping[str, Any]) -> dict[str, list[int]]:
         """``{"attn1": [...6], ...}``: the attention width of every block."""

@@ -210,6 +210,20 @@ def test_attention_widths_in_place_of_heads():
         TINY.validate({**largest, "attn1": [192] * 6})
 
 
+@pytest.mark.parametrize("value, got", [("abc", "got 'abc'"), (192, "got 192"), ([192] * 5, "got 5 values"),
+                                        (None, "got None")])
+def test_malformed_attention_widths_name_attn(value, got):
+    # the shape check used to run on heads{s}'s Choice, so a bad attn1 was reported as heads1
+    largest = TINY.extremes()[0]
+    widths = {k: v for k, v in largest.items() if not k.startswith("heads")} | TINY.attention_widths(largest)
+    with pytest.raises(InvalidArchitecture) as err:
+        TINY.validate({**widths, "attn1": value})
+    message = str(err.value)
+    assert message.startswith("attn1 must be a list of 6 attention widths for space vit-resnas-tiny; " + got)
+    assert "allowed attention widths: 192, 160, 128, 96" in message and "heads1" not in message
+    assert "\n" not in message
+
+
 def test_canonical_ids_ignore_removed_blocks():
     arch = CIFAR.extremes()[0]
     removed = {**arch, "keep": [True, False] + [True] * 7}
