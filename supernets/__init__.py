@@ -15,10 +15,11 @@ from ._base import (
     create_supernet,
     list_supernets,
     register_supernet,
+    training_keywords,
 )
 from .ofa_mbv3 import OFAMobileNetV3Supernet
 from .ofa_resnet50 import OFAResNet50Supernet
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "create_supernet", "build_keywords", "list_supernets", "register_supernet", "OFAMobileNetV3Supernet",
-           "OFAResNet50Supernet"]
+           "create_supernet", "build_keywords", "training_keywords", "list_supernets", "register_supernet",
+           "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]

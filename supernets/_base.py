@@ -14,7 +14,7 @@ from search_spaces.errors import InvalidInput
 from search_spaces.names import split_overlays
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "register_supernet", "create_supernet", "build_keywords", "list_supernets"]
+           "register_supernet", "create_supernet", "build_keywords", "training_keywords", "list_supernets"]
 
 
 class Supernet(nn.Module):
@@ -28,6 +28,9 @@ class Supernet(nn.Module):
     #: BN normalizes with batch statistics in eval mode too (no running statistics: BMS's supernets);
     #: extracted subnets have ordinary BN whose statistics BN recalibration sets
     normalizes_with_batch_stats: ClassVar[bool] = False
+    #: build options that only shape training (a stochastic-depth rate), not what trained weights compute: a
+    #: fine-tune may set them apart from its checkpoint's, every other option must match (``fine_tune_options``)
+    training_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, space: SearchSpace):
         super().__init__()
@@ -150,6 +153,13 @@ def build_keywords(space: str | SearchSpace) -> dict[str, Any]:
     space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
     params = list(inspect.signature(SUPERNETS.get(space_obj.family)).parameters.values())[1:]
     return {p.name: p.default for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+
+
+def training_keywords(space: str | SearchSpace) -> tuple[str, ...]:
+    """The build keywords of the space's supernet that only shape training (``Supernet.training_options``).
+    Read off the registered factory: a Supernet class declares them, a factory function has none."""
+    space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
+    return tuple(getattr(SUPERNETS.get(space_obj.family), "training_options", ()))
 
 
 def create_supernet(space: str | SearchSpace, members: int = 1, **kwargs) -> Supernet:

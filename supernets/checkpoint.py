@@ -17,10 +17,18 @@ from search_spaces.errors import CheckpointError
 from search_spaces.fileio import atomic_path
 from search_spaces.names import split_overlays
 
-from ._base import FOREIGN_FORMATS, ForeignWeights, Supernet, build_keywords, create_supernet
+from ._base import (
+    FOREIGN_FORMATS,
+    ForeignWeights,
+    Supernet,
+    _base_space,
+    build_keywords,
+    create_supernet,
+    training_keywords,
+)
 
 __all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save",
-           "checkpoint_members", "checkpoint_build_options"]
+           "checkpoint_members", "checkpoint_build_options", "fine_tune_options"]
 
 FORMAT = "nas-supernet/1"
 
@@ -83,6 +91,22 @@ def checkpoint_build_options(ckpt: Mapping[str, Any], space: SearchSpace) -> dic
         raise CheckpointError(f"checkpoint's supernet options {options!r} are damaged ({unknown[0]!r} is not an "
                               f"option of the supernet of {space.name}; known: {', '.join(params) or 'none'})")
     return extra
+
+
+def fine_tune_options(ckpt: Mapping[str, Any], space: SearchSpace, given: Mapping[str, Any], path: str = "") -> dict:
+    """The build options of a supernet that starts from ``ckpt``: the checkpoint's, with ``given`` over them
+    where they agree or only shape training (``training_keywords``). Any other difference is refused: the
+    weights would compute another function there, and nothing else notices (ViT-ResNAS's plain and residual
+    reductions have the same state dict keys and shapes)."""
+    base = _base_space(space)
+    if ckpt.get("format") != FORMAT or ckpt.get("layout") != base.layout_signature():
+        return dict(given)  # once-for-all's, or another space's: load_weights says why it does or does not fit
+    theirs, free = checkpoint_build_options(ckpt, base), training_keywords(base)
+    for key, value in given.items():
+        if key in theirs and key not in free and value != theirs[key]:
+            raise CheckpointError(f"checkpoint {path} was trained with supernet option {key}={theirs[key]!r}, not "
+                                  f"{key}={value!r}; leave the option out to fine-tune the supernet as trained")
+    return {**theirs, **given}
 
 
 def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,

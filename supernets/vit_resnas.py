@@ -63,7 +63,12 @@ class _Masks:
                       [[move(t) for t in s] for s in self.keep])
 
 
+@register_supernet("vit-resnas-tiny")
+@register_supernet("vit-resnas-cifar")
 class ViTResNASSupernet(Supernet, MultiArch):
+    # registered as the class itself (its signature is the factory's), so that ``training_keywords`` reads this
+    training_options = ("drop_path",)
+
     def __init__(self, space: ViTResNASSpace, drop_path: float = 0.1, residual_reduction: bool = True):
         super().__init__(space)
         if isinstance(drop_path, bool) or not isinstance(drop_path, (int, float)) or not 0.0 <= drop_path < 1.0:
@@ -216,9 +221,3 @@ def _copy_linear(target: nn.Linear, source, out: int, inp: int) -> None:
     w, b = source.active_params(out, inp)
     target.weight.copy_(w)
     target.bias.copy_(b)
-
-
-@register_supernet("vit-resnas-tiny")
-@register_supernet("vit-resnas-cifar")
-def _vit_resnas(space: ViTResNASSpace, drop_path: float = 0.1, residual_reduction: bool = True) -> ViTResNASSupernet:
-    return ViTResNASSupernet(space, drop_path=drop_path, residual_reduction=residual_reduction)

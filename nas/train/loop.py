@@ -20,7 +20,7 @@ from torch import nn
 from search_spaces import get_space
 from search_spaces.errors import InvalidInput, NotSupported
 from supernets import ChannelSorting, create_supernet
-from supernets.checkpoint import load_weights, save_checkpoint
+from supernets.checkpoint import fine_tune_options, load_weights, read_checkpoint, save_checkpoint
 
 from ..data import augment, normalize, resize
 from ..data.augment import mix_batch
@@ -93,9 +93,14 @@ class TrainingLoop:
         if self.strategy.score_images(cfg.batch_size) and len(self.data.y_holdout) < 1:
             raise InvalidInput(f"strategy {cfg.strategy} scores subnets on held-out images; --holdout leaves none")
         torch.manual_seed(cfg.seed)  # the initial weights
+        init = read_checkpoint(cfg.init) if cfg.init else None
+        if init is not None:
+            # a fine-tune builds the supernet the checkpoint was trained as; cfg is what config.json records,
+            # so a resume (and every Ray worker) rebuilds that same supernet
+            cfg.supernet_options = fine_tune_options(init, self.space, cfg.supernet_options, cfg.init)
         self.supernet = create_supernet(self.space, **{**self.strategy.supernet_options(), **cfg.supernet_options})
-        if cfg.init:
-            load_weights(self.supernet, cfg.init, arch=cfg.arch)
+        if init is not None:
+            load_weights(self.supernet, init, arch=cfg.arch)
         self.supernet.to(self.ctx.device)
         self.optimizer = build_optimizer(self.supernet, cfg.lr, cfg.momentum, cfg.nesterov, cfg.weight_decay,
                                          cfg.optimizer)
