@@ -150,7 +150,8 @@ def policy_for(space: SearchSpace, arch: Mapping[str, Any]) -> QuantPolicy:
     space = _require_space(space)
     arch = require_quantized(space, arch)
     structure = space.base.structure("block")
-    index = space.variant_index(space.encode(arch)[None, :])[0]
+    # the base's variant index: it indexes the base structure (the overlay's own may multiply its variants)
+    index = space.base.variant_index(space.encode(arch)[None, :space.nb])[0]
     position = {layer.name: p for p, layer in enumerate(space.quant_layers)}
     named: dict[int, str] = {}
     ops: list[Op] = []
