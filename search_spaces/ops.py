@@ -55,6 +55,10 @@ class Op:
     residual: bool = False
     fused: str = ""
     heads: int = 0  # attention heads of a multi-head attention op (0: not attention)
+    # the kernels it runs on: "" (fp32) or "int8" (a quantized primitive on int8 kernels); a composite lists
+    # its primitives' ("fp32,int8,...", shortcut first) when any is int8. Only set by S+q spaces
+    # (``search_spaces.quantization.run_precision``), so fp32 keys are what they always were.
+    precision: str = ""
     # not part of the identity (the key): where the op sits, and how a composite is made
     name: str = field(default="", compare=False)
     parts: tuple["Op", ...] = field(default=(), compare=False)
@@ -62,7 +66,7 @@ class Op:
     post_act: str = field(default="none", compare=False)
     # the bits a quantized subnet runs a quantizable primitive at (``search_spaces.quantization``): weight and
     # input-activation bit widths and the weight mode ("symmetric"/"asymmetric", "" at 32-bit weights). Not
-    # part of the identity yet: tables keyed by bits will add them to ``key``.
+    # part of the identity: what a latency table tells apart is the kernel they run on (``precision``).
     wbits: int = field(default=32, compare=False)
     abits: int = field(default=32, compare=False)
     wmode: str = field(default="", compare=False)
@@ -72,7 +76,8 @@ class Op:
         i, o = self.in_shape, self.out_shape
         return (f"{self.kind}-in:{i[0]}x{i[1]}x{i[2]}-out:{o[0]}x{o[1]}x{o[2]}-k:{self.kernel}-s:{self.stride}"
                 f"-mid:{self.mid}-se:{self.se}-act:{self.act}-bn:{int(self.bn)}-res:{int(self.residual)}"
-                f"-fused:{self.fused}" + (f"-heads:{self.heads}" if self.heads else ""))
+                f"-fused:{self.fused}" + (f"-heads:{self.heads}" if self.heads else "")
+                + (f"-prec:{self.precision}" if self.precision else ""))
 
     @property
     def is_composite(self) -> bool:
@@ -125,6 +130,8 @@ class Op:
         del d["in_shape"], d["out_shape"]
         if not self.heads:  # only attention ops carry the column (older tables have none)
             del d["heads"]
+        if not self.precision:  # only int8-kernel ops of S+q spaces carry it
+            del d["precision"]
         return {"key": self.key, **d, "in_h": ih, "in_w": iw, "in_c": ic, "out_h": oh, "out_w": ow, "out_c": oc,
                 "bn": int(self.bn), "residual": int(self.residual)}
 
@@ -143,7 +150,7 @@ class Op:
 
 
 _ROW_FIELDS = ("kind", "in_shape", "out_shape", "kernel", "stride", "mid", "se", "act", "bn", "residual", "fused",
-               "heads")
+               "heads", "precision")
 
 
 def _elements(shape) -> int:
@@ -246,7 +253,12 @@ def op_from_row(row: Mapping[str, Any]) -> Op:
     return Op(str(row["kind"]), (int(row["in_h"]), int(row["in_w"]), int(row["in_c"])),
               (int(row["out_h"]), int(row["out_w"]), int(row["out_c"])), int(row["kernel"]), int(row["stride"]),
               int(row["mid"]), int(row["se"]), str(row["act"]), bool(int(row["bn"])), bool(int(row["residual"])),
-              str(row["fused"]), _heads(row.get("heads")))
+              str(row["fused"]), _heads(row.get("heads")), _precision(row.get("precision")))
+
+
+def _precision(value: Any) -> str:
+    """A row's kernel precision: blank (NaN where a table mixes fp32 and int8 ops) or missing is fp32."""
+    return "" if value is None or value != value else str(value)
 
 
 def _heads(value: Any) -> int:

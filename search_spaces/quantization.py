@@ -22,8 +22,11 @@ structure, named ``<slot>.<part>`` (``blocks.3.expand``, ``layer2.shortcut``, ``
   the same space. ``S+q[wbits=8]`` is all-INT8 weights; an overlay of an overlay (``S+q+q``) is refused.
 * ``layers(arch)`` returns the base op list with ``wbits``/``abits``/``wmode`` set on every quantizable
   primitive (``Op.as_spec()`` carries them for quantized ones), so an extracted subnet knows each
-  layer's bits. ``structure()``, ``variant_index`` and op keys are the base's: nothing costs a layer's
-  latency by its bits yet (a table made for ``S`` refuses ``S+q``, its family being another).
+  layer's bits, and ``precision="int8"`` on those that run on int8 kernels (``run_precision``).
+* Latency knows the bits through the kernels they run on: ``structure()`` is the base's with every
+  slot's variants multiplied by which of its quantizable layers run int8 (2**k per slot of k such
+  layers; nothing when the restriction rules int8 out), and ``variant_index`` picks among them, so an
+  int8 layer has its own op key (``-prec:int8``) and latency-table entry, an fp32 one the base's.
 * ``bit_counts(genomes)``: model bytes (weights at their widths, packed; per output channel an fp32
   scale and, asymmetric, an int32 zero point; per quantized input an fp32 scale and int32 zero point;
   everything else fp32) and BitOPs (sum over layers of MACs x wbits x abits; 32 x 32 elsewhere).
@@ -31,6 +34,7 @@ structure, named ``<slot>.<part>`` (``blocks.3.expand``, ``layer2.shortcut``, ``
 
 from __future__ import annotations
 
+import copy
 import itertools
 from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping, Sequence
@@ -41,11 +45,11 @@ from ._registry import get_space, list_spaces, register_overlay
 from ._space import Arch, Choice, SearchSpace, _hashable
 from .errors import InvalidArchitecture, InvalidInput, NasError
 from .names import format_space_name, format_value
-from .ops import Op, op_kind
-from .structure import SlotSpec, Structure, Structured
+from .ops import Op, check_fusion, op_kind
+from .structure import Slot, SlotSpec, Structure, Structured, Variant
 
-__all__ = ["QuantizedSpace", "QuantLayer", "InvalidBits", "quantization_overlay", "bit_counts", "WBITS", "ABITS",
-           "WMODES", "SCALE_BYTES", "ZERO_POINT_BYTES", "QUANT_KEYS"]
+__all__ = ["QuantizedSpace", "QuantLayer", "InvalidBits", "quantization_overlay", "bit_counts", "run_precision",
+           "INT8_KERNELS", "WBITS", "ABITS", "WMODES", "SCALE_BYTES", "ZERO_POINT_BYTES", "QUANT_KEYS"]
 
 WBITS = (4, 8, 32)
 ABITS = (8, 32)
@@ -54,6 +58,15 @@ QUANT_KEYS = ("wbits", "abits", "wmode")
 SCALE_BYTES = 4  # fp32 scale per output channel (weights) or per tensor (activations)
 ZERO_POINT_BYTES = 4  # int32 zero point: asymmetric weights per channel, quantized activations per tensor
 _WHAT = {"wbits": "weight bit widths", "abits": "activation bit widths", "wmode": "weight modes"}
+#: which layers run on int8 kernels, as ``nas export``'s default int8 file (an AOTInductor ``.pt2``) runs them
+INT8_KERNELS = ("8-bit symmetric weights on 8-bit inputs run on oneDNN's int8 kernels; every other width runs "
+                "fp32 kernels as it does in the exported file (4-bit and asymmetric weights simulated, "
+                "weight-only quantization dequantized at load)")
+
+
+def run_precision(wbits: int, abits: int, wmode: str) -> str:
+    """The kernels a quantizable layer runs on: ``"int8"``, or ``""`` for fp32 (see ``INT8_KERNELS``)."""
+    return "int8" if wbits == 8 and abits == 8 and wmode == "symmetric" else ""
 
 
 class InvalidBits(InvalidArchitecture, InvalidInput):
@@ -86,10 +99,21 @@ def _map_quantizable(slot: str, ops: Sequence[Op], fn: Callable[[str, Op], Op]) 
         if op.parts:
             shortcut = tuple(visit(p, True) for p in op.shortcut)
             parts = tuple(visit(p, True) for p in op.parts)
-            out.append(replace(op, shortcut=shortcut, parts=parts))
+            prims = (*shortcut, *parts)  # a block's key tells apart which of its layers run int8
+            precision = ",".join(p.precision or "fp32" for p in prims) if any(p.precision for p in prims) else ""
+            out.append(_with(op, shortcut=shortcut, parts=parts, precision=precision))
         else:
             out.append(visit(op, False))
     return tuple(out)
+
+
+def _with(op: Op, **changes) -> Op:
+    """``dataclasses.replace`` without re-running ``__init__``: the bits structure of a large space builds
+    ~10**5 ops, and replace's field walk was most of its time."""
+    new = copy.copy(op)
+    for name, value in changes.items():
+        object.__setattr__(new, name, value)
+    return new
 
 
 def _quantizable(slot: str, ops: Sequence[Op]) -> list[tuple[str, Op]]:
@@ -351,14 +375,83 @@ class QuantizedSpace(Structured, SearchSpace):
         return self.base.slot_specs()
 
     def structure(self, fusion: str = "block") -> Structure:
-        """The base's slots (bits do not change which kernels run; tables are not keyed by bits yet)."""
-        return self.base.structure(fusion)
+        """The base's slots, each variant once per set of its quantizable layers that run int8 (the module doc)."""
+        check_fusion(fusion)
+        cache = self.__dict__.setdefault("_bits_structures", {})
+        if fusion not in cache:
+            block = cache.get("block") or self._bits_structure()
+            cache["block"] = block
+            if fusion != "block":
+                cache[fusion] = Structure(fusion, [
+                    Slot(s.name, s.deps, tuple(Variant(tuple(p for op in v.ops for p in op.layer_ops()), v.values,
+                                                       v.resolution) for v in s.variants)) for s in block.slots])
+        return cache[fusion]
+
+    def _int8_possible(self) -> bool:
+        return any(run_precision(w, a, m) for w in self._choice["wbits"].options
+                   for a in self._choice["abits"].options for m in self._choice["wmode"].options)
+
+    def _slot_positions(self) -> list[list[int]]:
+        """Per base slot, its quantizable positions (bit j of a slot's int8 mask is its j-th)."""
+        out: list[list[int]] = [[] for _ in self.base.structure("block").slots]
+        if self._int8_possible():
+            for p, layer in enumerate(self.quant_layers):
+                out[layer.slot].append(p)
+        return out
+
+    def _bits_structure(self) -> Structure:
+        base = self.base.structure("block")
+        positions = self._slot_positions()
+        int8_values = (("wbits", 8), ("abits", 8), ("wmode", "symmetric"))  # what covering restrictions remove
+        slots = []
+        for s, slot in enumerate(base.slots):
+            mine = positions[s]
+            if not mine:
+                slots.append(slot)
+                continue
+            variants = []
+            for variant in slot.variants:
+                as_int8: dict[str, Op] = {}  # each primitive's int8 form, made once per base variant
+                for mask in range(2 ** len(mine)):
+                    int8 = {self.quant_layers[p].name for j, p in enumerate(mine) if mask >> j & 1}
+
+                    def mark(name: str, prim: Op, int8=int8, as_int8=as_int8) -> Op:
+                        if name not in int8:
+                            return prim
+                        return as_int8.setdefault(name, _with(prim, precision="int8"))
+
+                    ops = _map_quantizable(slot.name, variant.ops, mark) if mask else variant.ops
+                    values = variant.values + (int8_values if any(op.precision for op in ops) else ())
+                    variants.append(Variant(ops, values, variant.resolution))
+            slots.append(Slot(slot.name, slot.deps, tuple(variants)))
+        return Structure("block", slots)
+
+    def int8_layers(self, genomes: np.ndarray) -> np.ndarray:
+        """``[n, P]``: whether each quantizable layer runs on int8 kernels (run and at int8 bits)."""
+        genomes = self.check_genomes(genomes)
+        w, a, m = (self.values(genomes, k) for k in QUANT_KEYS)
+        return self.layer_active(genomes) & (w == 8) & (a == 8) & (m == "symmetric")
 
     def slot_active(self, genomes: np.ndarray) -> np.ndarray:
         return self.base.slot_active(self.check_genomes(genomes)[:, :self.nb])
 
     def variant_index(self, genomes: np.ndarray) -> np.ndarray:
-        return self.base.variant_index(self.check_genomes(genomes)[:, :self.nb])
+        """The base's variant in each slot, then which of the slot's layers run int8 (a bit each)."""
+        genomes = self.check_genomes(genomes)
+        index = self.base.variant_index(genomes[:, :self.nb])
+        cache = self.__dict__.setdefault("_bits_structures", {})
+        if "weights" not in cache:  # [P, n_slots]: 2**j in the column of the slot where position p is j-th
+            positions = self._slot_positions()
+            weights = np.zeros((len(self.quant_layers), len(positions)), dtype=np.int64)
+            for s, mine in enumerate(positions):
+                for j, p in enumerate(mine):
+                    weights[p, s] = 2 ** j
+            cache["weights"] = weights, np.array([2 ** len(mine) for mine in positions], dtype=np.int64)
+        weights, masks = cache["weights"]
+        if not weights.any():
+            return index
+        mask = self.int8_layers(genomes).astype(np.int64) @ weights
+        return np.where(index >= 0, index * masks[None, :] + mask, -1)
 
     def count(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         return self.base.count(self.check_genomes(genomes)[:, :self.nb])
@@ -370,13 +463,14 @@ class QuantizedSpace(Structured, SearchSpace):
         """The base's op list with ``wbits``, ``abits`` and ``wmode`` set on every quantizable primitive."""
         arch = self.validate(arch)
         structure = self.base.structure("block")
-        index = self.variant_index(self.encode(arch)[None, :])[0]
+        index = self.base.variant_index(self.encode(arch)[None, :self.nb])[0]
         position = {layer.name: p for p, layer in enumerate(self.quant_layers)}
 
         def bits(name: str, prim: Op) -> Op:
             p = position[name]
-            wb = int(arch["wbits"][p])
-            return replace(prim, wbits=wb, abits=int(arch["abits"][p]), wmode=str(arch["wmode"][p]) if wb < 32 else "")
+            wb, ab, mode = int(arch["wbits"][p]), int(arch["abits"][p]), str(arch["wmode"][p])
+            return replace(prim, wbits=wb, abits=ab, wmode=mode if wb < 32 else "",
+                           precision=run_precision(wb, ab, mode))
 
         block = [op for slot, v in zip(structure.slots, index) if v >= 0
                  for op in _map_quantizable(slot.name, slot.variants[v].ops, bits)]

@@ -64,6 +64,10 @@ def profile(
              "(required for aoti: ~60 s of compiling per subnet); resumable."),
     out: Path = typer.Option(None, "--out", help="Table CSV (default for cpu: the `cpu` target's cache)."),
     batch: int = typer.Option(1, "--batch", min=1),
+    dtype: str = typer.Option(
+        None, "--dtype",
+        help="float32, float16 or int8: an S+q space's int8 layers on oneDNN's int8 kernels, the rest fp32 "
+             "[int8 for S+q spaces, else float32]."),
     threads: int = typer.Option(1, "--threads", min=0,
                                 help="CPU threads, fixed while measuring (0: torch's default)."),
     warmup: int = typer.Option(10, "--warmup", min=0, help="Untimed calls per op."),
@@ -79,7 +83,8 @@ def profile(
     no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar."),
 ) -> None:
     """Measure every op the space can produce on this machine (resumes if interrupted)."""
-    result = latency_api.profile(space, out, device=device, runtime=runtime, batch=batch, threads=threads or None,
+    result = latency_api.profile(space, out, device=device, runtime=runtime, batch=batch, dtype=dtype,
+                                 threads=threads or None,
                                  warmup=warmup, repeats=repeats, flush_mb=flush_mb, fusion=fusion,
                                  calibrate=calibrate, emit=emit_specs, subnets=subnets,
                                  progress=not (json_out or no_progress), say=None if json_out else _say)

@@ -20,10 +20,10 @@ from .fit import error_report, fit_table
 from .local import CPU_SETTINGS, check_target_name, cpu_profile_path, save_named_table
 from .measurements import read_measurements
 from .ofa_import import import_ofa_tables
-from .opspec import check_fusion, structured
+from .opspec import check_dtype, check_fusion, kernel_dtype, structured
 from .profiling import emit_specs, profile_space
 from .table import check_table_path
-from .opbench import MAX_REPEATS, MAX_WARMUP
+from .opbench import DTYPES, INT8_RUNTIMES, MAX_REPEATS, MAX_WARMUP
 from .validate import check_plot_path, check_samples, validate_target
 
 __all__ = ["profile", "fit", "import_ofa", "validate", "targets"]
@@ -38,7 +38,7 @@ def _space(space: str | SearchSpace) -> SearchSpace:
 
 
 def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: str = "cpu",
-            runtime: str = "torchscript", batch: int = 1, dtype: str = "float32", threads: int | None = 1,
+            runtime: str = "torchscript", batch: int = 1, dtype: str | None = None, threads: int | None = 1,
             warmup: int = 10, repeats: int = 30, flush_mb: float | None = None, fusion: str = "block",
             calibrate: int = 20, emit: str | Path | None = None, subnets: int | None = None,
             progress: bool = True, say: Callable[[str], None] | None = None) -> dict[str, Any]:
@@ -55,6 +55,14 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
 
     space = structured(_space(space))
     check_fusion(fusion)
+    if dtype is None:
+        dtype = kernel_dtype(space)
+    elif dtype not in DTYPES:
+        raise InvalidInput(f"unknown --dtype {dtype!r}; allowed: {', '.join(DTYPES)}")
+    check_dtype(space, dtype)
+    if dtype == "int8" and (runtime not in INT8_RUNTIMES or device != "cpu"):
+        raise InvalidInput(f"--dtype int8 runs oneDNN's int8 kernels on the CPU in runtime "
+                           f"{' or '.join(INT8_RUNTIMES)}; got --device {device} --runtime {runtime}")
     if runtime not in BUILTIN:
         raise InvalidInput(f"unknown runtime {runtime!r}; known: {', '.join(BUILTIN)}")
     if not _whole(calibrate) or calibrate < 0 or 0 < calibrate < 3:
@@ -84,12 +92,12 @@ def profile(space: str | SearchSpace, out: str | Path | None = None, *, device: 
         raise InvalidInput("--subnets fits a CPU table at batch 1, float32, block fusion (the settings of the cpu "
                            "targets); drop --device/--batch/--dtype/--fusion")
     if out is None:
-        same = (device == "cpu" and batch == CPU_SETTINGS["batch"] and dtype == CPU_SETTINGS["dtype"]
+        same = (device == "cpu" and batch == CPU_SETTINGS["batch"] and dtype == kernel_dtype(space)
                 and fusion == "block" and flush_mb is None)
         if not same:
             raise InvalidInput("--out is required unless profiling with the cpu targets' settings "
-                               "(--device cpu --batch 1, float32, block fusion, default flush)")
-        out = cpu_profile_path(threads, runtime)
+                               "(--device cpu --batch 1, the space's own dtype, block fusion, default flush)")
+        out = cpu_profile_path(threads, runtime, dtype)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)  # for the lock; the profile would make it anyway
     # one profiler per table: two would append to one journal and overwrite each other's table

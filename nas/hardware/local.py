@@ -14,7 +14,7 @@ from . import opbench
 from ._target import TARGET_FILE_LOADERS, TARGET_FILE_SOURCES, CostModel, register_target
 from .calibration import calibrate_table
 from .model import LatencyModel
-from .opspec import structured
+from .opspec import kernel_dtype, structured
 from .profiling import cache_dir, profile_space
 from .table import LatencyTable, read_table
 
@@ -32,10 +32,13 @@ CPU_TARGETS = {"cpu": "torchscript", "cpu-eager": "eager", "cpu-fused": "fused",
                "cpu-aoti": "aoti"}
 
 
-def cpu_profile_path(threads: int | None = None, runtime: str | None = None) -> Path:
+def cpu_profile_path(threads: int | None = None, runtime: str | None = None, dtype: str = "float32") -> Path:
+    """The cached profile of a ``cpu*`` target; spaces with int8 layers (``S+q``) have their own (``-int8``)."""
     slug = re.sub(r"[^a-z0-9]+", "-", opbench.device_name("cpu").lower()).strip("-")[:60]
     s = CPU_SETTINGS
-    return cache_dir() / "profiles" / f"cpu-{slug}-{runtime or s['runtime']}-b{s['batch']}-t{threads or s['threads']}.csv"
+    kind = "" if dtype == "float32" else f"-{dtype}"
+    return cache_dir() / "profiles" / \
+        f"cpu-{slug}-{runtime or s['runtime']}{kind}-b{s['batch']}-t{threads or s['threads']}.csv"
 
 
 def check_table_runtime(table: LatencyTable, runtime: str, where: str) -> None:
@@ -61,7 +64,12 @@ def cpu_table(space: SearchSpace, progress: bool = True, runtime: str | None = N
     from .runtimes import PER_OP, require
 
     runtime = runtime or CPU_SETTINGS["runtime"]
-    path = cpu_profile_path(runtime=runtime)
+    dtype = kernel_dtype(space)
+    if dtype == "int8" and runtime not in opbench.INT8_RUNTIMES:
+        raise InvalidInput(f"target {target} ({runtime}) has no int8 kernels for the int8 layers of {space.name}; "
+                           f"use target cpu or cpu-eager (oneDNN's int8 kernels), or restrict the space to "
+                           f"fp32 ({space.family}[abits=32])")
+    path = cpu_profile_path(runtime=runtime, dtype=dtype)
     table = read_table(path) if path.is_file() else None
     if table is not None:
         check_table_runtime(table, runtime, f"target {target}")
@@ -81,7 +89,7 @@ def cpu_table(space: SearchSpace, progress: bool = True, runtime: str | None = N
         if progress:
             print(f"{target} target: profiling the ops of {space.name} in {runtime} on this machine (first use, about "
                   f"{max(1, len(needed) * _OP_SECONDS.get(runtime, 0.1)):.0f} s; cached in {path})", file=sys.stderr)
-        table, _ = profile_space(space, path, runtime=runtime, batch=s["batch"], dtype=s["dtype"],
+        table, _ = profile_space(space, path, runtime=runtime, batch=s["batch"], dtype=dtype,
                                  threads=s["threads"], warmup=s["warmup"], repeats=s["repeats"], progress=progress)
     if s["calibrate"] and "calibration" not in table.metadata and table.metadata.get("kind") != "fitted":
         if progress:

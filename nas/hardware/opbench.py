@@ -60,7 +60,10 @@ KIT_RUNTIMES = ("eager", "torchscript", "onnxruntime")
 #: runtimes that need the engine (its fused kernels, its AOTInductor packaging); see nas/hardware/runtimes.py
 ENGINE_RUNTIMES = ("aoti", "fused")
 RUNTIMES = KIT_RUNTIMES + ENGINE_RUNTIMES if __package__ else KIT_RUNTIMES
-DTYPES = ("float32", "float16")
+#: ``int8``: the int8 layers of an ``S+q`` space (their specs say ``precision: int8``) on oneDNN's int8 kernels,
+#: every other op and the tensors between ops fp32 (CPU, eager or TorchScript)
+DTYPES = ("float32", "float16", "int8")
+INT8_RUNTIMES = ("eager", "torchscript")
 #: most timed (and warm-up) calls per op: a median over more moves nothing, and 10**12 would never finish
 MAX_REPEATS = 100_000
 MAX_WARMUP = 100_000
@@ -239,13 +242,14 @@ def measure_specs(specs: list[dict], *, device: str = "cpu", runtime: str = "tor
                   progress: Callable[[int], None] | None = None) -> list[dict]:
     """Time every spec; each finished row goes to ``on_row`` at once (the journal that makes runs resumable)."""
     dev = torch.device(device)
-    torch_dtype = getattr(torch, dtype)
+    torch_dtype = torch.float32 if dtype == "int8" else getattr(torch, dtype)  # int8 ops take fp32 tensors
     flush = flush_buffer(device, flush_mb)
     rows = []
     with fixed_threads(threads):
         for spec in specs:
             module, shape = build_op(spec, batch)
-            module = module.to(dev, torch_dtype)
+            if dtype != "int8":  # int8 ops hold oneDNN's packed weights, which .to() cannot move
+                module = module.to(dev, torch_dtype)
             x = torch.randn(batch, *shape, device=dev, dtype=torch_dtype)
             fn = prepare(module, runtime, x, threads)
             median, spread = summarize(time_module(fn, x, warmup, repeats, flush))
@@ -430,6 +434,9 @@ def run_settings(device: str, runtime: str, batch: int, dtype: str, threads: int
         require(runtime)  # one line naming what to install, before anything is measured
     if dtype not in DTYPES:
         raise ValueError(f"unknown dtype {dtype!r}; known: {', '.join(DTYPES)}")
+    if dtype == "int8" and (not device.startswith("cpu") or runtime not in INT8_RUNTIMES):
+        raise ValueError(f"dtype int8 runs oneDNN's int8 kernels on the CPU in runtime {' or '.join(INT8_RUNTIMES)}; "
+                         f"got device {device!r}, runtime {runtime!r}")
     check_device(device)
     _check_numbers(batch, threads, warmup, repeats, flush_mb)
     cpu = device.startswith("cpu")
@@ -445,6 +452,10 @@ def profile(specs: list[dict], out: str, metadata: dict, settings: dict,
             progress_factory: Callable[[int, int], Any] | None = None) -> tuple[dict, list[dict], int]:
     """Measure the specs ``out`` (and its journal) lack; returns (metadata, all rows, newly measured)."""
     journal_path = out + ".partial"
+    int8 = next((s["key"] for s in specs if s.get("precision") == "int8"), None)
+    if int8 is not None and settings["dtype"] != "int8":
+        raise ValueError(f"the specs hold int8 layers (e.g. {int8}), which dtype {settings['dtype']} cannot run; "
+                         f"profile them with --dtype int8")
     meta = dict(metadata) | settings | {"kind": "measured"}
     for path in (out, journal_path):
         old_meta, _ = read_rows(path)
@@ -506,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="eager, torchscript or onnxruntime (needs onnx, onnxscript, onnxruntime); fused and aoti "
                         "run only in the engine: nas latency profile --runtime fused|aoti")
     p.add_argument("--batch", type=int, default=1)
-    p.add_argument("--dtype", default="float32", choices=["float32", "float16"])
+    p.add_argument("--dtype", default="float32", choices=list(DTYPES))
     p.add_argument("--threads", type=int, default=1, help="CPU threads (recorded; 0: torch's default)")
     p.add_argument("--flush-mb", type=float, default=None,
                    help="cache flush before each timed call (CPU default: half the largest cache)")

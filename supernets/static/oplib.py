@@ -4,7 +4,8 @@ One place builds the modules of every op a space declares (``search_spaces.ops.O
 static subnets that ``extract`` returns and ``nas export`` writes, and the ops the latency profiler
 times (``nas/hardware/opbench.py``, which carries this file to devices that have nothing but torch).
 A composite op (a block) is built from its parts: a main path, an optional shortcut, the residual add
-and the activation after it. Everything is TorchScript- and ``torch.export``-compatible.
+and the activation after it. A primitive whose spec says ``precision: int8`` (an int8 layer of an ``S+q``
+space) is built on oneDNN's int8 kernels. Everything is TorchScript- and ``torch.export``-compatible.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import torch
 from torch import nn
 
 __all__ = ["BUILDERS", "INPUT_SHAPES", "register_builder", "input_shape", "build_op", "make_activation", "ConvBNAct",
-           "SqueezeExcite", "GlobalPool", "Classifier", "Block"]
+           "SqueezeExcite", "GlobalPool", "Classifier", "Block", "Int8Conv", "Int8Linear", "Int8SqueezeExcite"]
 
 ACTIVATIONS = ("none", "relu", "relu6", "h_swish", "h_sigmoid")
 
@@ -108,6 +109,109 @@ class Block(nn.Module):
         if self.residual:
             y = y + self.shortcut(x)
         return self.post(y)
+
+
+# ----------------------------------------------------------------------------- int8 kernels
+#: fixed input quantization of the int8 ops the profiler times (uint8, zero point 128: inputs of either
+#: sign, as a calibrated layer's); what a kernel costs does not depend on the scale
+PROFILE_SCALE, PROFILE_ZERO_POINT = 0.05, 128
+
+
+def _int8_weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output-channel symmetric int8 levels and scales."""
+    scale = weight.detach().abs().flatten(1).amax(1).clamp_min(1e-8) / 127
+    levels = torch.round(weight.detach() / scale.view(-1, *[1] * (weight.dim() - 1))).clamp(-128, 127)
+    return levels.to(torch.int8), scale.float()
+
+
+def _quantize_input(x: torch.Tensor, scale: float, zero_point: int) -> torch.Tensor:
+    # the plain uint8 tensor oneDNN's kernels take (torch's quantized tensor types are deprecated in 2.13)
+    return torch.round(x * (1.0 / scale)).add_(zero_point).clamp_(0, 255).to(torch.uint8)
+
+
+class Int8Conv(nn.Module):
+    """A conv (BN folded) on oneDNN's int8 kernel, as an int8 layer of an exported ``.pt2`` runs: its fp32
+    input quantized to uint8, int8 per-channel weights, ReLU fused in the kernel, fp32 output; another
+    activation, a residual add and an activation after it run in fp32 after the kernel."""
+
+    def __init__(self, fp32: ConvBNAct, in_hw: tuple[int, int]):
+        super().__init__()
+        conv, bn = fp32.conv, fp32.bn
+        weight, bias = conv.weight.detach(), torch.zeros(conv.out_channels)
+        if isinstance(bn, nn.BatchNorm2d):
+            g = bn.weight.detach() / torch.sqrt(bn.running_var + bn.eps)
+            weight, bias = weight * g.view(-1, 1, 1, 1), bn.bias.detach() - bn.running_mean * g
+        levels, w_scale = _int8_weights(weight)
+        self.stride, self.padding = list(conv.stride), list(conv.padding)
+        self.dilation, self.groups = list(conv.dilation), conv.groups
+        self.x_scale, self.x_zp = PROFILE_SCALE, PROFILE_ZERO_POINT
+        self.register_buffer("w_scale", w_scale)
+        self.register_buffer("w_zp", torch.zeros(len(w_scale), dtype=torch.long))
+        self.register_buffer("bias", bias.float())
+        self.register_buffer("packed", torch.ops.onednn.qconv_prepack(
+            levels, w_scale, self.x_scale, self.x_zp, self.stride, self.padding, self.dilation, self.groups,
+            [1, conv.in_channels, in_hw[0], in_hw[1]]))
+        relu = isinstance(fp32.act, nn.ReLU)
+        self.attr = "relu" if relu and not fp32.act_after_add else "none"
+        self.act = nn.Identity() if self.attr == "relu" else fp32.act
+        self.residual, self.act_after_add, self.external = fp32.residual, fp32.act_after_add, fp32.external
+        self.register_buffer("skip", fp32.skip.clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = _quantize_input(x, self.x_scale, self.x_zp)
+        y = torch.ops.onednn.qconv_pointwise(q, self.x_scale, self.x_zp, self.packed, self.w_scale, self.w_zp,
+                                             self.bias, self.stride, self.padding, self.dilation, self.groups, 1.0,
+                                             0, torch.float32, self.attr, [], "")
+        if not self.act_after_add:
+            y = self.act(y)
+        if self.residual:
+            y = y + (self.skip if self.external else x)
+        if self.act_after_add:
+            y = self.act(y)
+        return y
+
+
+class Int8Linear(nn.Module):
+    """Flatten, then a linear layer on oneDNN's int8 kernel (uint8 input, int8 weights, fp32 output)."""
+
+    def __init__(self, fp32: nn.Linear):
+        super().__init__()
+        levels, w_scale = _int8_weights(fp32.weight)
+        self.x_scale, self.x_zp = PROFILE_SCALE, PROFILE_ZERO_POINT
+        self.register_buffer("w_scale", w_scale)
+        self.register_buffer("w_zp", torch.zeros(len(w_scale), dtype=torch.long))
+        self.register_buffer("bias", fp32.bias.detach().float())
+        self.register_buffer("packed", torch.ops.onednn.qlinear_prepack(levels, None))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        q = _quantize_input(torch.flatten(x, 1), self.x_scale, self.x_zp)
+        return torch.ops.onednn.qlinear_pointwise(q, self.x_scale, self.x_zp, self.packed, self.w_scale, self.w_zp,
+                                                  self.bias, 1.0, 0, torch.float32, "none", [], "")
+
+
+class Int8SqueezeExcite(nn.Module):
+    """Squeeze-excite with its two 1x1 convs on int8 kernels; mean, gate and multiply in fp32."""
+
+    def __init__(self, fp32: SqueezeExcite):
+        super().__init__()
+        self.reduce = Int8Conv(ConvBNAct(fp32.reduce.in_channels, fp32.reduce.out_channels, act="relu",
+                                         use_bn=False), (1, 1))
+        self.expand = Int8Conv(ConvBNAct(fp32.expand.in_channels, fp32.expand.out_channels, use_bn=False), (1, 1))
+        self.gate = nn.Hardsigmoid()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.gate(self.expand(self.reduce(x.mean((2, 3), keepdim=True))))
+
+
+def _int8(spec: Mapping[str, Any], fp32: nn.Module) -> nn.Module:
+    """The int8-kernel form of a quantizable primitive's fp32 module (``spec["precision"] == "int8"``)."""
+    if isinstance(fp32, ConvBNAct):
+        return Int8Conv(fp32, (int(spec["in_h"]), int(spec["in_w"])))
+    if isinstance(fp32, Classifier):
+        return Int8Linear(fp32.linear)
+    if isinstance(fp32, SqueezeExcite):
+        return Int8SqueezeExcite(fp32)
+    raise ValueError(f"op kind {spec['kind']!r} has no int8 kernel (spec {spec.get('key')})")
 
 
 # ----------------------------------------------------------------------------- registry
@@ -215,4 +319,5 @@ def build_op(spec: Mapping[str, Any], batch: int = 1) -> tuple[nn.Module, tuple[
     if kind not in BUILDERS:
         raise ValueError(f"unknown op kind {kind!r} in spec {spec.get('key')}; known: {', '.join(sorted(BUILDERS))} "
                          f"(composite ops list their parts)")
-    return BUILDERS[kind](spec, batch), shape
+    module = BUILDERS[kind](spec, batch)
+    return (_int8(spec, module) if spec.get("precision") == "int8" else module), shape

@@ -287,10 +287,33 @@ def test_layers_carry_the_bits(r20):
     spec = block[0].as_spec()
     assert (spec["wbits"], spec["abits"], spec["wmode"]) == (8, 8, "asymmetric")
     assert "wbits" not in r20.base.layers({"pool": [4, 3, 3]})[0].as_spec()  # fp32 specs as before
-    # the op keys (latency tables) and the variant gather are the base's
+    # asymmetric weights run fp32 kernels (oneDNN's int8 takes symmetric ones): the base's op keys
+    assert not any(op.precision for op in layers)
     assert [op.key for op in layers] == [op.key for op in r20.base.layers({"pool": [4, 3, 3]}, "layer")]
-    g = r20.encode(arch)[None]
-    np.testing.assert_array_equal(r20.variant_index(g), r20.base.variant_index(g[:, :1]))
+
+
+def test_int8_layers_have_their_own_keys(r20, rng):
+    n = len(r20.quant_layers)
+    base = {"pool": [4, 3, 3]}
+    arch = {**base, "wbits": [8] * (n - 1) + [4], "abits": [8] * n, "wmode": ["symmetric"] * n}
+    layers, fp32 = r20.layers(arch, "layer"), r20.base.layers(base, "layer")
+    assert [op.precision for op in layers if op.quantizable] == ["int8"] * (n - 1) + [""]  # 4-bit: simulated
+    assert [op.key for op in layers] == [b.key + ("-prec:int8" if op.precision else "") for op, b in zip(layers, fp32)]
+    assert r20.layers(arch)[1].precision == "int8,int8"  # a block's key says which of its layers run int8
+    # the structure gather gives the ops layers() lists, for random bits too
+    g = np.concatenate([r20.encode(arch)[None], r20.sample(20, rng)])
+    index, structure = r20.variant_index(g), r20.structure("layer")
+    for row, genome in zip(index, g):
+        gathered = [op.key for slot, v in zip(structure.slots, row) if v >= 0 for op in slot.variants[v].ops]
+        assert gathered == [op.key for op in r20.layers(r20.decode(genome), "layer")]
+    # an fp32 subnet runs the base's variants; a restriction without int8 leaves the base's structure
+    fp32_genome = r20.encode(r20.with_bits(base))[None]
+    assert r20.structure("layer").slots[1].variants[int(r20.variant_index(fp32_genome)[0, 1])].ops == \
+        r20.base.structure("layer").slots[1].variants[int(r20.base.variant_index(fp32_genome[:, :1])[0, 1])].ops
+    no_int8 = r20.restrict(wmode=("asymmetric",))
+    assert no_int8.structure().n_variants == r20.base.structure().n_variants
+    g = no_int8.encode(no_int8.with_bits(base, 8, 8, "asymmetric"))[None]
+    np.testing.assert_array_equal(no_int8.variant_index(g), r20.base.variant_index(g[:, :1]))
 
 
 def test_features_extend_the_base_features(small, rng):
