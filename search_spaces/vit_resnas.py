@@ -8,6 +8,10 @@ per block the attention heads ``heads{s}`` (a fixed head dim per stage, so the a
 heads x head dim) and the MLP hidden width ``mlp{s}``; blocks 1, 3 and 5 of a stage can be removed
 (``keep``, 9 flags), as in the reference's ``sr_tiny_mh``. The reference repository's ``network_def``
 tuples are read and written (``search_spaces.vit_resnas_network_def``).
+
+The plain spatial reduction of the paper's ablation is a network of its own, so it is a space of its own
+(``vit-resnas-tiny-plain``, ``vit-resnas-cifar-plain``: the same choices and archs): every op, count, key
+and latency table of a space is then its network's, and its supernet reads the reduction from the space.
 """
 
 from __future__ import annotations
@@ -26,12 +30,13 @@ from .formats import ForeignArchFormat
 from .ops import Op
 from .structure import SlotSpec, Structured
 
-__all__ = ["ViTResNASMacro", "ViTResNASSpace", "vit_resnas_tiny", "vit_resnas_cifar", "N_STAGES", "DEPTH",
-           "REMOVABLE"]
+__all__ = ["ViTResNASMacro", "ViTResNASSpace", "vit_resnas_tiny", "vit_resnas_cifar", "vit_resnas_tiny_plain",
+           "vit_resnas_cifar_plain", "N_STAGES", "DEPTH", "REMOVABLE", "PLAIN"]
 
 N_STAGES = 3
 DEPTH = 6  # transformer blocks per stage
 REMOVABLE = (1, 3, 5)  # the blocks of a stage that ``keep`` may remove (0, 2 and 4 always run)
+PLAIN = "-plain"  # the name suffix of a registered space's plain-reduction variant
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,12 @@ class ViTResNASSpace(Structured, ForeignArchFormat, SearchSpace):
             raise InvalidArchitecture(f"{key} must be a list of {count} attention widths for space {self.name}; "
                                       f"got {got}; {allowed}")
         return [v.item() if isinstance(v, np.generic) else v for v in value]
+
+    def reduction_variant(self, residual: bool) -> str:
+        """The name of the space with this one's choices (and restriction) whose reductions are residual or
+        plain: checkpoints and build options that name the reduction find the space they belong to."""
+        family = self.family.removesuffix(PLAIN)
+        return (family if residual else family + PLAIN) + self.name[len(self.family):]
 
     def attention_widths(self, arch: Mapping[str, Any]) -> dict[str, list[int]]:
         """``{"attn1": [...6], ...}``: the attention width of every block."""
@@ -266,16 +277,37 @@ _TINY = dict(
 )
 
 
+def _tiny(residual: bool) -> ViTResNASMacro:
+    return ViTResNASMacro(224, 14, 24, (32, 48, 64), _TINY["embeds"], _TINY["heads"], _TINY["mlps"], 1000, residual)
+
+
+def _cifar(residual: bool) -> ViTResNASMacro:
+    return ViTResNASMacro(32, 4, 24, (8, 12, 16), tuple(map(_quarter, _TINY["embeds"])), _TINY["heads"],
+                          tuple(map(_quarter, _TINY["mlps"])), 10, residual)
+
+
+_TINY_TEXT = ("ViT-ResNAS tiny for 224x224 images, 1000 classes (the reference's sr_tiny_mh: 16x16 / 8x8 / 4x4 "
+              "tokens, 6 blocks per stage)")
+_CIFAR_TEXT = ("ViT-ResNAS for 32x32 images, 10 classes (the tiny space's widths / 4: 8x8 / 4x4 / 2x2 tokens, 6 "
+               "blocks per stage)")
+_PLAIN_TEXT = "; plain spatial reductions (no pooled skip: the paper's ablation)"
+
+
 @register_space("vit-resnas-tiny")
 def vit_resnas_tiny() -> ViTResNASSpace:
-    macro = ViTResNASMacro(224, 14, 24, (32, 48, 64), _TINY["embeds"], _TINY["heads"], _TINY["mlps"], 1000)
-    return ViTResNASSpace("vit-resnas-tiny", macro, description="ViT-ResNAS tiny for 224x224 images, 1000 classes "
-                          "(the reference's sr_tiny_mh: 16x16 / 8x8 / 4x4 tokens, 6 blocks per stage)")
+    return ViTResNASSpace("vit-resnas-tiny", _tiny(True), description=_TINY_TEXT)
 
 
 @register_space("vit-resnas-cifar")
 def vit_resnas_cifar() -> ViTResNASSpace:
-    macro = ViTResNASMacro(32, 4, 24, (8, 12, 16), tuple(map(_quarter, _TINY["embeds"])), _TINY["heads"],
-                           tuple(map(_quarter, _TINY["mlps"])), 10)
-    return ViTResNASSpace("vit-resnas-cifar", macro, description="ViT-ResNAS for 32x32 images, 10 classes (the "
-                          "tiny space's widths / 4: 8x8 / 4x4 / 2x2 tokens, 6 blocks per stage)")
+    return ViTResNASSpace("vit-resnas-cifar", _cifar(True), description=_CIFAR_TEXT)
+
+
+@register_space("vit-resnas-tiny-plain")
+def vit_resnas_tiny_plain() -> ViTResNASSpace:
+    return ViTResNASSpace("vit-resnas-tiny-plain", _tiny(False), description=_TINY_TEXT + _PLAIN_TEXT)
+
+
+@register_space("vit-resnas-cifar-plain")
+def vit_resnas_cifar_plain() -> ViTResNASSpace:
+    return ViTResNASSpace("vit-resnas-cifar-plain", _cifar(False), description=_CIFAR_TEXT + _PLAIN_TEXT)

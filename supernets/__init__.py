@@ -12,8 +12,10 @@ from ._base import (
     MultiArch,
     Supernet,
     build_keywords,
+    check_build_options,
     create_supernet,
     list_supernets,
+    option_variant,
     register_supernet,
     training_keywords,
 )
@@ -21,5 +23,5 @@ from .ofa_mbv3 import OFAMobileNetV3Supernet
 from .ofa_resnet50 import OFAResNet50Supernet
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "create_supernet", "build_keywords", "training_keywords", "list_supernets", "register_supernet",
-           "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]
+           "create_supernet", "build_keywords", "training_keywords", "option_variant", "check_build_options",
+           "list_supernets", "register_supernet", "OFAMobileNetV3Supernet", "OFAResNet50Supernet"]

@@ -14,7 +14,8 @@ from search_spaces.errors import InvalidInput
 from search_spaces.names import split_overlays
 
 __all__ = ["Supernet", "ChannelSorting", "MultiArch", "ForeignWeights", "FOREIGN_FORMATS", "SUPERNETS",
-           "register_supernet", "create_supernet", "build_keywords", "training_keywords", "list_supernets"]
+           "register_supernet", "create_supernet", "build_keywords", "training_keywords", "option_variant",
+           "check_build_options", "list_supernets"]
 
 
 class Supernet(nn.Module):
@@ -31,6 +32,14 @@ class Supernet(nn.Module):
     #: build options that only shape training (a stochastic-depth rate), not what trained weights compute: a
     #: fine-tune may set them apart from its checkpoint's, every other option must match (``fine_tune_options``)
     training_options: ClassVar[tuple[str, ...]] = ()
+    #: build options that pick a variant of the family which is a space of its own (its ops, counts and latency
+    #: tables are that network's): the space fixes them, so a value may only agree with it (``variant_space``)
+    variant_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def variant_space(cls, space: SearchSpace, options: Mapping[str, Any]) -> str | None:
+        """The name of the space whose network ``options`` build, where that is not ``space`` (None: it is)."""
+        return None
 
     def __init__(self, space: SearchSpace):
         super().__init__()
@@ -160,6 +169,28 @@ def training_keywords(space: str | SearchSpace) -> tuple[str, ...]:
     Read off the registered factory: a Supernet class declares them, a factory function has none."""
     space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
     return tuple(getattr(SUPERNETS.get(space_obj.family), "training_options", ()))
+
+
+def option_variant(space: str | SearchSpace, options: Mapping[str, Any]) -> str | None:
+    """The space whose network build ``options`` select, where another than ``space``'s (``Supernet.variant_space``;
+    None: ``space``'s own, or a family without variants)."""
+    space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
+    hook = getattr(SUPERNETS.get(space_obj.family), "variant_space", None)
+    return hook(space_obj, options) if hook is not None else None
+
+
+def check_build_options(space: str | SearchSpace, options: Mapping[str, Any]) -> None:
+    """Refuse (one line, naming the space to use) build options that select another variant's network: costed
+    by this space's ops, its subnets would be another network's."""
+    space_obj = _base_space(get_space(space) if isinstance(space, str) else space)
+    variant = option_variant(space_obj, options)
+    if variant is None:
+        return
+    fixed = getattr(SUPERNETS.get(space_obj.family), "variant_options", ())
+    given = ", ".join(f"{k}={v!r}" for k, v in options.items() if k in fixed) or repr(dict(options))
+    raise InvalidInput(f"supernet option {given} builds the network of space {variant}, not {space_obj.name}: use "
+                       f"space {variant} (its ops, counts and latency tables are that network's) and leave the "
+                       "option out")
 
 
 def create_supernet(space: str | SearchSpace, members: int = 1, **kwargs) -> Supernet:

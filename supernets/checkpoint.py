@@ -13,7 +13,7 @@ import torch
 
 from search_spaces import SearchSpace, family_of, get_space
 from search_spaces.checks import torch_load_reason
-from search_spaces.errors import CheckpointError
+from search_spaces.errors import CheckpointError, InvalidInput, NasError
 from search_spaces.fileio import atomic_path
 from search_spaces.names import split_overlays
 
@@ -24,11 +24,12 @@ from ._base import (
     _base_space,
     build_keywords,
     create_supernet,
+    option_variant,
     training_keywords,
 )
 
 __all__ = ["FORMAT", "save_checkpoint", "read_checkpoint", "load_supernet", "load_weights", "atomic_torch_save",
-           "checkpoint_members", "checkpoint_build_options", "fine_tune_options"]
+           "checkpoint_members", "checkpoint_build_options", "fine_tune_options", "upgrade_checkpoint"]
 
 FORMAT = "nas-supernet/1"
 
@@ -52,7 +53,8 @@ def save_checkpoint(supernet: Supernet, path: str | Path, extra: Mapping[str, An
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint file safely; raise ``CheckpointError`` for missing, corrupt or foreign files."""
+    """Load a checkpoint file safely (``upgrade_checkpoint`` applied); raise ``CheckpointError`` for missing, corrupt
+    or foreign files."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a directory; expected a supernet file such as supernet.pt")
@@ -64,7 +66,32 @@ def read_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({torch_load_reason(exc)})") from None
     if not isinstance(obj, Mapping):
         raise CheckpointError(f"checkpoint {path} holds a {type(obj).__name__}, expected a state dict")
-    return dict(obj)
+    return upgrade_checkpoint(dict(obj))
+
+
+def upgrade_checkpoint(ckpt: dict) -> dict:
+    """A checkpoint of ours named as the registry names its network now. A variant of a family that became a
+    space of its own was once a build option (ViT-ResNAS's plain reduction: space vit-resnas-cifar with
+    ``residual_reduction=False``); such a checkpoint names the variant's space and layout here, so that every
+    reader (load, fine-tune, evaluate, search, export) gets the network that was trained, costed as that one.
+    ``upgraded_from`` keeps the recorded space."""
+    options, name = ckpt.get("options"), ckpt.get("space")
+    if ckpt.get("format") != FORMAT or not isinstance(options, Mapping) or not isinstance(name, str):
+        return ckpt
+    try:
+        space = get_space(name)
+    except NasError:
+        return ckpt  # an unknown space: loading it says so
+    if ckpt.get("layout") != space.layout_signature():
+        return ckpt  # not this space's checkpoint: load_weights says why
+    try:
+        variant = option_variant(space, options)
+    except InvalidInput as exc:
+        raise CheckpointError(f"checkpoint's supernet options {dict(options)!r} are damaged ({exc})") from None
+    if variant is None:
+        return ckpt
+    variant_space = get_space(variant)
+    return {**ckpt, "space": variant_space.name, "layout": variant_space.layout_signature(), "upgraded_from": name}
 
 
 def checkpoint_members(ckpt: Mapping[str, Any]) -> int:
@@ -98,7 +125,7 @@ def fine_tune_options(ckpt: Mapping[str, Any], space: SearchSpace, given: Mappin
     where they agree or only shape training (``training_keywords``). Any other difference is refused: the
     weights would compute another function there, and nothing else notices (ViT-ResNAS's plain and residual
     reductions have the same state dict keys and shapes)."""
-    base = _base_space(space)
+    base, ckpt = _base_space(space), upgrade_checkpoint(dict(ckpt))
     if ckpt.get("format") != FORMAT or ckpt.get("layout") != base.layout_signature():
         return dict(given)  # once-for-all's, or another space's: load_weights says why it does or does not fit
     theirs, free = checkpoint_build_options(ckpt, base), training_keywords(base)
@@ -113,12 +140,10 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
                  arch: Mapping[str, Any] | None = None) -> dict:
     """Load weights (ours or once-for-all's) into ``supernet``; returns the checkpoint's metadata. A single
     supernet given a mixture's checkpoint and an ``arch`` takes the member ``arch`` is assigned to."""
-    ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else dict(checkpoint)
+    ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else upgrade_checkpoint(dict(checkpoint))
     if ckpt.get("format") == FORMAT:
         if ckpt["layout"] != supernet.space.layout_signature():
-            raise CheckpointError(
-                f"checkpoint was made for space {ckpt.get('space')}, not {supernet.space.name}"
-            )
+            raise CheckpointError(f"checkpoint was made for space {_made_for(ckpt)}, not {supernet.space.name}")
         theirs, mine = checkpoint_members(ckpt), supernet.build_options().get("members", 1)
         state, meta = ckpt["state_dict"], {k: v for k, v in ckpt.items() if k != "state_dict"}
         if theirs != mine:
@@ -142,6 +167,13 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
         raise CheckpointError(f"checkpoint is a {theirs.foreign_name} state dict{loads}")
     known = ", ".join(f.foreign_name for f in FOREIGN_FORMATS)
     raise CheckpointError(f"checkpoint is neither a nas-supernet checkpoint nor a state dict of {known}{loads}")
+
+
+def _made_for(ckpt: Mapping[str, Any]) -> str:
+    """The checkpoint's space, and what it records where ``upgrade_checkpoint`` renamed it (an older file)."""
+    recorded = ckpt.get("upgraded_from")
+    return str(ckpt.get("space")) + (f" (it records space {recorded} with supernet options {ckpt.get('options')!r})"
+                                     if recorded else "")
 
 
 def _members_mismatch(theirs: int, mine: int) -> str:
@@ -173,7 +205,7 @@ def load_supernet(path: str | Path, space: str | SearchSpace | None = None) -> t
     if ckpt.get("format") == FORMAT:
         expected = space if isinstance(space, str) else (space.name if space is not None else None)
         if expected is not None and expected not in (ckpt["space"], family_of(str(ckpt["space"]))):
-            raise CheckpointError(f"checkpoint {path} was made for space {ckpt['space']}, not {expected}")
+            raise CheckpointError(f"checkpoint {path} was made for space {_made_for(ckpt)}, not {expected}")
         space_obj = (space if isinstance(space, SearchSpace) and space.name == ckpt["space"]
                      else get_space(ckpt["space"]))
         supernet = create_supernet(space_obj, members=checkpoint_members(ckpt),

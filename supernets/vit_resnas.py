@@ -1,5 +1,5 @@
 """The ViT-ResNAS supernet (Liao et al.): a conv patch stem, three stages of six elastic transformer
-blocks with residual spatial reductions between them, and a class-token head, all at the space's
+blocks with spatial reductions between them, and a class-token head, all at the space's
 largest widths. ``set_active`` runs one subnet by slicing (prefixes of embedding channels, heads, MLP
 hidden units; removed blocks skipped), as fast as the extracted static net; ``set_active_many`` runs
 several subnets in one forward, each on its consecutive slice of the batch, with per-sample masks
@@ -8,13 +8,14 @@ weights. Weights start as DeiT's (trunc normal 0.02 for linear layers, class tok
 embeddings, zero biases, LayerNorm scale 1 and shift 0; convs keep PyTorch's default).
 
 Build options: ``drop_path`` (the largest stochastic-depth rate, growing linearly over the 18 blocks
-as in DeiT) and ``residual_reduction`` (False: the plain spatial reduction of the paper's ablation;
-extracted nets then carry ``residual=False`` spatial-reduction ops).
+as in DeiT). The reductions are the space's (residual, or plain in the ``-plain`` spaces), so that
+extracted nets, counts and latency keys agree; ``residual_reduction`` is still taken where it agrees
+with the space (the option once chose the plain net, and checkpoints record it).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import torch
@@ -24,7 +25,7 @@ from search_spaces import Arch
 from search_spaces.errors import InvalidInput
 from search_spaces.vit_resnas import DEPTH, N_STAGES, REMOVABLE, ViTResNASSpace
 
-from ._base import MultiArch, Supernet, register_supernet
+from ._base import MultiArch, Supernet, check_build_options, register_supernet
 from .ops.conv_patch_embed import ElasticConvPatchEmbed
 from .ops.elastic_cls_head import ElasticClsHead
 from .ops.elastic_vit_block import ElasticViTBlock
@@ -65,16 +66,30 @@ class _Masks:
 
 @register_supernet("vit-resnas-tiny")
 @register_supernet("vit-resnas-cifar")
+@register_supernet("vit-resnas-tiny-plain")
+@register_supernet("vit-resnas-cifar-plain")
 class ViTResNASSupernet(Supernet, MultiArch):
-    # registered as the class itself (its signature is the factory's), so that ``training_keywords`` reads this
+    # registered as the class itself (its signature is the factory's), so that ``training_keywords`` and
+    # ``option_variant`` read these
     training_options = ("drop_path",)
+    variant_options = ("residual_reduction",)
 
-    def __init__(self, space: ViTResNASSpace, drop_path: float = 0.1, residual_reduction: bool = True):
+    @classmethod
+    def variant_space(cls, space: ViTResNASSpace, options: Mapping[str, Any]) -> str | None:
+        value = options.get("residual_reduction")
+        if value is None:
+            return None
+        if not isinstance(value, bool):  # the keyword's default is None, so the generic type check passes it
+            raise InvalidInput(f"supernet option residual_reduction={value!r} must be true or false")
+        return None if value == space.macro.residual_reduction else space.reduction_variant(value)
+
+    def __init__(self, space: ViTResNASSpace, drop_path: float = 0.1, residual_reduction: bool | None = None):
         super().__init__(space)
         if isinstance(drop_path, bool) or not isinstance(drop_path, (int, float)) or not 0.0 <= drop_path < 1.0:
             raise InvalidInput(f"drop_path is a rate in [0, 1), got {drop_path!r}")
+        check_build_options(space, {"residual_reduction": residual_reduction})
         m = space.macro
-        self.drop_path_rate, self.residual_reduction = float(drop_path), bool(residual_reduction)
+        self.drop_path_rate, self.residual_reduction = float(drop_path), m.residual_reduction
         widths = [max(e) for e in m.embeds]
         self.patch_embed = ElasticConvPatchEmbed(m.image, m.patch, m.stem_width, widths[0])
         rates = torch.linspace(0, self.drop_path_rate, N_STAGES * DEPTH).tolist()
@@ -174,13 +189,8 @@ class ViTResNASSupernet(Supernet, MultiArch):
         finally:
             self._masks, self._masks_on = masks, masks_on
 
-    def static_ops(self, arch: Mapping[str, Any]) -> list:
-        """``space.layers(arch)``, with the spatial reductions in this supernet's form (residual or plain)."""
-        return [replace(op, residual=self.residual_reduction) if op.kind == "spatial_reduction" else op
-                for op in self.space.layers(arch)]
-
     def _extract(self, arch: Arch) -> StaticNet:
-        net = StaticNet(self.static_ops(arch), self.space.input_shape(arch))
+        net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))
         e = self.embeds
         stem, pe = net.patch_embed, self.patch_embed
         stem[0].load_state_dict(pe.conv.state_dict())

@@ -151,8 +151,9 @@ def steps_per_epoch(cfg: TrainConfig, n_fit: int, world_size: int = 1) -> int:
 
 
 def check_supernet_options(space, options: Mapping[str, Any]) -> None:
-    """Refuse (one line) a ``create_supernet`` keyword the space's supernet factory does not take."""
-    from supernets import build_keywords
+    """Refuse (one line) a ``create_supernet`` keyword the space's supernet factory does not take, and a value
+    that builds another space's network (``supernets.check_build_options`` names that space)."""
+    from supernets import build_keywords, check_build_options
 
     if not options:
         return
@@ -167,3 +168,4 @@ def check_supernet_options(space, options: Mapping[str, Any]) -> None:
         if isinstance(allowed[key], (int, float)) and not isinstance(allowed[key], bool) and (
                 isinstance(value, bool) or not isinstance(value, (int, float))):
             raise InvalidInput(f"supernet option {key}={value!r} must be a number (default {allowed[key]})")
+    check_build_options(space, options)

@@ -1,4 +1,5 @@
-"""The ViT-ResNAS spaces: counts by hand, the reference's network_def tuples, canonical ids, bad input."""
+"""The ViT-ResNAS spaces: counts by hand, the reference's network_def tuples, canonical ids, bad input; the
+plain-reduction spaces (``-plain``) where their ops differ."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from search_spaces.quantization import bit_counts
 from search_spaces.vit_resnas_network_def import NetworkDefError, arch_from_network_def, network_def, network_def_text
 
 TINY, CIFAR = get_space("vit-resnas-tiny"), get_space("vit-resnas-cifar")
+TINY_PLAIN, CIFAR_PLAIN = get_space("vit-resnas-tiny-plain"), get_space("vit-resnas-cifar-plain")
 
 # the supernet of the reference's scripts/vit-sr-nas/super_net/tiny.sh (conv patch embed: type 4)
 _B1, _B2, _B3 = "(1, (256, 6, 32), (256, 768), 1)", "(1, (512, 12, 48), (512, 1536), 1)", \
@@ -53,9 +55,11 @@ def by_hand(image, patch, mid, head_dims, embeds, heads, mlps, keep, n_classes):
     return macs + c * n_classes, params + 2 * c + c * n_classes + n_classes
 
 
-def test_largest_and_smallest_tiny_counts_by_hand():
-    largest, smallest = TINY.extremes()
-    counts = TINY.count(TINY.encode_many([largest, smallest]))
+# the plain reduction's skip (2x2 average pooling, zero padding) has no MACs or params: the same formulas
+@pytest.mark.parametrize("space", [TINY, TINY_PLAIN], ids=lambda s: s.name)
+def test_largest_and_smallest_tiny_counts_by_hand(space):
+    largest, smallest = space.extremes()
+    counts = space.count(space.encode_many([largest, smallest]))
     assert (counts["macs"][0], counts["params"][0]) == by_hand(
         224, 14, 24, (32, 48, 64), (256, 512, 1024), ((6,) * 6, (12,) * 6, (12,) * 6),
         ((768,) * 6, (1536,) * 6, (3072,) * 6), [True] * 9, 1000)
@@ -64,15 +68,16 @@ def test_largest_and_smallest_tiny_counts_by_hand():
         ((384,) * 6, (768,) * 6, (1536,) * 6), [False] * 9, 1000)
 
 
-def test_a_sampled_cifar_net_by_hand_and_the_sum_over_its_layers(rng):
-    g = CIFAR.sample(5, rng)
-    counts = CIFAR.count(g)
-    for arch, macs, params in zip(CIFAR.decode_many(g), counts["macs"], counts["params"]):
+@pytest.mark.parametrize("space", [CIFAR, CIFAR_PLAIN], ids=lambda s: s.name)
+def test_a_sampled_cifar_net_by_hand_and_the_sum_over_its_layers(space, rng):
+    g = space.sample(5, rng)
+    counts = space.count(g)
+    for arch, macs, params in zip(space.decode_many(g), counts["macs"], counts["params"]):
         hand = by_hand(32, 4, 24, (8, 12, 16), [arch[f"embed{s}"] for s in (1, 2, 3)],
                        [arch[f"heads{s}"] for s in (1, 2, 3)], [arch[f"mlp{s}"] for s in (1, 2, 3)], arch["keep"], 10)
         assert (macs, params) == hand
         for fusion in FUSIONS:
-            ops = CIFAR.layers(arch, fusion)
+            ops = space.layers(arch, fusion)
             assert sum(op.macs for op in ops) == macs and sum(op.params for op in ops) == params
 
 
@@ -85,8 +90,9 @@ def test_extremes_are_the_most_and_fewest_macs(rng):
     assert lo < macs.min() and macs.max() < hi
 
 
-def test_op_names_and_shapes():
-    ops = TINY.layers(TINY.extremes()[0])
+@pytest.mark.parametrize("space", [TINY, TINY_PLAIN], ids=lambda s: s.name)
+def test_op_names_and_shapes(space):
+    ops = space.layers(space.extremes()[0])
     assert [op.name for op in ops[:3]] == ["patch_embed"] * 3
     assert [op.kind for op in ops[:3]] == ["conv", "resblock", "patch_embed"]
     assert ops[2].in_shape == (112, 112, 24) and ops[2].out_shape == (16, 16, 256) and ops[2].kernel == 7
@@ -97,8 +103,31 @@ def test_op_names_and_shapes():
     names = [op.name for op in ops]
     assert "reduce1" in names and names[-1] == "head" and ops[-1].out_shape == (1, 1, 1000)
     reduce2 = ops[names.index("reduce2")]
-    assert reduce2.in_shape == (8, 8, 512) and reduce2.out_shape == (4, 4, 1024) and reduce2.residual
-    assert TINY.input_shape(TINY.extremes()[0]) == (3, 224, 224) and CIFAR.n_classes == 10
+    assert reduce2.in_shape == (8, 8, 512) and reduce2.out_shape == (4, 4, 1024)
+    assert reduce2.residual == (space is TINY)
+    assert space.input_shape(space.extremes()[0]) == (3, 224, 224) and CIFAR.n_classes == 10
+
+
+@pytest.mark.parametrize("residual, plain", [(TINY, TINY_PLAIN), (CIFAR, CIFAR_PLAIN)], ids=["tiny", "cifar"])
+def test_a_plain_space_is_the_residual_one_with_plain_reductions(residual, plain, rng):
+    """Same choices, archs and ids; another layout (a checkpoint of one is not the other's); the ops differ
+    only at the two reductions, whose keys (what latency tables are indexed by) and work are the plain net's."""
+    assert plain.choices == residual.choices and plain.size == residual.size
+    assert plain.layout_signature() != residual.layout_signature() and "plain" in plain.description
+    assert (residual.reduction_variant(False), plain.reduction_variant(True)) == (plain.name, residual.name)
+    assert plain.reduction_variant(False) == plain.name
+    genomes = residual.sample(10, rng)
+    for arch in residual.decode_many(genomes):
+        assert plain.arch_id(arch) == residual.arch_id(arch)
+        ops, plain_ops = residual.layers(arch), plain.layers(arch)
+        differ = [(a, b) for a, b in zip(ops, plain_ops, strict=True) if a != b]
+        assert [(a.kind, a.residual, b.residual) for a, b in differ] == [("spatial_reduction", True, False)] * 2
+        for a, b in differ:
+            assert a.key.replace("-res:1-", "-res:0-") == b.key and (a.macs, a.params) == (b.macs, b.params)
+            assert b.work < a.work  # no pooled skip to add
+    np.testing.assert_array_equal(plain.count(genomes)["macs"], residual.count(genomes)["macs"])
+    restricted = get_space(f"{residual.name}[embed1={residual.choice('embed1').options[-1]}]")
+    assert restricted.reduction_variant(False) == f"{plain.name}[embed1={residual.choice('embed1').options[-1]}]"
 
 
 # ------------------------------------------------------------------ network_def

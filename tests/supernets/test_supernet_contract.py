@@ -11,8 +11,9 @@ from search_spaces import InvalidArchitecture, Structured
 from supernets import create_supernet, list_supernets
 from supernets.mixture import MixtureSupernet
 from supernets.static import build_op
+from tests.matrix import matrix_spaces
 
-SUPERNETS = list_supernets()
+SUPERNETS = matrix_spaces(list_supernets())
 MIXTURE = "resnet20-pooling x2"  # a mixture of two members keeps the same contract
 CASES = SUPERNETS + [MIXTURE]
 

@@ -1,7 +1,9 @@
-"""The ViT-ResNAS supernet: extraction, multi-architecture batches, counts, export, gradients."""
+"""The ViT-ResNAS supernet: extraction, multi-architecture batches, counts, export, gradients; the residual
+space and its plain-reduction variant (``-plain``) alike where their networks differ."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -11,20 +13,32 @@ import torch
 from torch import nn
 
 from search_spaces import get_space
-from search_spaces.errors import InvalidInput
+from search_spaces.errors import CheckpointError, InvalidInput
 from supernets import MultiArch, create_supernet
 from supernets.static.transformer import Attention, SpatialReduction
 from supernets.vit_resnas import ViTResNASSupernet
 
 SPACE = "vit-resnas-cifar"
+PLAIN = "vit-resnas-cifar-plain"
+
+
+def _perturbed(space: str) -> ViTResNASSupernet:
+    torch.manual_seed(0)
+    net = create_supernet(space).eval()
+    _perturb(net)
+    return net
+
+
+# extraction, multi-arch masks, counts and export run on both reductions; the rest (gradients, drop path,
+# refusals: code the reduction does not reach) on the residual net only, to keep the file's time
+@pytest.fixture(scope="module", params=(SPACE, PLAIN))
+def supernet(request) -> ViTResNASSupernet:
+    return _perturbed(request.param)
 
 
 @pytest.fixture(scope="module")
-def supernet() -> ViTResNASSupernet:
-    torch.manual_seed(0)
-    net = create_supernet(SPACE).eval()
-    _perturb(net)
-    return net
+def residual() -> ViTResNASSupernet:
+    return _perturbed(SPACE)
 
 
 def _perturb(net: nn.Module) -> None:
@@ -51,7 +65,7 @@ def _images(n: int, seed: int = 0) -> torch.Tensor:
 
 def test_is_multi_arch_and_records_its_options(supernet):
     assert isinstance(supernet, MultiArch)
-    assert supernet.build_options() == {"drop_path": 0.1, "residual_reduction": True}
+    assert supernet.build_options() == {"drop_path": 0.1, "residual_reduction": supernet.space.name == SPACE}
 
 
 def test_extracted_subnets_equal_the_supernet(supernet):
@@ -82,7 +96,8 @@ def test_multi_arch_batch_equals_each_slice_alone(supernet):
     assert not supernet.multi_arch
 
 
-def test_multi_arch_refuses_a_batch_of_another_size(supernet):
+def test_multi_arch_refuses_a_batch_of_another_size(residual):
+    supernet = residual
     archs = _archs(supernet.space, 0)
     with pytest.raises(InvalidInput, match="sizes"):
         supernet.set_active_many(archs, [1])
@@ -155,15 +170,19 @@ def test_hook_counts_equal_space_counts(supernet):
         assert sum(p.numel() for p in sub.parameters()) == counts["params"][i]
 
 
-def test_plain_spatial_reduction_ablation():
+def test_the_plain_space_builds_plain_reductions():
+    """The reduction is the space's: the plain space's supernet, its extracted nets and its op keys are plain,
+    with the residual space's state dict (the weights are the same tensors, the function is not)."""
     torch.manual_seed(0)
-    net = create_supernet(SPACE, residual_reduction=False).eval()
-    assert net.build_options()["residual_reduction"] is False
+    net = create_supernet(PLAIN).eval()
+    assert net.residual_reduction is False and net.build_options()["residual_reduction"] is False
     arch = _archs(net.space, 1, seed=9)[2]
     net.set_active(arch)
     sub = net.extract(arch).eval()
     reductions = [m for m in sub.modules() if isinstance(m, SpatialReduction)]
     assert len(reductions) == 2 and not any(m.residual for m in reductions)
+    keys = [op.key for op in net.space.layers(arch) if op.kind == "spatial_reduction"]
+    assert len(keys) == 2 and all("-res:0-" in k for k in keys)
     x = _images(2)
     with torch.no_grad():
         torch.testing.assert_close(sub(x), net(x), atol=1e-5, rtol=0)
@@ -173,19 +192,74 @@ def test_plain_spatial_reduction_ablation():
         assert (residual(x) - net(x)).abs().max() > 1e-3  # the skip changes the function
 
 
+def test_a_reduction_option_must_agree_with_the_space():
+    """``residual_reduction`` once chose the plain net; now it may only repeat the space's reduction, and a
+    conflicting value names the space to use (costed as the other space, its subnets would be misjudged)."""
+    assert create_supernet(SPACE, residual_reduction=True).residual_reduction is True
+    assert create_supernet(PLAIN, residual_reduction=False).residual_reduction is False
+    for space, value, other in ((SPACE, False, PLAIN), (PLAIN, True, SPACE),
+                                ("vit-resnas-cifar[embed1=64]", False, "vit-resnas-cifar-plain[embed1=64]")):
+        with pytest.raises(InvalidInput, match=rf"residual_reduction={value} builds the network of space "
+                                               rf"{re.escape(other)}, not {re.escape(space)}: use space "):
+            create_supernet(space, residual_reduction=value)
+    with pytest.raises(InvalidInput, match="residual_reduction=2 must be true or false"):
+        create_supernet(PLAIN, residual_reduction=2)
+
+
 def test_a_checkpoint_rebuilds_the_plain_reduction(tmp_path):
-    """``load_supernet`` (nas evaluate, search, export) builds the supernet with the checkpoint's options:
-    the plain reduction has the same state dict keys, so a residual rebuild would load silently."""
+    """``load_supernet`` (nas evaluate, search, export) builds the plain space's supernet from its checkpoint,
+    and a residual rebuild (same state dict keys, another function) is refused naming the checkpoint's space."""
     from supernets.checkpoint import load_supernet, save_checkpoint
 
-    net = create_supernet(SPACE, residual_reduction=False, drop_path=0.0)
+    net = create_supernet(PLAIN, drop_path=0.0)
     save_checkpoint(net, tmp_path / "plain.pt")
     loaded, _ = load_supernet(tmp_path / "plain.pt")
-    assert loaded.build_options() == {"drop_path": 0.0, "residual_reduction": False}
-    assert load_supernet(tmp_path / "plain.pt", SPACE)[0].residual_reduction is False
+    assert loaded.space.name == PLAIN and loaded.build_options() == {"drop_path": 0.0, "residual_reduction": False}
+    assert load_supernet(tmp_path / "plain.pt", PLAIN)[0].residual_reduction is False
+    with pytest.raises(CheckpointError, match=f"was made for space {PLAIN}, not {SPACE}$"):
+        load_supernet(tmp_path / "plain.pt", SPACE)
 
 
-def test_drop_path_runs_only_in_training(supernet):
+def old_plain_checkpoint(path, seed: int = 0) -> ViTResNASSupernet:
+    """A plain-reduction checkpoint as written before the plain space existed: space vit-resnas-cifar (its
+    layout) with the build option ``residual_reduction=False``; returns the supernet whose weights it holds."""
+    from supernets.checkpoint import save_checkpoint
+
+    torch.manual_seed(seed)
+    net = create_supernet(PLAIN, drop_path=0.0).eval()
+    _perturb(net)
+    save_checkpoint(net, path)
+    ckpt = torch.load(path, weights_only=True)
+    ckpt |= {"space": SPACE, "layout": get_space(SPACE).layout_signature()}
+    torch.save(ckpt, path)
+    return net
+
+
+def test_an_old_plain_checkpoint_loads_as_the_plain_space(tmp_path):
+    """Loaded, it is the plain space's supernet computing what was trained; asked for as the residual space
+    it is refused, saying what it records."""
+    from supernets.checkpoint import load_supernet, read_checkpoint
+
+    trained = old_plain_checkpoint(tmp_path / "old.pt")
+    ckpt = read_checkpoint(tmp_path / "old.pt")
+    assert (ckpt["space"], ckpt["upgraded_from"]) == (PLAIN, SPACE)
+    assert ckpt["layout"] == get_space(PLAIN).layout_signature()
+    loaded, meta = load_supernet(tmp_path / "old.pt")
+    assert loaded.space.name == PLAIN and loaded.residual_reduction is False and meta["space"] == PLAIN
+    assert load_supernet(tmp_path / "old.pt", PLAIN)[0].space.name == PLAIN
+    arch, x = _archs(loaded.space, 1, seed=3)[2], _images(2)
+    loaded.eval().set_active(arch)
+    trained.set_active(arch)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), trained(x), atol=0, rtol=0)
+    with pytest.raises(CheckpointError, match=f"made for space {PLAIN} \\(it records space {SPACE} with supernet "
+                                              r"options \{'drop_path': 0.0, 'residual_reduction': False\}\), not "
+                                              f"{SPACE}$"):
+        load_supernet(tmp_path / "old.pt", SPACE)
+
+
+def test_drop_path_runs_only_in_training(residual):
+    supernet = residual
     supernet.set_active(supernet.space.extremes()[0])
     x = _images(4)
     try:
@@ -242,7 +316,8 @@ def test_torchscript_and_torch_export_agree(subnet):
         torch.testing.assert_close(exported.module()(x), eager, atol=1e-5, rtol=1e-5)
 
 
-def test_saved_torchscript_loads_without_the_project(subnet, tmp_path):
+def test_saved_torchscript_loads_without_the_project(residual, tmp_path):
+    subnet = residual.extract(_archs(residual.space, 1, seed=11)[2]).eval()
     path, x = tmp_path / "vit.pt", _images(2, seed=6)
     torch.jit.script(subnet).save(str(path))
     torch.save(x, tmp_path / "x.pt")

@@ -10,6 +10,7 @@ import torch
 from nas.export import export_subnet
 from search_spaces import get_space
 from supernets import create_supernet, list_supernets
+from tests.matrix import matrix_spaces
 
 
 def _export(space_name: str, tmp_path, formats):
@@ -26,7 +27,7 @@ def _export(space_name: str, tmp_path, formats):
     return result, x, eager
 
 
-@pytest.mark.parametrize("space_name", list_supernets())
+@pytest.mark.parametrize("space_name", matrix_spaces(list_supernets()))
 def test_torchscript_reloads_equal_to_eager(space_name, tmp_path):
     result, x, eager = _export(space_name, tmp_path, ("torchscript",))
     with torch.no_grad():

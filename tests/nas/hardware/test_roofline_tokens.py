@@ -41,6 +41,21 @@ def test_residual_reduction_costs_its_pooling_on_top_of_the_plain_one():
     assert len(kernels_of(op)) == len(kernels_of(plain)) + 1
 
 
+def test_the_plain_space_is_costed_and_profiled_as_the_plain_network(rng):
+    """The latency paths build ops from the space: the plain space's reductions are the plain ones, so its
+    subnets are priced without the pooled skip and its profile has (only) plain reduction keys to measure."""
+    from nas.hardware.profiling import space_specs
+
+    residual, plain = get_space(SPACE), get_space("vit-resnas-cifar-plain")
+    genomes = residual.sample(20, rng)
+    costs = [np.asarray(get_target("jetson", s).predict(genomes), dtype=float).ravel() for s in (residual, plain)]
+    assert np.all(costs[1] < costs[0])
+    keys = [spec["key"] for spec in space_specs(plain) if spec["kind"] == "spatial_reduction"]
+    assert keys and all("-res:0-" in k for k in keys)
+    assert {k.replace("-res:0-", "-res:1-") for k in keys} == {
+        spec["key"] for spec in space_specs(residual) if spec["kind"] == "spatial_reduction"}
+
+
 def test_modeled_jetson_latency_grows_with_width():
     space = get_space(SPACE)
     cost = get_target("jetson", space)

@@ -9,6 +9,7 @@ import pytest
 from nas.hardware import get_target, list_targets, local
 from nas.hardware.opspec import structured_spaces
 from search_spaces import get_space
+from tests.matrix import matrix_spaces
 
 
 def _one_subnet(name: str):
@@ -18,7 +19,7 @@ def _one_subnet(name: str):
 
 # the cpu-* targets of other runtimes share the cpu target's code (test_runtimes checks them on a tiny space)
 @pytest.mark.parametrize("target", [t for t in list_targets() if t == "cpu" or t not in local.CPU_TARGETS])
-@pytest.mark.parametrize("space_name", structured_spaces())
+@pytest.mark.parametrize("space_name", matrix_spaces(structured_spaces()))
 def test_every_target_covers_every_structured_space(space_name, target, fast_cpu, rng):
     space = _one_subnet(space_name) if target == "cpu" else get_space(space_name)
     model = get_target(target, space)

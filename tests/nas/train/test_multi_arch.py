@@ -4,6 +4,7 @@ several-archs-per-pass step on MultiArch and on plain (CNN) supernets, and exact
 from __future__ import annotations
 
 import math
+import shutil
 from typing import Sequence
 
 import numpy as np
@@ -304,18 +305,24 @@ def test_nas_train_on_vit_resnas_runs_each_step_in_one_multi_arch_forward(tmp_pa
 
 
 def test_supernet_options_reach_the_supernet_and_its_checkpoint(tmp_path):
-    """``--supernet-option residual_reduction=false``: the plain reduction of the paper's ablation is what trains
-    and what the checkpoint rebuilds; unknown keys and non-boolean flags are one-line errors."""
-    result = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch",
-                                      "--data", TINY, "--epochs", "1", "--batch-size", "8", "--steps-per-epoch", "1",
-                                      "--eval-every", "0", "--supernet-option", "residual_reduction=false",
-                                      "--out", str(tmp_path / "run"), "--no-progress"])
-    assert result.exit_code == 0, result.output
-    ckpt = torch.load(tmp_path / "run" / "supernet.pt", weights_only=True)
-    assert ckpt["options"]["residual_reduction"] is False
+    """The plain reduction of the paper's ablation is its own space: ``--space vit-resnas-cifar-plain`` trains it
+    and its checkpoint rebuilds it; ``--supernet-option residual_reduction=false`` is still taken where it agrees,
+    and names the plain space where it does not. Unknown keys and non-boolean flags are one-line errors."""
+    for option in ((), ("--supernet-option", "residual_reduction=false")):
+        result = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar-plain", "--strategy", "multi-arch",
+                                          "--data", TINY, "--epochs", "1", "--batch-size", "8", "--steps-per-epoch",
+                                          "1", "--eval-every", "0", *option, "--out", str(tmp_path / "run"),
+                                          "--no-progress"])
+        assert result.exit_code == 0, result.output
+        ckpt = torch.load(tmp_path / "run" / "supernet.pt", weights_only=True)
+        assert ckpt["space"] == "vit-resnas-cifar-plain" and ckpt["options"]["residual_reduction"] is False
+        shutil.rmtree(tmp_path / "run")
     for option, match in (("foo=1", "supernet option 'foo' is not known for space vit-resnas-cifar; known: "
                                     "drop_path, residual_reduction"),
                           ("residual_reduction=2", "residual_reduction=2 must be true or false"),
+                          ("residual_reduction=false", "supernet option residual_reduction=False builds the network "
+                                                       "of space vit-resnas-cifar-plain, not vit-resnas-cifar: use "
+                                                       "space vit-resnas-cifar-plain"),
                           ("drop_path=abc", "drop_path='abc' must be a number (default 0.1)")):
         bad = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch", "--data",
                                        TINY, "--epochs", "1", "--supernet-option", option, "--out",

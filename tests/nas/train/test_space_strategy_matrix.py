@@ -16,6 +16,7 @@ from search_spaces import ShrinkingOrder, get_space
 from supernets import list_supernets
 from supernets.checkpoint import read_checkpoint
 from supernets.mixture import MAX_MIXTURE_ARCHS
+from tests.matrix import matrix_spaces
 
 from .conftest import TINY
 
@@ -39,7 +40,7 @@ def _refusal(space, strategy: str) -> str | None:
 
 
 @pytest.mark.parametrize("strategy", list_strategies())
-@pytest.mark.parametrize("space", list_supernets())
+@pytest.mark.parametrize("space", matrix_spaces(list_supernets()))
 def test_two_steps_of_every_strategy_on_every_space(space, strategy, tmp_path):
     name = _smallest_resolution(space)
     fixed = {"arch": get_space(name).extremes()[1]} if STRATEGIES.get(strategy).takes_arch else {}
