@@ -10,7 +10,11 @@ conv / linear of each quantized layer of the policy (an SE layer's two 1x1 convs
   observer (``minmax``, ``histogram``, ``percentile``: ``nas.quantize.observers``) on the calibration images;
 * an int8 layer (8-bit weights and 8-bit inputs, which runs on int8 kernels: ``nas.quantize.int8``) also
   quantizes its output per tensor, as the kernel does (after its ReLU when the ReLU follows the conv
-  directly: the kernel fuses it), so that the simulation is what the int8 model computes.
+  directly: the kernel fuses it), so that the simulation is what the int8 model computes. Its weights
+  take 7-bit levels (-64 .. 63, stored as int8): x86 CPUs without VNNI multiply u8 x s8 pairs into a
+  saturating int16 (``vpmaddubsw``), which 255 x 127 x 2 overflows and 255 x 64 x 2 does not, so the
+  kernels compute the simulation exactly on every x86 CPU (PyTorch's x86 default halves the activation
+  range instead; out-of-range activations would still saturate there).
 
 Layers at 32/32 bits stay as they are (fp32); a policy without any quantized layer returns an unchanged
 copy of the net (no BN folding either), so its outputs equal the fp32 net's exactly.
@@ -32,7 +36,10 @@ from ..export.fold import fold_batchnorm
 from .observers import OBSERVERS, make_observer
 from .policy import LayerBits, QuantPolicy
 
-__all__ = ["quantize_subnet", "FakeQuantLeaf", "quantize_weight", "calibration_batches_of", "quant_leaves"]
+__all__ = ["quantize_subnet", "FakeQuantLeaf", "quantize_weight", "calibration_batches_of", "quant_leaves",
+           "INT8_KERNEL_WEIGHT_BITS"]
+
+INT8_KERNEL_WEIGHT_BITS = 7  # the levels of an int8-kernel layer's weights (the module doc: no saturation)
 
 
 def quantize_weight(weight: torch.Tensor, bits: int, mode: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -69,7 +76,8 @@ class FakeQuantLeaf(nn.Module):
         self.in_scale, self.in_zp, self.out_scale, self.out_zp = 1.0, 0, 1.0, 0
         self.a_max = 2 ** layer.abits - 1 if layer.abits < 32 else 255
         if layer.wbits < 32:
-            q, scale, zp = quantize_weight(op.weight, layer.wbits, layer.wmode)
+            q, scale, zp = quantize_weight(op.weight, INT8_KERNEL_WEIGHT_BITS if self.int8 else layer.wbits,
+                                           layer.wmode)
             shape = (-1,) + (1,) * (op.weight.dim() - 1)
             with torch.no_grad():
                 self.op.weight.copy_((q - zp.view(shape)).float() * scale.view(shape))

@@ -118,9 +118,10 @@ PROFILE_SCALE, PROFILE_ZERO_POINT = 0.05, 128
 
 
 def _int8_weights(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-output-channel symmetric int8 levels and scales."""
-    scale = weight.detach().abs().flatten(1).amax(1).clamp_min(1e-8) / 127
-    levels = torch.round(weight.detach() / scale.view(-1, *[1] * (weight.dim() - 1))).clamp(-128, 127)
+    """Per-output-channel symmetric levels and scales, 7-bit in int8 as an exported int8 layer's (nas.quantize:
+    u8 x s8 pairs then never saturate on CPUs without VNNI)."""
+    scale = weight.detach().abs().flatten(1).amax(1).clamp_min(1e-8) / 63
+    levels = torch.round(weight.detach() / scale.view(-1, *[1] * (weight.dim() - 1))).clamp(-64, 63)
     return levels.to(torch.int8), scale.float()
 
 
