@@ -62,21 +62,10 @@ def stub_torchvision() -> None:
             import gdown  # noqa: F401
         except ImportError:
             sys.modules["gdown"] = types.ModuleType("gdown")
-    if "torchvision" in sys.modules:
-        return
-    tv = types.ModuleType("torchvision")
-    tv.transforms = types.ModuleType("torchvision.transforms")
-    tv.datasets = types.ModuleType("torchvision.datasets")
-    tv.transforms.functional = types.ModuleType("torchvision.transforms.functional")
+    sys.path.insert(0, str(ROOT))
+    from tests.supernets.ofa_reference import stub_torchvision as stub
 
-    class _Unused:  # once-for-all subclasses these at import time only
-        pass
-
-    tv.transforms.RandomResizedCrop = tv.transforms.RandomCrop = _Unused
-    for name, module in (("torchvision", tv), ("torchvision.transforms", tv.transforms),
-                         ("torchvision.datasets", tv.datasets),
-                         ("torchvision.transforms.functional", tv.transforms.functional)):
-        sys.modules[name] = module
+    stub()
 
 
 class Counting:

@@ -12,22 +12,28 @@ from supernets.compat.ofa_mbv3 import to_ofa_state_dict
 from supernets.compat.ofa_resnet50 import to_ofa_resnet_state_dict
 
 
+def stub_torchvision() -> None:
+    """A stub ``torchvision`` (once-for-all imports it; PyPI's does not import beside torch 2.13)."""
+    if "torchvision" in sys.modules:
+        return
+    tv = types.ModuleType("torchvision")
+    tv.transforms = types.ModuleType("torchvision.transforms")
+    tv.datasets = types.ModuleType("torchvision.datasets")
+    tv.transforms.functional = types.ModuleType("torchvision.transforms.functional")
+
+    class _Unused:  # once-for-all subclasses these at import time only
+        pass
+
+    tv.transforms.RandomResizedCrop = tv.transforms.RandomCrop = _Unused
+    for name, module in (("torchvision", tv), ("torchvision.transforms", tv.transforms),
+                         ("torchvision.datasets", tv.datasets),
+                         ("torchvision.transforms.functional", tv.transforms.functional)):
+        sys.modules[name] = module
+
+
 def import_reference(class_name: str = "OFAMobileNetV3"):
     """once-for-all's ``OFAMobileNetV3`` (or ``OFAResNets``) class, or None when the package is not installed."""
-    if "torchvision" not in sys.modules:
-        tv = types.ModuleType("torchvision")
-        tv.transforms = types.ModuleType("torchvision.transforms")
-        tv.datasets = types.ModuleType("torchvision.datasets")
-        tv.transforms.functional = types.ModuleType("torchvision.transforms.functional")
-
-        class _Unused:  # once-for-all subclasses these at import time only
-            pass
-
-        tv.transforms.RandomResizedCrop = tv.transforms.RandomCrop = _Unused
-        for name, module in (("torchvision", tv), ("torchvision.transforms", tv.transforms),
-                             ("torchvision.datasets", tv.datasets),
-                             ("torchvision.transforms.functional", tv.transforms.functional)):
-            sys.modules[name] = module
+    stub_torchvision()
     try:
         from ofa.imagenet_classification.elastic_nn import networks
     except ImportError:
