@@ -418,7 +418,9 @@ class QuantizedSpace(Structured, SearchSpace):
                     def mark(name: str, prim: Op, int8=int8, as_int8=as_int8) -> Op:
                         if name not in int8:
                             return prim
-                        return as_int8.setdefault(name, _with(prim, precision="int8"))
+                        if name not in as_int8:
+                            as_int8[name] = _with(prim, precision="int8")
+                        return as_int8[name]
 
                     ops = _map_quantizable(slot.name, variant.ops, mark) if mask else variant.ops
                     values = variant.values + (int8_values if any(op.precision for op in ops) else ())
@@ -427,7 +429,8 @@ class QuantizedSpace(Structured, SearchSpace):
         return Structure("block", slots)
 
     def int8_layers(self, genomes: np.ndarray) -> np.ndarray:
-        """``[n, P]``: whether each quantizable layer runs on int8 kernels (run and at int8 bits)."""
+        """``[n, P]``: whether each quantizable layer runs on int8 kernels (run, and ``run_precision`` of its bits
+        is int8, vectorized)."""
         genomes = self.check_genomes(genomes)
         w, a, m = (self.values(genomes, k) for k in QUANT_KEYS)
         return self.layer_active(genomes) & (w == 8) & (a == 8) & (m == "symmetric")
