@@ -3,16 +3,11 @@
 # placements), single-path uniform sampling (spos), 20 epochs on all of CIFAR-10 less 5,000 held-out images,
 # SGD lr 0.1, momentum 0.9, weight decay 5e-4, batch 128, cosine to 1% of the learning rate.
 # About 4.5 min an epoch on 2 quiet cores (12 min at load 4). Resumable: rerun this script and it continues
-# exactly where it stopped; a partially trained run can start from the committed one (see
-# artifacts/r20_spos/README.md).
+# exactly where it stopped. The finished run is committed: artifacts/r20_spos/supernet.pt (see its README).
 #   bash scripts/train_r20_quant_supernet.sh [RUN_DIR] [DATA]
 set -euo pipefail
 RUN=${1:-runs/r20_spos}
 DATA=${2:-../shared/data/images/cifar10_jpg_60000.tar.gz}
-SEED_RUN=artifacts/r20_spos
-if [ ! -e "$RUN" ] && [ -f "$SEED_RUN/checkpoints/last.pt" ]; then
-    mkdir -p "$(dirname "$RUN")" && cp -r "$SEED_RUN" "$RUN" && rm -f "$RUN/README.md"
-fi
 if [ -f "$RUN/checkpoints/last.pt" ]; then
     exec nas train --resume "$RUN" --threads 2
 fi
