@@ -126,7 +126,7 @@ def fine_tune_options(ckpt: Mapping[str, Any], space: SearchSpace, given: Mappin
     weights would compute another function there, and nothing else notices (ViT-ResNAS's plain and residual
     reductions have the same state dict keys and shapes)."""
     base, ckpt = _base_space(space), upgrade_checkpoint(dict(ckpt))
-    if ckpt.get("format") != FORMAT or ckpt.get("layout") != base.layout_signature():
+    if ckpt.get("format") != FORMAT or not _made_for_family(ckpt, base):
         return dict(given)  # once-for-all's, or another space's: load_weights says why it does or does not fit
     theirs, free = checkpoint_build_options(ckpt, base), training_keywords(base)
     for key, value in given.items():
@@ -142,7 +142,7 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
     supernet given a mixture's checkpoint and an ``arch`` takes the member ``arch`` is assigned to."""
     ckpt = read_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else upgrade_checkpoint(dict(checkpoint))
     if ckpt.get("format") == FORMAT:
-        if ckpt["layout"] != supernet.space.layout_signature():
+        if not _made_for_family(ckpt, supernet.space):
             raise CheckpointError(f"checkpoint was made for space {_made_for(ckpt)}, not {supernet.space.name}")
         theirs, mine = checkpoint_members(ckpt), supernet.build_options().get("members", 1)
         state, meta = ckpt["state_dict"], {k: v for k, v in ckpt.items() if k != "state_dict"}
@@ -167,6 +167,18 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
         raise CheckpointError(f"checkpoint is a {theirs.foreign_name} state dict{loads}")
     known = ", ".join(f.foreign_name for f in FOREIGN_FORMATS)
     raise CheckpointError(f"checkpoint is neither a nas-supernet checkpoint nor a state dict of {known}{loads}")
+
+
+def _made_for_family(ckpt: Mapping[str, Any], space: SearchSpace) -> bool:
+    """Whether ``ckpt`` holds weights of ``space``'s supernet: made for it, or for another restriction of its
+    family (fine-tuning a supernet on part of its space, or the whole of it from a part); where a restriction
+    changes a weight's shape, loading the state dict says so."""
+    if ckpt.get("layout") == space.layout_signature():
+        return True
+    try:
+        return family_of(str(ckpt.get("space"))) == space.family
+    except NasError:  # a damaged name: the caller's error names it
+        return False
 
 
 def _made_for(ckpt: Mapping[str, Any]) -> str:

@@ -102,3 +102,19 @@ def test_a_directory_is_not_a_checkpoint(tmp_path):
 
     with pytest.raises(CheckpointError, match="is a directory; expected a supernet file"):
         read_checkpoint(tmp_path)
+
+
+def test_a_restriction_of_the_family_starts_from_the_whole_supernet(net, tmp_path):
+    """Fine-tuning on part of a space (``--init`` into ``S[...]``) loads the whole supernet's weights; a
+    restriction that shrinks a weight says which one does not fit."""
+    torch.manual_seed(0)
+    whole = create_supernet("resnet20-pooling")
+    path = tmp_path / "whole.pt"
+    save_checkpoint(whole, path)
+    part = create_supernet("resnet20-pooling[pool=4-3-3/4-2-4]")
+    load_weights(part, path)
+    for key, value in whole.state_dict().items():
+        assert torch.equal(part.state_dict()[key], value)
+    save_checkpoint(net, tmp_path / "mbv3.pt")
+    with pytest.raises(CheckpointError, match="does not fit supernet ofa-mbv3\\[e=3/4\\]: size mismatch"):
+        load_weights(create_supernet("ofa-mbv3[e=3/4]"), tmp_path / "mbv3.pt")
