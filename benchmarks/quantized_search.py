@@ -1,8 +1,9 @@
-"""Mixed-precision joint search on ``resnet20-pooling+q``: is searching the bits worth it, and does LINAS
-need fewer measured subnets than NSGA-II? (issue 14, items 5 and 7)
+"""Mixed-precision joint search on ``S+q`` (``S``: the checkpoint's space): is searching the bits worth it,
+and does LINAS need fewer measured subnets than NSGA-II? (issue 14, items 5 and 7)
 
-On a trained ``resnet20-pooling`` checkpoint (it serves ``resnet20-pooling+q``: each subnet is quantized
-after extraction, PTQ, and measured on the held-out images, the engine's measured-accuracy path), this
+On a trained ``resnet20-pooling`` checkpoint, or one of a restriction of it (it serves ``S+q``: each subnet
+is quantized after extraction, PTQ, and measured on the held-out images, the engine's measured-accuracy
+path), this
 
 1. (a) runs NSGA-II over architecture + per-layer bits on accuracy x latency x size (``size``: MB with
    the weights at their widths; latency: ``--latency-target``, default ``macs``), then measures with the
@@ -53,7 +54,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))  # quantized_search_report, however this file is run
 sys.path.insert(0, str(ROOT))  # run from anywhere: the engine is the repository's
 RESULTS = ROOT / "benchmarks" / "results"
-SPACE = "resnet20-pooling+q"
 TOLERANCE = 0.3  # accuracy points: "equal accuracy"
 GOAL = {"size_vs_int8": 2.0, "latency_vs_int8": 1.0}  # >= 2x smaller than all-INT8, never slower
 ANCHOR = {"source": "SimQ-NAS (mixed precision vs all-INT8 at equal accuracy)", "size_vs_int8": 3.44,
@@ -81,9 +81,22 @@ def _positive(text: str) -> int:
     return value
 
 
+def quantized_space_of(checkpoint: str | Path) -> str:
+    """``S+q`` for the space ``S`` the checkpoint was trained on (``resnet20-pooling``, or a restriction of
+    it such as the fine-tuned ``resnet20-pooling[pool=...]``), so the search samples only trained subnets."""
+    from search_spaces.errors import InvalidInput
+    from supernets.checkpoint import read_checkpoint
+
+    ckpt = read_checkpoint(checkpoint)
+    if not isinstance(ckpt.get("space"), str):
+        raise InvalidInput(f"--checkpoint {checkpoint}: not a nas train checkpoint (it names no space)")
+    return f"{ckpt['space']}+q"
+
+
 def parse_args(argv) -> argparse.Namespace:
     ap = _Parser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True, help="trained resnet20-pooling supernet (nas train)")
+    ap.add_argument("--checkpoint", required=True,
+                    help="trained supernet (nas train); the search runs on its space + q")
     ap.add_argument("--data", required=True, help="its images (.npz, ImageFolder, .tar.gz)")
     ap.add_argument("--budget-nsga2", type=_positive, help="measured subnets of the NSGA-II search (400)")
     ap.add_argument("--budget-linas", type=_positive, help="measured subnets of the LINAS search (200)")
@@ -144,7 +157,7 @@ def run_search(name: str, searcher: str, budget: int, options: dict, args, commo
             result = api.search(resume=run_dir, budget=budget, on_generation=progress)
         else:
             _log(f"{name}: {searcher} on {budget} measured subnets -> {run_dir}")
-            result = api.search(SPACE, common["target"], searcher=searcher, searcher_options=options,
+            result = api.search(common["space"], common["target"], searcher=searcher, searcher_options=options,
                                 budget=budget, seed=args.seed, checkpoint=args.checkpoint, data=args.data,
                                 measure_options=common["measure"], objectives=common["objectives"], out=run_dir,
                                 on_generation=progress)
@@ -279,21 +292,23 @@ def run(args) -> int:
     started, load_start = time.time(), os.getloadavg()
     measure = {k: getattr(args, k) for k in ("eval_images", "bn_images") if getattr(args, k) is not None}
     # the evaluator of (b)/(c), built first: it checks checkpoint, data and target before any search
-    accuracy = measured_accuracy_objective(args.checkpoint, args.data, space=SPACE, **measure)
-    problem = build_problem(SPACE, args.latency_target, objectives=None, accuracy=accuracy)
+    space_name = quantized_space_of(args.checkpoint)
+    accuracy = measured_accuracy_objective(args.checkpoint, args.data, space=space_name, **measure)
+    problem = build_problem(space_name, args.latency_target, objectives=None, accuracy=accuracy)
     latency_metric = problem.target.metric
     if latency_metric in ("accuracy", "size"):
         raise InvalidInput(f"--latency-target {args.latency_target} measures {latency_metric}, which is already an "
                            "objective; pass a latency target (macs, bitops or a latency table)")
     objectives = ["accuracy", latency_metric, "size"]
-    problem = build_problem(SPACE, args.latency_target, objectives=objectives, accuracy=accuracy)
+    problem = build_problem(space_name, args.latency_target, objectives=objectives, accuracy=accuracy)
     space = problem.space
-    common = {"target": args.latency_target, "objectives": objectives, "measure": measure, "seed": args.seed,
+    common = {"space": space_name, "target": args.latency_target, "objectives": objectives, "measure": measure,
+              "seed": args.seed,
               "checkpoint": accuracy.metadata["checkpoint"],  # both as nas search records them: resolved paths
               "data": str(Path(args.data).resolve()) if Path(args.data).exists() else str(args.data)}
     args.work.mkdir(parents=True, exist_ok=True)
     timings = read_json(args.work / "timings.json") if (args.work / "timings.json").is_file() else {}
-    _log(f"{SPACE} on {accuracy.source}; objectives {objectives}; work {args.work}; load {load_start[0]:.1f}")
+    _log(f"{space_name} on {accuracy.source}; objectives {objectives}; work {args.work}; load {load_start[0]:.1f}")
 
     nsga2_opts = {"population": args.nsga2_population}
     linas_opts = {"predictor": args.linas_predictor,
@@ -332,7 +347,7 @@ def run(args) -> int:
                  "fixed_bits": len(fixed["int8"]) + len(fixed["fp32"])}
     doc = {
         "benchmark": "quantized_search", "issue": "14 (items 5 and 7)", "goal": GOAL, "anchor": ANCHOR,
-        "settings": {"space": SPACE, "checkpoint": common["checkpoint"], "data": common["data"],
+        "settings": {"space": space_name, "checkpoint": common["checkpoint"], "data": common["data"],
                      "eval_images": accuracy.metadata["eval_images"], "bn_images": accuracy.metadata["bn_images"],
                      "measure_options": measure, "latency_target": args.latency_target,
                      "latency_metric": latency_metric, "objectives": objectives, "seed": args.seed,
@@ -361,7 +376,7 @@ def run(args) -> int:
     write_json(args.out, doc)
     png = report.plot(args.out.with_suffix(".png"), fronts, {"mixed": mixed_all, **fixed}, hv,
                       f"{latency_metric} ({args.latency_target})",
-                      f"{SPACE}: NSGA-II mixed precision vs the same archs all-INT8 / all-FP32 "
+                      f"{space_name}: NSGA-II mixed precision vs the same archs all-INT8 / all-FP32 "
                       f"({accuracy.metadata['eval_images']} eval images)")
     _print_summary(doc)
     _log(f"wrote {args.out} and {png}")
