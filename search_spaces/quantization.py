@@ -34,10 +34,9 @@ structure, named ``<slot>.<part>`` (``blocks.3.expand``, ``layer2.shortcut``, ``
 
 from __future__ import annotations
 
-import copy
 import itertools
-from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -45,8 +44,10 @@ from ._registry import get_space, list_spaces, register_overlay
 from ._space import Arch, Choice, SearchSpace, _hashable
 from .errors import InvalidArchitecture, InvalidInput, NasError
 from .names import format_space_name, format_value
-from .ops import Op, check_fusion, op_kind
-from .structure import Slot, SlotSpec, Structure, Structured, Variant
+from .ops import Op, op_kind
+from .quant_layers import QUANT_KEYS, QuantLayer, layer_positions, map_quantizable, quantizable_layers, run_precision
+from .quant_structure import Int8Variants
+from .structure import SlotSpec, Structured
 
 __all__ = ["QuantizedSpace", "QuantLayer", "InvalidBits", "quantization_overlay", "bit_counts", "run_precision",
            "INT8_KERNELS", "WBITS", "ABITS", "WMODES", "SCALE_BYTES", "ZERO_POINT_BYTES", "QUANT_KEYS"]
@@ -54,7 +55,6 @@ __all__ = ["QuantizedSpace", "QuantLayer", "InvalidBits", "quantization_overlay"
 WBITS = (4, 8, 32)
 ABITS = (8, 32)
 WMODES = ("symmetric", "asymmetric")
-QUANT_KEYS = ("wbits", "abits", "wmode")
 SCALE_BYTES = 4  # fp32 scale per output channel (weights) or per tensor (activations)
 ZERO_POINT_BYTES = 4  # int32 zero point: asymmetric weights per channel, quantized activations per tensor
 _WHAT = {"wbits": "weight bit widths", "abits": "activation bit widths", "wmode": "weight modes"}
@@ -64,76 +64,11 @@ INT8_KERNELS = ("8-bit symmetric weights on 8-bit inputs run on oneDNN's int8 ke
                 "weight-only quantization dequantized at load)")
 
 
-def run_precision(wbits: int, abits: int, wmode: str) -> str:
-    """The kernels a quantizable layer runs on: ``"int8"``, or ``""`` for fp32 (see ``INT8_KERNELS``)."""
-    return "int8" if wbits == 8 and abits == 8 and wmode == "symmetric" else ""
-
-
 class InvalidBits(InvalidArchitecture, InvalidInput):
     """Bits, a bits restriction or an overlay that the quantization overlay does not allow."""
 
 
-@dataclass(frozen=True)
-class QuantLayer:
-    """One quantizable layer position: its name, the base slot it sits in, and its op kind."""
-
-    name: str
-    slot: int
-    kind: str
-
-
-def _map_quantizable(slot: str, ops: Sequence[Op], fn: Callable[[str, Op], Op]) -> tuple[Op, ...]:
-    """``ops`` with ``fn(layer name, primitive)`` applied to each quantizable primitive (composites rebuilt)."""
-    seen: dict[str, int] = {}
-
-    def visit(prim: Op, composite: bool) -> Op:
-        if not prim.quantizable:
-            return prim
-        name = f"{slot}.{prim.name or prim.kind}" if composite else (
-            slot if prim.name in ("", slot) else f"{slot}.{prim.name}")
-        seen[name] = seen.get(name, 0) + 1
-        return fn(name if seen[name] == 1 else f"{name}#{seen[name]}", prim)
-
-    out = []
-    for op in ops:
-        if op.parts:
-            shortcut = tuple(visit(p, True) for p in op.shortcut)
-            parts = tuple(visit(p, True) for p in op.parts)
-            prims = (*shortcut, *parts)  # a block's key tells apart which of its layers run int8
-            precision = ",".join(p.precision or "fp32" for p in prims) if any(p.precision for p in prims) else ""
-            out.append(_with(op, shortcut=shortcut, parts=parts, precision=precision))
-        else:
-            out.append(visit(op, False))
-    return tuple(out)
-
-
-def _with(op: Op, **changes) -> Op:
-    """``dataclasses.replace`` without re-running ``__init__``: the bits structure of a large space builds
-    ~10**5 ops, and replace's field walk was most of its time."""
-    new = copy.copy(op)
-    for name, value in changes.items():
-        object.__setattr__(new, name, value)
-    return new
-
-
-def _quantizable(slot: str, ops: Sequence[Op]) -> list[tuple[str, Op]]:
-    found: list[tuple[str, Op]] = []
-    _map_quantizable(slot, ops, lambda name, prim: found.append((name, prim)) or prim)
-    return found
-
-
-def _positions(base: Structured) -> tuple[QuantLayer, ...]:
-    out: list[QuantLayer] = []
-    for s, slot in enumerate(base.structure("block").slots):
-        names: dict[str, str] = {}
-        for variant in slot.variants:
-            for name, prim in _quantizable(slot.name, variant.ops):
-                names.setdefault(name, prim.kind)
-        out += [QuantLayer(name, s, kind) for name, kind in names.items()]
-    return tuple(out)
-
-
-class QuantizedSpace(Structured, SearchSpace):
+class QuantizedSpace(Int8Variants, Structured, SearchSpace):
     """A structured space with per-layer weight/activation bit widths and weight modes (see the module doc)."""
 
     restriction_error = InvalidBits  # what get_space raises for a bad restriction of this space
@@ -148,7 +83,7 @@ class QuantizedSpace(Structured, SearchSpace):
             raise InvalidBits(f"+q needs a space that declares its structure (which layers it runs); {base.name} "
                               f"declares none (structured spaces: {', '.join(_structured_spaces())})")
         self.base = base
-        self.quant_layers: tuple[QuantLayer, ...] = tuple(positions) if positions is not None else _positions(base)
+        self.quant_layers: tuple[QuantLayer, ...] = tuple(positions) if positions is not None else layer_positions(base)
         if not self.quant_layers:
             raise InvalidBits(f"space {base.name} has no quantizable layers (no conv, dwconv, linear or se op)")
         self.n_classes = base.n_classes
@@ -184,7 +119,7 @@ class QuantizedSpace(Structured, SearchSpace):
         self._slot_of = np.array([layer.slot for layer in self.quant_layers], dtype=np.int64)
         for slot in structure.slots:
             for v, variant in enumerate(slot.variants):
-                for name, prim in _quantizable(slot.name, variant.ops):
+                for name, prim in quantizable_layers(slot.name, variant.ops):
                     if name not in where:
                         raise ValueError(f"layer {name} of {self.base.name} is not a position of {self.name}")
                     p, kind = where[name], op_kind(prim)
@@ -374,88 +309,6 @@ class QuantizedSpace(Structured, SearchSpace):
     def slot_specs(self) -> Sequence[SlotSpec]:
         return self.base.slot_specs()
 
-    def structure(self, fusion: str = "block") -> Structure:
-        """The base's slots, each variant once per set of its quantizable layers that run int8 (the module doc)."""
-        check_fusion(fusion)
-        cache = self.__dict__.setdefault("_bits_structures", {})
-        if fusion not in cache:
-            block = cache.get("block") or self._bits_structure()
-            cache["block"] = block
-            if fusion != "block":
-                cache[fusion] = Structure(fusion, [
-                    Slot(s.name, s.deps, tuple(Variant(tuple(p for op in v.ops for p in op.layer_ops()), v.values,
-                                                       v.resolution) for v in s.variants)) for s in block.slots])
-        return cache[fusion]
-
-    def _int8_possible(self) -> bool:
-        return any(run_precision(w, a, m) for w in self._choice["wbits"].options
-                   for a in self._choice["abits"].options for m in self._choice["wmode"].options)
-
-    def _slot_positions(self) -> list[list[int]]:
-        """Per base slot, its quantizable positions (bit j of a slot's int8 mask is its j-th)."""
-        out: list[list[int]] = [[] for _ in self.base.structure("block").slots]
-        if self._int8_possible():
-            for p, layer in enumerate(self.quant_layers):
-                out[layer.slot].append(p)
-        return out
-
-    def _bits_structure(self) -> Structure:
-        base = self.base.structure("block")
-        positions = self._slot_positions()
-        int8_values = (("wbits", 8), ("abits", 8), ("wmode", "symmetric"))  # what covering restrictions remove
-        slots = []
-        for s, slot in enumerate(base.slots):
-            mine = positions[s]
-            if not mine:
-                slots.append(slot)
-                continue
-            variants = []
-            for variant in slot.variants:
-                as_int8: dict[str, Op] = {}  # each primitive's int8 form, made once per base variant
-                for mask in range(2 ** len(mine)):
-                    int8 = {self.quant_layers[p].name for j, p in enumerate(mine) if mask >> j & 1}
-
-                    def mark(name: str, prim: Op, int8=int8, as_int8=as_int8) -> Op:
-                        if name not in int8:
-                            return prim
-                        if name not in as_int8:
-                            as_int8[name] = _with(prim, precision="int8")
-                        return as_int8[name]
-
-                    ops = _map_quantizable(slot.name, variant.ops, mark) if mask else variant.ops
-                    values = variant.values + (int8_values if any(op.precision for op in ops) else ())
-                    variants.append(Variant(ops, values, variant.resolution))
-            slots.append(Slot(slot.name, slot.deps, tuple(variants)))
-        return Structure("block", slots)
-
-    def int8_layers(self, genomes: np.ndarray) -> np.ndarray:
-        """``[n, P]``: whether each quantizable layer runs on int8 kernels (run, and ``run_precision`` of its bits
-        is int8, vectorized)."""
-        genomes = self.check_genomes(genomes)
-        w, a, m = (self.values(genomes, k) for k in QUANT_KEYS)
-        return self.layer_active(genomes) & (w == 8) & (a == 8) & (m == "symmetric")
-
-    def slot_active(self, genomes: np.ndarray) -> np.ndarray:
-        return self.base.slot_active(self.check_genomes(genomes)[:, :self.nb])
-
-    def variant_index(self, genomes: np.ndarray) -> np.ndarray:
-        """The base's variant in each slot, then which of the slot's layers run int8 (a bit each)."""
-        genomes = self.check_genomes(genomes)
-        index = self.base.variant_index(genomes[:, :self.nb])
-        cache = self.__dict__.setdefault("_bits_structures", {})
-        if "weights" not in cache:  # [P, n_slots]: 2**j in the column of the slot where position p is j-th
-            positions = self._slot_positions()
-            weights = np.zeros((len(self.quant_layers), len(positions)), dtype=np.int64)
-            for s, mine in enumerate(positions):
-                for j, p in enumerate(mine):
-                    weights[p, s] = 2 ** j
-            cache["weights"] = weights, np.array([2 ** len(mine) for mine in positions], dtype=np.int64)
-        weights, masks = cache["weights"]
-        if not weights.any():
-            return index
-        mask = self.int8_layers(genomes).astype(np.int64) @ weights
-        return np.where(index >= 0, index * masks[None, :] + mask, -1)
-
     def count(self, genomes: np.ndarray) -> dict[str, np.ndarray]:
         return self.base.count(self.check_genomes(genomes)[:, :self.nb])
 
@@ -476,7 +329,7 @@ class QuantizedSpace(Structured, SearchSpace):
                            precision=run_precision(wb, ab, mode))
 
         block = [op for slot, v in zip(structure.slots, index) if v >= 0
-                 for op in _map_quantizable(slot.name, slot.variants[v].ops, bits)]
+                 for op in map_quantizable(slot.name, slot.variants[v].ops, bits)]
         if fusion == "block":
             return block
         self.base.structure(fusion)  # checks the fusion mode

@@ -19,7 +19,8 @@ from torch import nn
 from search_spaces import Arch, SearchSpace
 from search_spaces.errors import InvalidInput
 from search_spaces.ops import Op
-from search_spaces.quantization import QUANT_KEYS, QuantizedSpace, _map_quantizable
+from search_spaces.quant_layers import map_quantizable
+from search_spaces.quantization import QUANT_KEYS, QuantizedSpace
 from supernets.static.oplib import Classifier, ConvBNAct, SqueezeExcite
 
 __all__ = ["LayerBits", "QuantPolicy", "policy_for", "split_arch", "require_quantized", "require_fp32"]
@@ -159,7 +160,7 @@ def policy_for(space: SearchSpace, arch: Mapping[str, Any]) -> QuantPolicy:
         if v < 0:
             continue
         variant_ops = slot.variants[v].ops
-        _map_quantizable(slot.name, variant_ops, lambda name, prim: _record(named, name, prim))
+        map_quantizable(slot.name, variant_ops, lambda name, prim: _record(named, name, prim))
         ops += list(variant_ops)
     layers = []
     for op, path in zip(ops, _static_paths(ops)):
