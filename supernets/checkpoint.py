@@ -145,6 +145,9 @@ def load_weights(supernet: Supernet, checkpoint: Mapping[str, Any] | str | Path,
         if not _made_for_family(ckpt, supernet.space):
             raise CheckpointError(f"checkpoint was made for space {_made_for(ckpt)}, not {supernet.space.name}")
         theirs, mine = checkpoint_members(ckpt), supernet.build_options().get("members", 1)
+        if theirs > 1 and ckpt["layout"] != supernet.space.layout_signature():  # members split *its* archs
+            raise CheckpointError(f"checkpoint holds a mixture trained on space {_made_for(ckpt)}; its members' "
+                                  f"archs are assigned over that space, so it loads only into {ckpt.get('space')}")
         state, meta = ckpt["state_dict"], {k: v for k, v in ckpt.items() if k != "state_dict"}
         if theirs != mine:
             if not (mine == 1 and arch is not None):
