@@ -176,8 +176,6 @@ def _made_for_family(ckpt: Mapping[str, Any], space: SearchSpace) -> bool:
     """Whether ``ckpt`` holds weights of ``space``'s supernet: made for it, or for another restriction of its
     family (fine-tuning a supernet on part of its space, or the whole of it from a part); where a restriction
     changes a weight's shape, loading the state dict says so."""
-    if ckpt.get("layout") == space.layout_signature():
-        return True
     try:
         return family_of(str(ckpt.get("space"))) == space.family
     except NasError:  # a damaged name: the caller's error names it
