@@ -2,7 +2,9 @@
 
 1. Training steps on ``vit-resnas-cifar`` at one total batch B (forward + backward + AdamW update), each timed
    in the same run and interleaved (the baseline is the single-arch step):
-   * ``multi``: one step of K archs, each on B/K samples (per-sample masks, one forward-backward);
+   * ``multi``: one step of K archs, each on B/K samples (one forward-backward; the default execution: one
+     shared stem, then each sub-batch on its own sliced widths);
+   * ``multi_masks``: the same step with per-sample masks at the full width (the reference's execution);
    * ``single``: one step of one arch on all B samples (sliced: only that arch's widths compute);
    * ``single_max``: one step of the largest subnet on all B samples (the widths the masked batch computes);
    * ``sequential``: K forward-backwards of one arch each on all B samples, one update (what a
@@ -63,6 +65,10 @@ def step_fns(net, archs, x, y, k: int) -> dict:
         net.set_active_many(archs, [share] * k)
         F.cross_entropy(net(x), y).backward()
 
+    def multi_masks():
+        net.set_active_many(archs, [share] * k, masks=True)
+        F.cross_entropy(net(x), y).backward()
+
     def single():
         net.set_active(archs[0])
         F.cross_entropy(net(x), y).backward()
@@ -76,8 +82,8 @@ def step_fns(net, archs, x, y, k: int) -> dict:
             net.set_active(arch)
             (F.cross_entropy(net(x), y) / k).backward()
 
-    return {"multi": update(multi), "single": update(single), "single_max": update(single_max),
-            "sequential": update(sequential)}
+    return {"multi": update(multi), "multi_masks": update(multi_masks), "single": update(single),
+            "single_max": update(single_max), "sequential": update(sequential)}
 
 
 def forward_fns(net, arch, batch: int) -> dict:
@@ -90,7 +96,7 @@ def forward_fns(net, arch, batch: int) -> dict:
             net(x)
 
     def masked():
-        net.set_active_many([arch], [batch])
+        net.set_active_many([arch], [batch], masks=True)
         with torch.no_grad():
             net(x)
 
@@ -129,7 +135,9 @@ def main() -> None:
         steps.append({"draw": d, "ms": {m: round(v * 1e3, 2) for m, v in t.items()},
                       "multi_over_single": t["multi"] / t["single"],
                       "multi_over_single_max": t["multi"] / t["single_max"],
-                      "sequential_over_multi": t["sequential"] / t["multi"]})
+                      "sequential_over_multi": t["sequential"] / t["multi"],
+                      "multi_masks_over_single": t["multi_masks"] / t["single"],
+                      "sequential_over_multi_masks": t["sequential"] / t["multi_masks"]})
         print(f"step draw {d}: " + ", ".join(f"{m} {v * 1e3:.0f} ms" for m, v in t.items()), flush=True)
 
     forwards = {}
@@ -155,6 +163,8 @@ def main() -> None:
             "multi_over_single": med(steps, "multi_over_single"),
             "multi_over_single_max": med(steps, "multi_over_single_max"),
             "sequential_over_multi": med(steps, "sequential_over_multi"),
+            "multi_masks_over_single": med(steps, "multi_masks_over_single"),
+            "sequential_over_multi_masks": med(steps, "sequential_over_multi_masks"),
             **{f"supernet_over_static_{b}": med(rows, "supernet_over_static") for b, rows in forwards.items()},
             **{f"masked_over_static_{b}": med(rows, "masked_over_static") for b, rows in forwards.items()},
         },

@@ -111,10 +111,12 @@ class MultiArch(ABC):
     without it train several archs per pass one sub-batch at a time (``nas.train.step``)."""
 
     @abstractmethod
-    def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> list[Arch]:
+    def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int],
+                        masks: bool = False) -> list[Arch]:
         """Make the next forwards run ``archs[i]`` on samples ``sum(sizes[:i]) .. sum(sizes[:i+1]) - 1`` of
         their batch (which holds exactly ``sum(sizes)`` samples), until ``set_active`` selects one subnet
-        again; returns the validated archs. Every arch takes the same input size."""
+        again; returns the validated archs. Every arch takes the same input size. ``masks``: run every
+        slice at the full width with per-sample masks (else each on its own widths); outputs agree."""
 
 
 #: every supernet class that loads another project's checkpoints (filled by subclassing ForeignWeights)

@@ -2,10 +2,12 @@
 blocks with spatial reductions between them, and a class-token head, all at the space's
 largest widths. ``set_active`` runs one subnet by slicing (prefixes of embedding channels, heads, MLP
 hidden units; removed blocks skipped), as fast as the extracted static net; ``set_active_many`` runs
-several subnets in one forward, each on its consecutive slice of the batch, with per-sample masks
-(the reference's multi-architecture sampling). ``extract`` gives a plain ``StaticNet`` with copied
-weights. Weights start as DeiT's (trunc normal 0.02 for linear layers, class tokens and position
-embeddings, zero biases, LayerNorm scale 1 and shift 0; convs keep PyTorch's default).
+several subnets in one forward, each on its consecutive slice of the batch (the reference's
+multi-architecture sampling): by default each slice on its own sliced weights after one shared stem
+(so a step costs about what its subnets' MACs do), or with per-sample masks at the full width (the
+reference's channel-drop masks; one wide pass, which a GPU may prefer). ``extract`` gives a plain
+``StaticNet`` with copied weights. Weights start as DeiT's (trunc normal 0.02 for linear layers, class
+tokens and position embeddings, zero biases, LayerNorm scale 1 and shift 0; convs keep PyTorch's default).
 
 Build options: ``drop_path`` (the largest stochastic-depth rate, growing linearly over the 18 blocks
 as in DeiT). The reductions are the space's (residual, or plain in the ``-plain`` spaces), so that
@@ -104,6 +106,7 @@ class ViTResNASSupernet(Supernet, MultiArch):
         self.embeds = list(widths)
         self._masks: _Masks | None = None
         self._masks_on: tuple[Any, _Masks] | None = None
+        self._slices: tuple[list[Arch], list[int]] | None = None  # set_active_many's archs, run sliced
         self.set_active(self.active_arch)
 
     def build_options(self) -> dict:
@@ -111,13 +114,18 @@ class ViTResNASSupernet(Supernet, MultiArch):
 
     # ------------------------------------------------------------------ selecting subnets
     def _apply_arch(self, arch: Arch) -> None:
-        self._masks, self._masks_on = None, None
+        self._masks, self._masks_on, self._slices = None, None, None
+        self._select(arch)
+
+    def _select(self, arch: Arch) -> None:
+        """Set every layer's widths to ``arch``'s (a multi-architecture setting is kept)."""
         self.embeds = [int(arch[f"embed{s}"]) for s in range(1, N_STAGES + 1)]
         for s, blocks in enumerate(self.stages, start=1):
             for block, heads, hidden, kept in zip(blocks, arch[f"heads{s}"], arch[f"mlp{s}"], kept_blocks(arch, s)):
                 block.set_active(heads, hidden, kept)
 
-    def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int]) -> list[Arch]:
+    def set_active_many(self, archs: Sequence[Mapping[str, Any]], sizes: Sequence[int],
+                        masks: bool = False) -> list[Arch]:
         if len(archs) != len(sizes) or not archs:
             raise InvalidInput(f"set_active_many takes one slice size per arch ({len(archs)} archs, "
                                f"{len(sizes)} sizes)")
@@ -125,6 +133,9 @@ class ViTResNASSupernet(Supernet, MultiArch):
             raise InvalidInput(f"slice sizes are positive ints, got {list(sizes)!r}")
         archs = [self.space.validate(a) for a in archs]
         self.set_active(archs[0])  # the single-arch state (and ``active_arch``) of the first slice
+        if not masks:
+            self._slices = (archs, [int(n) for n in sizes])
+            return archs
         m, sizes = self.space.macro, [int(n) for n in sizes]
         embed, count, heads, hidden, keep = [], [], [], [], []
         for s in range(1, N_STAGES + 1):
@@ -145,13 +156,17 @@ class ViTResNASSupernet(Supernet, MultiArch):
     @property
     def multi_arch(self) -> bool:
         """Whether forwards run the archs of ``set_active_many`` (False: the single subnet of ``set_active``)."""
-        return self._masks is not None
+        return self._masks is not None or self._slices is not None
 
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._masks is not None:
             return self._forward_many(x)
-        x = self.patch_embed(x, self.embeds[0])
+        if self._slices is not None:
+            return self._forward_slices(x)
+        return self._after_stem(self.patch_embed(x, self.embeds[0]))
+
+    def _after_stem(self, x: torch.Tensor) -> torch.Tensor:
         for s, blocks in enumerate(self.stages):
             for block in blocks:
                 x = block(x)
@@ -159,9 +174,27 @@ class ViTResNASSupernet(Supernet, MultiArch):
                 x = self.reductions[s](x, self.embeds[s + 1])
         return self.head(x)
 
+    def _check_total(self, x: torch.Tensor, total: int) -> None:
+        if x.size(0) != total:
+            raise InvalidInput(f"set_active_many sized the batch at {total} samples; got {x.size(0)}")
+
+    def _forward_slices(self, x: torch.Tensor) -> torch.Tensor:
+        archs, sizes = self._slices
+        self._check_total(x, sum(sizes))
+        # the stem's convs have no elastic width: one pass, so their BN normalizes over the whole batch
+        # (as in the masked forward); each slice then runs its own widths
+        y, outs, start = self.patch_embed.trunk(x), [], 0
+        try:
+            for arch, n in zip(archs, sizes):
+                self._select(arch)
+                outs.append(self._after_stem(self.patch_embed.project(y[start:start + n], self.embeds[0])))
+                start += n
+        finally:
+            self._select(archs[0])
+        return torch.cat(outs)
+
     def _device_masks(self, x: torch.Tensor) -> _Masks:
-        if x.size(0) != self._masks.total:
-            raise InvalidInput(f"set_active_many sized the batch at {self._masks.total} samples; got {x.size(0)}")
+        self._check_total(x, self._masks.total)
         where = (x.device, x.dtype)
         if self._masks_on is None or self._masks_on[0] != where:
             self._masks_on = (where, self._masks.on(x))
@@ -183,11 +216,11 @@ class ViTResNASSupernet(Supernet, MultiArch):
     @torch.no_grad()
     def extract(self, arch: Mapping[str, Any] | None = None) -> nn.Module:
         """As ``Supernet.extract``; a multi-architecture setting stays as it was."""
-        masks, masks_on = self._masks, self._masks_on
+        kept = self._masks, self._masks_on, self._slices
         try:
             return super().extract(arch)
         finally:
-            self._masks, self._masks_on = masks, masks_on
+            self._masks, self._masks_on, self._slices = kept
 
     def _extract(self, arch: Arch) -> StaticNet:
         net = StaticNet(self.space.layers(arch), self.space.input_shape(arch))

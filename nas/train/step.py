@@ -96,7 +96,7 @@ def run_passes(model: nn.Module, supernet: Supernet, tasks: list[SubnetTask], im
                 arch = activate(supernet, task)
             else:
                 kept = [(a, s) for a, s in zip(archs, sizes) if s]
-                arch = supernet.set_active_many([a for a, _ in kept], [s for _, s in kept])[0]
+                arch = supernet.set_active_many([a for a, _ in kept], [s for _, s in kept], masks=task.masks)[0]
             x = resize(images, supernet.input_size(arch))
             out = model(x)
             loss = _task_loss(task, out, labels, x, inplace, teacher, label_smoothing)

@@ -32,8 +32,12 @@ class ElasticConvPatchEmbed(nn.Module):
         nn.init.trunc_normal_(self.cls_token, std=0.02)
         nn.init.trunc_normal_(self.pos_embed, std=0.02)
 
-    def _tokens(self, x: torch.Tensor, c: int) -> torch.Tensor:
-        y = self.res(self.conv(x))
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The convs before the elastic projection (no elastic width): ``[B, 3, H, W]`` -> ``[B, mid, h, w]``."""
+        return self.res(self.conv(x))
+
+    def project(self, y: torch.Tensor, c: int) -> torch.Tensor:
+        """``trunk``'s output -> tokens ``[B, 1 + N, c]`` (the class token and position embedding added)."""
         w, b = (self.proj.weight, self.proj.bias) if c == self.max_embed else (self.proj.weight[:c], self.proj.bias[:c])
         y = F.conv2d(y, w, b, self.kernel).flatten(2).transpose(1, 2)
         cls, pos = (self.cls_token, self.pos_embed) if c == self.max_embed else \
@@ -42,8 +46,8 @@ class ElasticConvPatchEmbed(nn.Module):
 
     def forward(self, x: torch.Tensor, embed: int) -> torch.Tensor:
         """Images ``[B, 3, H, W]`` -> tokens ``[B, 1 + N, embed]``."""
-        return self._tokens(x, embed)
+        return self.project(self.trunk(x), embed)
 
     def masked(self, x: torch.Tensor, embed_mask: torch.Tensor) -> torch.Tensor:
         """Tokens at the full width, zero beyond each sample's embedding width (``embed_mask`` ``[B, 1, C]``)."""
-        return self._tokens(x, self.max_embed) * embed_mask
+        return self.project(self.trunk(x), self.max_embed) * embed_mask

@@ -79,15 +79,17 @@ def test_extracted_subnets_equal_the_supernet(supernet):
             torch.testing.assert_close(sub(x), supernet(x), atol=1e-5, rtol=0)
 
 
-def test_multi_arch_batch_equals_each_slice_alone(supernet):
+@pytest.mark.parametrize("masks", (False, True), ids=("sliced", "masks"))
+def test_multi_arch_batch_equals_each_slice_alone(supernet, masks):
     archs, sizes = _archs(supernet.space, 2, seed=5), [2, 1, 3, 2]
     x = _images(sum(sizes), seed=1)
-    supernet.set_active_many(archs, sizes)
+    supernet.set_active_many(archs, sizes, masks=masks)
     assert supernet.multi_arch
     with torch.no_grad():
         together = supernet(x)
         supernet.extract(archs[2])  # extraction leaves the multi-arch setting as it was
         torch.testing.assert_close(supernet(x), together, atol=0, rtol=0)
+        assert supernet.active_arch == supernet.space.validate(archs[0])
         start = 0
         for arch, n in zip(archs, sizes):
             supernet.set_active(arch)
@@ -96,21 +98,45 @@ def test_multi_arch_batch_equals_each_slice_alone(supernet):
     assert not supernet.multi_arch
 
 
-def test_multi_arch_refuses_a_batch_of_another_size(residual):
+@pytest.mark.parametrize("masks", (False, True), ids=("sliced", "masks"))
+def test_multi_arch_refuses_a_batch_of_another_size(residual, masks):
     supernet = residual
     archs = _archs(supernet.space, 0)
     with pytest.raises(InvalidInput, match="sizes"):
-        supernet.set_active_many(archs, [1])
+        supernet.set_active_many(archs, [1], masks=masks)
     with pytest.raises(InvalidInput, match="positive"):
-        supernet.set_active_many(archs, [1, 0])
-    supernet.set_active_many(archs, [1, 2])
+        supernet.set_active_many(archs, [1, 0], masks=masks)
+    supernet.set_active_many(archs, [1, 2], masks=masks)
     with pytest.raises(InvalidInput, match="3 samples"):
         supernet(_images(2))
     supernet.set_active(archs[0])
 
 
-def test_multi_arch_gradients_equal_the_sum_over_slices():
-    """One backward through the masked batch gives every active parameter the gradient the archs give it
+def test_sliced_and_masked_multi_arch_batches_agree_in_training():
+    """In training mode the stem's BN normalizes over the whole batch in both executions, so a sliced and a
+    masked multi-arch forward give the same outputs and the same gradients."""
+    torch.manual_seed(0)
+    net = create_supernet(SPACE, drop_path=0.0).train()
+    _perturb(net)
+    archs, sizes = _archs(net.space, 2, seed=8), [3, 2, 2, 1]
+    x = _images(sum(sizes), seed=2)
+    grads = []
+    for masks in (False, True):
+        net.zero_grad(set_to_none=True)
+        net.set_active_many(archs, sizes, masks=masks)
+        out = net(x)
+        out.square().sum().backward()
+        grads.append((out.detach(), {k: p.grad for k, p in net.named_parameters() if p.grad is not None}))
+    torch.testing.assert_close(grads[0][0], grads[1][0], atol=1e-5, rtol=1e-5)
+    assert grads[0][1].keys() == grads[1][1].keys()
+    for k, g in grads[0][1].items():
+        torch.testing.assert_close(g, grads[1][1][k], atol=1e-4, rtol=1e-4, msg=k)
+    net.set_active(archs[0])
+
+
+@pytest.mark.parametrize("masks", (False, True), ids=("sliced", "masks"))
+def test_multi_arch_gradients_equal_the_sum_over_slices(masks):
+    """One backward through the multi-arch batch gives every active parameter the gradient the archs give it
     one by one (and nothing to weights no arch uses)."""
     torch.manual_seed(0)
     net = create_supernet(SPACE, drop_path=0.0).eval()  # eval: BN running statistics, the same in both
@@ -123,7 +149,7 @@ def test_multi_arch_gradients_equal_the_sum_over_slices():
     x = _images(sum(sizes), seed=3)
     weights = torch.randn(sum(sizes), space.n_classes, generator=torch.Generator().manual_seed(4))
     net.zero_grad(set_to_none=True)
-    net.set_active_many(archs, sizes)
+    net.set_active_many(archs, sizes, masks=masks)
     (net(x) * weights).sum().backward()
     together = {k: None if p.grad is None else p.grad.clone() for k, p in net.named_parameters()}
     net.zero_grad(set_to_none=True)

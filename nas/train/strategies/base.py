@@ -51,6 +51,7 @@ class SubnetTask:
     grad_scale: float = 1.0
     member: int | None = None  # a mixture's member to train (None: the one ``arch`` is assigned to)
     archs: tuple = ()  # several subnets, one per consecutive sub-batch (empty: ``arch`` on the whole batch)
+    masks: bool = False  # a MultiArch supernet runs ``archs`` at the full width with per-sample masks
 
     def __post_init__(self):
         if self.archs:
@@ -176,7 +177,8 @@ def parse_options(options_cls: type, options: Mapping[str, Any], name: str):
             if isinstance(default, tuple):
                 shape = f"a list of {len(default)} finite numbers" if default else "a list of finite numbers"
             else:
-                shape = {bool: "true or false", int: "a whole number"}.get(type(default), "a finite number")
+                shapes = {bool: "true or false", int: "a whole number", str: "a word"}
+                shape = shapes.get(type(default), "a finite number")
             shown = "one per phase, derived from the space" if default == () else default
             raise InvalidInput(f"strategy {name} option {key}={value!r} must be {shape} (default {shown})") from None
         values[key] = value
@@ -184,6 +186,10 @@ def parse_options(options_cls: type, options: Mapping[str, Any], name: str):
 
 
 def _coerce(default: Any, value: Any) -> Any:
+    if isinstance(default, str):  # a named mode; the strategy's ``validate`` checks it is one it knows
+        if not isinstance(value, str):
+            raise TypeError
+        return value
     if isinstance(default, bool) or isinstance(value, bool):
         if not (isinstance(default, bool) and isinstance(value, bool)):
             raise TypeError

@@ -3,7 +3,10 @@
 
 Every step trains ``archs_per_step`` subnets in one pass: the batch is split into that many consecutive
 sub-batches of equal size and each subnet trains on its own (``SubnetTask.archs``; a ``MultiArch``
-supernet runs them in one forward with per-sample masks, any other supernet one sub-batch at a time).
+supernet runs them in one forward, any other supernet one forward-backward per sub-batch). In that one
+forward, ``execution`` "sliced" (the default) runs each sub-batch on its own widths, so a step costs
+about its subnets' MACs; "masks" runs the whole batch at the full width with per-sample channel, head
+and block masks, as the reference does (one wide pass: the cost of the largest subnet).
 The paper gives every subnet ``example_per_arch`` = 64 images, so by default the number of subnets is
 the batch over 64, at least 1.
 
@@ -40,6 +43,7 @@ from .base import Strategy, SubnetTask, cosine_factor, register_strategy
 __all__ = ["MultiArchSampling", "largest_first", "EXAMPLE_PER_ARCH"]
 
 EXAMPLE_PER_ARCH = 64  # the paper's sub-batch per subnet (scripts/vit-sr-nas/super_net/*.sh)
+EXECUTIONS = ("sliced", "masks")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class MultiArchOptions:
     example_per_arch: int = EXAMPLE_PER_ARCH  # images per subnet when archs_per_step is 0
     warmup_epochs: float = 15 / 120  # progressive unlocking: a share (< 1) of the run, or a whole number of epochs
     lr_warmup: float = 5 / 300  # linear learning-rate warm-up share (DeiT: 5 of 300 epochs)
+    execution: str = "sliced"  # "sliced": each sub-batch on its own widths; "masks": the full width, masked
 
 
 def largest_first(space: SearchSpace) -> dict[str, tuple]:
@@ -114,6 +119,7 @@ class MultiArchSampling(Strategy):
         self.require("warmup_epochs", 0 <= o.warmup_epochs < 1 or float(o.warmup_epochs).is_integer(),
                      "a share in [0, 1) or a whole number of epochs")
         self.require("lr_warmup", 0 <= o.lr_warmup < 1, "in [0, 1)")
+        self.require("execution", o.execution in EXECUTIONS, " or ".join(map(repr, EXECUTIONS)))
         self.k = max(1, o.archs_per_step)  # 0 unresolved (no batch known): one subnet per step
         w = o.warmup_epochs
         steps = w * self.total_steps if w < 1 else w * self.steps_per_epoch
@@ -138,7 +144,8 @@ class MultiArchSampling(Strategy):
 
     def plan(self, step: int, rng: np.random.Generator) -> list[SubnetTask]:
         archs = self.sample(step, rng)
-        return [SubnetTask(archs[0], "sampled", archs=tuple(archs) if len(archs) > 1 else ())]
+        return [SubnetTask(archs[0], "sampled", archs=tuple(archs) if len(archs) > 1 else (),
+                           masks=self.options.execution == "masks")]
 
     def sample(self, step: int, rng: np.random.Generator) -> list:
         """``archs_per_step`` subnets: per gene, the allowed options in turn, in a random order."""

@@ -135,7 +135,8 @@ def test_plans_depend_only_on_step_and_seed():
 
 
 @pytest.mark.parametrize("option, value", [("archs_per_step", -1), ("example_per_arch", 0), ("warmup_epochs", 1.5),
-                                           ("warmup_epochs", -0.1), ("lr_warmup", 1.0), ("archs_per_step", 1.5)])
+                                           ("warmup_epochs", -0.1), ("lr_warmup", 1.0), ("archs_per_step", 1.5),
+                                           ("execution", "fused"), ("execution", 1)])
 def test_bad_options_are_one_line_errors_naming_the_option(option, value):
     with pytest.raises(InvalidInput, match=option) as info:
         make(**{option: value})
@@ -149,7 +150,7 @@ class _ManyBySlices(MultiArch):
 
     calls = 0
 
-    def set_active_many(self, archs: Sequence, sizes: Sequence[int]):
+    def set_active_many(self, archs: Sequence, sizes: Sequence[int], masks: bool = False):
         _ManyBySlices.calls += 1
         self._many = ([self.space.validate(a) for a in archs], list(sizes))
         return self._many[0]
@@ -283,23 +284,25 @@ def test_multi_arch_runs_resume_exactly(tmp_path):
     assert full.metrics.drop(columns=drop).equals(resumed.metrics.drop(columns=drop))
 
 
-def test_nas_train_on_vit_resnas_runs_each_step_in_one_multi_arch_forward(tmp_path, monkeypatch):
+@pytest.mark.parametrize("execution", (None, "sliced", "masks"))
+def test_nas_train_on_vit_resnas_runs_each_step_in_one_multi_arch_forward(tmp_path, monkeypatch, execution):
     """``nas train --space vit-resnas-cifar --strategy multi-arch``: each step's subnets go through
-    ``set_active_many`` once (the masked forward), on tiny synthetic data."""
+    ``set_active_many`` once (one forward), sliced unless ``execution=masks``, on tiny synthetic data."""
     calls = []
     original = ViTResNASSupernet.set_active_many
 
-    def counting(self, archs, sizes):
-        calls.append(list(sizes))
-        return original(self, archs, sizes)
+    def counting(self, archs, sizes, masks=False):
+        calls.append((list(sizes), masks))
+        return original(self, archs, sizes, masks=masks)
 
     monkeypatch.setattr(ViTResNASSupernet, "set_active_many", counting)
     result = CliRunner().invoke(app, ["train", "--space", "vit-resnas-cifar", "--strategy", "multi-arch",
                                       "--data", TINY, "--epochs", "1", "--batch-size", "8", "--steps-per-epoch", "1",
-                                      "--eval-every", "0", "--option", "archs_per_step=4", "--out",
+                                      "--eval-every", "0", "--option", "archs_per_step=4",
+                                      *(("--option", f"execution={execution}") if execution else ()), "--out",
                                       str(tmp_path / "run"), "--no-progress"])
     assert result.exit_code == 0, result.output
-    assert calls == [[2, 2, 2, 2]]
+    assert calls == [([2, 2, 2, 2], execution == "masks")]
     row = pd.read_csv(tmp_path / "run" / "metrics.csv").iloc[-1]
     assert row["passes_per_step"] == 1 and np.isfinite(row["loss"])
 
