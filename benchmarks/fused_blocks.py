@@ -1,14 +1,17 @@
-"""Fused inverted-residual kernel (``nas.hardware.fused``) vs the per-layer path, per block kind.
+"""Fused block kernels (``nas.hardware.fused``) vs the per-layer path, per block kind.
 
-Block kinds are real OFA-MobileNetV3 block shapes, at batch 1 with 224-input feature sizes and batch
-8 with 160-input ones, on 1 and 2 threads. Paths, all inference with random BN statistics:
-``fused`` (one ``nas_fused::inverted_residual`` call), ``per_layer`` (the same block with BN folded
+``--family mbv3`` (default): real OFA-MobileNetV3 inverted-residual shapes; ``--family resnet``: OFA-ResNet50
+bottlenecks (widths of its middle expand ratio and width multiplier) and ResNet20's basic blocks. At
+batch 1 with 224-input feature sizes and batch 8 with 160-input ones (ResNet20's blocks at their CIFAR
+sizes for both), on 1 and 2 threads. Paths, all inference with random BN statistics:
+``fused`` (one ``nas_fused`` kernel call), ``per_layer`` (the same block with BN folded
 into its convs, run op by op in eager: oneDNN convs), ``eager_bn`` (the block as extracted, BN
 unfolded). Each repeat times every path in turn (interleaved, so load drifts hit them alike); the
 table shows medians over repeats and speedup = per_layer / fused. ``uptime`` before and after is
 recorded, since the machine may be shared.
 
-    python benchmarks/fused_blocks.py [--repeats 15] [--threads 1 2] [--out benchmarks/results/fused_blocks.json]
+    python benchmarks/fused_blocks.py [--family mbv3|resnet] [--repeats 15] [--threads 1 2] [--out PATH]
+    (default PATH: benchmarks/results/fused_blocks.json, fused_conv_blocks.json for resnet)
 """
 
 from __future__ import annotations
@@ -42,6 +45,18 @@ KINDS = [
     ("s5-down 112>160 e6 k7 s2 hs SE", 112, 160, 6, 7, 2, True, "h_swish", 14),
     ("s5 160 e6 k7 hs SE", 160, 160, 6, 7, 1, True, "h_swish", 7),
 ]
+# name, builder (test_conv_block), its arguments, input channels, input size at 224 (None: CIFAR's 32-px
+# network, the size given as the third element is used at every setting)
+RESNET_KINDS = [
+    ("r50 s1 256 m64 identity", "bottleneck", (256, 64, 256, 1, "identity"), 256, 56),
+    ("r50 s2-down 256>512 m128 avgpool", "bottleneck", (256, 128, 512, 2, "avgpool_conv"), 256, 56),
+    ("r50 s2 512 m128 identity", "bottleneck", (512, 128, 512, 1, "identity"), 512, 28),
+    ("r50 s3 1024 m256 identity", "bottleneck", (1024, 256, 1024, 1, "identity"), 1024, 14),
+    ("r50 s4 2048 m512 identity", "bottleneck", (2048, 512, 2048, 1, "identity"), 2048, 7),
+    ("r20 16 basic 32px", "basic", (16, 16, 1, "identity"), 16, (None, 32)),
+    ("r20 16>32 basic conv 16px", "basic", (16, 32, 1, "conv"), 16, (None, 16)),
+    ("r20 64 basic 8px", "basic", (64, 64, 1, "identity"), 64, (None, 8)),
+]
 SETTINGS = [(1, 224), (8, 160)]  # (batch, input resolution)
 
 
@@ -69,6 +84,23 @@ def folded(block: nn.Module) -> nn.Module:
     return out
 
 
+def build(kind: tuple, gen: torch.Generator) -> tuple[nn.Module, int, object, dict]:
+    """A kind's block (eval, random BN statistics), its input channels, its size and the row's fields."""
+    from blocks import make_basic, make_block, make_bottleneck, randomize_bn
+
+    if len(kind) == 9:  # an inverted residual
+        _, cin, cout, e, k, s, se, act, size224 = kind
+        block = make_block(cin, cout, e, k, s, se, act)
+        info = {"expand": e, "kernel": k, "stride": s, "se": se, "act": act}
+    else:
+        _, builder, args, cin, size224 = kind
+        block = (make_bottleneck if builder == "bottleneck" else make_basic)(*args)
+        info = {"block": builder, "args": list(args)}
+    block.eval()
+    randomize_bn(block, gen)
+    return block, cin, size224, info
+
+
 def time_call(fn, x, min_s: float) -> float:
     """Seconds per call: enough calls to fill ``min_s``."""
     n, t0 = 0, time.perf_counter()
@@ -82,14 +114,15 @@ def time_call(fn, x, min_s: float) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--family", choices=("mbv3", "resnet"), default="mbv3")
     p.add_argument("--repeats", type=int, default=15)
     p.add_argument("--min-s", type=float, default=0.05, help="seconds per timed slot")
     p.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     p.add_argument("--kinds", nargs="*", help="substrings of the kind names to run")
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "fused_blocks.json")
+    p.add_argument("--out", type=Path)
     args = p.parse_args()
-
-    from test_fused import make_block, randomize_bn
+    out = args.out or ROOT / "benchmarks" / "results" / (
+        "fused_blocks.json" if args.family == "mbv3" else "fused_conv_blocks.json")
 
     from nas.hardware import fused
 
@@ -99,14 +132,15 @@ def main() -> None:
     load_before = uptime()
     rows = []
     gen = torch.Generator().manual_seed(0)
-    kinds = [k for k in KINDS if not args.kinds or any(s in k[0] for s in args.kinds)]
+    kinds = [k for k in (KINDS if args.family == "mbv3" else RESNET_KINDS)
+             if not args.kinds or any(s in k[0] for s in args.kinds)]
     with torch.inference_mode():
-        for name, cin, cout, e, k, s, se, act, size224 in kinds:
-            block = make_block(cin, cout, e, k, s, se, act).eval()
-            randomize_bn(block, gen)
-            paths = {"fused": fused.FusedInvertedResidual(block), "per_layer": folded(block), "eager_bn": block}
+        for kind in kinds:
+            block, cin, size224, info = build(kind, gen)
+            paths = {"fused": fused.fused_module(block), "per_layer": folded(block), "eager_bn": block}
             for batch, res in SETTINGS:
-                size = round(size224 * res / 224)
+                size = size224[1] if isinstance(size224, tuple) else round(size224 * res / 224)
+                name = kind[0]
                 x = torch.randn(batch, cin, size, size, generator=gen)
                 ref = block(x)
                 torch.testing.assert_close(paths["fused"](x), ref, rtol=1e-4, atol=1e-4)
@@ -120,7 +154,7 @@ def main() -> None:
                             samples[p_].append(time_call(fn, x, args.min_s))
                     med = {p_: sorted(v)[len(v) // 2] * 1e3 for p_, v in samples.items()}
                     row = {"kind": name, "batch": batch, "resolution": res, "input": [batch, cin, size, size],
-                           "expand": e, "kernel": k, "stride": s, "se": se, "act": act, "threads": threads,
+                           **info, "threads": threads,
                            **{f"{p_}_ms": round(v, 4) for p_, v in med.items()},
                            "speedup": round(med["per_layer"] / med["fused"], 3),
                            "speedup_vs_eager_bn": round(med["eager_bn"] / med["fused"], 3)}
@@ -130,15 +164,15 @@ def main() -> None:
                           f"x{row['speedup']:.2f}", flush=True)
     load_after = uptime()
     result = {
-        "what": "fused inverted-residual kernel vs per-layer eager (BN folded), medians over interleaved repeats",
+        "what": f"fused {args.family} block kernels vs per-layer eager (BN folded), medians over interleaved repeats",
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count(),
                     "torch": torch.__version__, "uptime_before": load_before, "uptime_after": load_after},
         "library": str(fused.library_path()), "load_or_build_s": round(load_s, 2), "repeats": args.repeats,
         "rows": rows,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"\nuptime before: {load_before}\nuptime after:  {load_after}\nwrote {args.out}")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"\nuptime before: {load_before}\nuptime after:  {load_after}\nwrote {out}")
 
 
 if __name__ == "__main__":

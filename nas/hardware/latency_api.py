@@ -20,10 +20,10 @@ from .fit import error_report, fit_table
 from .local import CPU_SETTINGS, check_target_name, cpu_profile_path, save_named_table
 from .measurements import read_measurements
 from .ofa_import import import_ofa_tables
+from .opbench import DTYPES, INT8_RUNTIMES, MAX_REPEATS, MAX_WARMUP
 from .opspec import check_dtype, check_fusion, kernel_dtype, structured
 from .profiling import emit_specs, profile_space
 from .table import check_table_path
-from .opbench import DTYPES, INT8_RUNTIMES, MAX_REPEATS, MAX_WARMUP
 from .validate import check_plot_path, check_samples, validate_target
 
 __all__ = ["profile", "fit", "import_ofa", "validate", "targets"]

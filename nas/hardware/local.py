@@ -45,7 +45,8 @@ def check_table_runtime(table: LatencyTable, runtime: str, where: str) -> None:
     """Refuse (one line) a table measured in another runtime than the one ``where`` means."""
     have = table.metadata.get("runtime")
     if have != runtime:
-        raise InvalidInput(f"{table.origin or 'the table'} was {'fitted' if table.metadata.get('kind') == 'fitted' else 'profiled'} "
+        made = "fitted" if table.metadata.get("kind") == "fitted" else "profiled"
+        raise InvalidInput(f"{table.origin or 'the table'} was {made} "
                            f"with runtime {have!r}, but {where} means runtime {runtime!r}; use a table of that "
                            f"runtime (nas latency profile --runtime {runtime}) or the target of {have!r}")
 

@@ -12,10 +12,11 @@ Built in:
 * ``aoti``: BN folded, ``torch.export``ed (dynamic batch, as ``nas export --format aoti``) and compiled
   ahead of time by AOTInductor into a package in a temporary folder, loaded back. Needs a C++ compiler;
   tens of seconds per compile, so tables for it are fitted from whole subnets (``--subnets N``).
-* ``fused``: BN folded, every inverted-residual block swapped for the engine's fused C++ kernel
-  (``nas.hardware.fused.fuse_blocks``; a block it does not cover keeps its layers), then TorchScript-
-  frozen when the custom op scripts (it does with torch 2.13), else run eagerly; ``runtime_detail``
-  says which. Needs the kernels built (a C++ compiler with AVX2/FMA).
+* ``fused``: BN folded, every block swapped for the engine's fused C++ kernel (inverted residuals and
+  ResNet basic/bottleneck blocks: ``nas.hardware.fused.fuse_blocks``), except where the kernel does not
+  cover the block or its layers ran faster on the example input, then TorchScript-frozen when the
+  custom ops script (they do with torch 2.13), else run eagerly; ``runtime_detail`` says which. Needs
+  the kernels built (a C++ compiler with AVX2/FMA).
 
 ``register_runtime`` adds others (``check`` raises a one-line ``InvalidInput`` when the runtime cannot
 run here). Each missing runtime is refused in one line naming what to install (``require``).
@@ -228,7 +229,7 @@ def _fused(module, example):
     folded, _ = fold_batchnorm(module)
     if isinstance(folded, Block):  # one op profiled alone: fuse_blocks swaps blocks *inside* a module
         folded = nn.Sequential(folded)
-    fused = fuse_blocks(folded)
+    fused = fuse_blocks(folded, example)  # a block keeps its layers where they are faster here
     report = fused.fusion_report
     try:
         del fused.fusion_report  # a plain attribute TorchScript would try to compile
@@ -251,7 +252,8 @@ def runtime_detail(name: str) -> str:
         if not _FUSED_SCRIPTS:  # decide once, on a one-block net
             _probe_fused()
         how = "TorchScript-frozen" if _FUSED_SCRIPTS and _FUSED_SCRIPTS[0] else "eager (the custom op did not script)"
-        return f"BN folded, inverted-residual blocks as nas_fused::inverted_residual, then {how}"
+        return (f"BN folded, inverted-residual and ResNet blocks as nas_fused kernels where they beat the "
+                f"block's layers on this machine, then {how}")
     return get_runtime(name).doc
 
 

@@ -25,7 +25,8 @@ import torch
 __all__ = ["available", "error", "load", "library_path", "build_key", "SOURCES", "FLAGS"]
 
 CSRC = Path(__file__).resolve().parent / "csrc"
-SOURCES = (CSRC / "inverted_residual.cpp",)
+SOURCES = (CSRC / "inverted_residual.cpp", CSRC / "conv_block.cpp")
+HEADERS = (CSRC / "common.h",)
 FLAGS = ("-O3", "-mavx2", "-mfma", "-fopenmp", "-std=c++17")
 LDFLAGS = ("-fopenmp",)
 
@@ -35,7 +36,7 @@ _state: dict[str, object] = {}
 
 def build_key() -> str:
     h = hashlib.sha256()
-    for src in SOURCES:
+    for src in SOURCES + HEADERS:
         h.update(src.name.encode())
         h.update(src.read_bytes())
     h.update(" ".join(FLAGS + LDFLAGS).encode())
@@ -109,7 +110,7 @@ def _load(verbose: bool) -> Path:
         raise _Unavailable("fused kernels need AVX2 and FMA; this CPU lacks them")
     if _compiler() is None:
         raise _Unavailable(f"no C++ compiler: {os.environ.get('CXX', 'c++')} not found on PATH")
-    if not hasattr(torch.ops, "nas_fused") or not hasattr(torch.ops.nas_fused, "inverted_residual"):
+    if not all(hasattr(torch.ops.nas_fused, op) for op in ("inverted_residual", "conv_block")):
         path = library_path()
         if not path.exists():
             from torch.utils.cpp_extension import load as cpp_load

@@ -43,45 +43,11 @@
 #include <string>
 #include <vector>
 
+#include "common.h"
+
 namespace {
 
-enum Act { A_NONE = 0, A_RELU = 1, A_RELU6 = 2, A_HSWISH = 3, A_HSIGMOID = 4 };
-
-int parse_act(const std::string& s) {
-  if (s == "none" || s.empty()) return A_NONE;
-  if (s == "relu") return A_RELU;
-  if (s == "relu6") return A_RELU6;
-  if (s == "h_swish") return A_HSWISH;
-  if (s == "h_sigmoid") return A_HSIGMOID;
-  TORCH_CHECK(false, "nas_fused: unknown activation '", s, "' (none, relu, relu6, h_swish, h_sigmoid)");
-  return A_NONE;
-}
-
-template <int A>
-inline __m256 act_v(__m256 x) {
-  if constexpr (A == A_NONE) {
-    return x;
-  } else if constexpr (A == A_RELU) {
-    return _mm256_max_ps(x, _mm256_setzero_ps());
-  } else if constexpr (A == A_RELU6) {
-    return _mm256_min_ps(_mm256_max_ps(x, _mm256_setzero_ps()), _mm256_set1_ps(6.f));
-  } else {
-    __m256 t = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(x, _mm256_set1_ps(3.f)), _mm256_setzero_ps()),
-                             _mm256_set1_ps(6.f));
-    if constexpr (A == A_HSWISH) return _mm256_div_ps(_mm256_mul_ps(x, t), _mm256_set1_ps(6.f));
-    else return _mm256_div_ps(t, _mm256_set1_ps(6.f));
-  }
-}
-
-inline float act_s(float x, int a) {
-  switch (a) {
-    case A_RELU: return x > 0.f ? x : 0.f;
-    case A_RELU6: return std::min(std::max(x, 0.f), 6.f);
-    case A_HSWISH: return x * std::min(std::max(x + 3.f, 0.f), 6.f) / 6.f;
-    case A_HSIGMOID: return std::min(std::max(x + 3.f, 0.f), 6.f) / 6.f;
-    default: return x;
-  }
-}
+using namespace nas_fused;
 
 // ----------------------------------------------------------------------------- GEMM micro-kernels
 // C(p, j) = act(bias[j] + sum_k A(p, k) * B[k][j]) for p < PX and j < 8*CB, where A(p, k) = a[p*sp + k*sk]
@@ -91,22 +57,22 @@ template <int PX, int CB, int A>
 inline void gemm_tile(const float* a, int64_t sp, int64_t sk, int64_t K, const float* b, int64_t ldb,
                       const float* bias, float* c, const int64_t* off, int64_t cbs) {
   __m256 acc[PX][CB];
-  for (int j = 0; j < CB; ++j) {
+  NAS_UNROLL for (int j = 0; j < CB; ++j) {
     __m256 bv = _mm256_loadu_ps(bias + 8 * j);
-    for (int p = 0; p < PX; ++p) acc[p][j] = bv;
+    NAS_UNROLL for (int p = 0; p < PX; ++p) acc[p][j] = bv;
   }
   for (int64_t k = 0; k < K; ++k) {
     const float* brow = b + k * ldb;
     __m256 bw[CB];
-    for (int j = 0; j < CB; ++j) bw[j] = _mm256_loadu_ps(brow + 8 * j);
+    NAS_UNROLL for (int j = 0; j < CB; ++j) bw[j] = _mm256_loadu_ps(brow + 8 * j);
     const float* ak = a + k * sk;
-    for (int p = 0; p < PX; ++p) {
+    NAS_UNROLL for (int p = 0; p < PX; ++p) {
       __m256 av = _mm256_broadcast_ss(ak + p * sp);
-      for (int j = 0; j < CB; ++j) acc[p][j] = _mm256_fmadd_ps(av, bw[j], acc[p][j]);
+      NAS_UNROLL for (int j = 0; j < CB; ++j) acc[p][j] = _mm256_fmadd_ps(av, bw[j], acc[p][j]);
     }
   }
-  for (int p = 0; p < PX; ++p)
-    for (int j = 0; j < CB; ++j) _mm256_storeu_ps(c + off[p] + j * cbs, act_v<A>(acc[p][j]));
+  NAS_UNROLL for (int p = 0; p < PX; ++p)
+    NAS_UNROLL for (int j = 0; j < CB; ++j) _mm256_storeu_ps(c + off[p] + j * cbs, act_v<A>(acc[p][j]));
 }
 
 template <int CB, int A, int PXMAX>
@@ -163,22 +129,22 @@ inline void dw_tile(const float* const* rows, int64_t off, const float* w, __m25
   // few outputs: split the tap sum over several accumulators so the FMA chains do not serialize
   constexpr int SPLIT = Q >= 4 ? 1 : (Q >= 2 ? 2 : 4);
   __m256 acc[Q][SPLIT];
-  for (int q = 0; q < Q; ++q) {
+  NAS_UNROLL for (int q = 0; q < Q; ++q) {
     acc[q][0] = bv;
-    for (int t = 1; t < SPLIT; ++t) acc[q][t] = _mm256_setzero_ps();
+    NAS_UNROLL for (int t = 1; t < SPLIT; ++t) acc[q][t] = _mm256_setzero_ps();
   }
   for (int ky = 0; ky < K; ++ky) {
     const float* r = rows[ky] + off;
     for (int kx = 0; kx < K; ++kx) {
       const __m256 wv = _mm256_loadu_ps(w + (ky * K + kx) * 8);
-      for (int q = 0; q < Q; ++q)
+      NAS_UNROLL for (int q = 0; q < Q; ++q)
         acc[q][(ky * K + kx) % SPLIT] =
             _mm256_fmadd_ps(_mm256_loadu_ps(r + (q * S + kx) * 8), wv, acc[q][(ky * K + kx) % SPLIT]);
     }
   }
-  for (int q = 0; q < Q; ++q) {
+  NAS_UNROLL for (int q = 0; q < Q; ++q) {
     __m256 v = acc[q][0];
-    for (int t = 1; t < SPLIT; ++t) v = _mm256_add_ps(v, acc[q][t]);
+    NAS_UNROLL for (int t = 1; t < SPLIT; ++t) v = _mm256_add_ps(v, acc[q][t]);
     v = act_v<A>(v);
     _mm256_storeu_ps(out + q * C, v);
     sum = _mm256_add_ps(sum, v);
@@ -234,11 +200,6 @@ DwFn dw_for(int64_t k, int64_t s, int a) {
 }
 
 // ----------------------------------------------------------------------------- per-thread scratch
-template <typename T>
-T* scratch(std::vector<T>& v, size_t n) {
-  if (v.size() < n + 16) v.resize(n + 16);
-  return v.data();
-}
 thread_local std::vector<float> t_ring, t_dw, t_out;
 thread_local std::vector<int64_t> t_off;
 
