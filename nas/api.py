@@ -329,7 +329,7 @@ def export(out: str | Path, *, space: str | None = None, arch: Mapping[str, Any]
            calibration: Iterable | None = None, calibration_images: int = 2000,
            data: str | Path | None = None):
     """Export one subnet (given as ``arch``, or the best subnet of search run ``run``) as deployable files in
-    ``formats`` (``nas.export.FORMATS``: torchscript, pt2, onnx, aoti), BN folded into the convs.
+    ``formats`` (``nas.export.FORMATS``: torchscript, pt2, onnx, aoti, fused), BN folded into the convs.
 
     With ``data`` (the images the checkpoint was trained on), BN statistics are recalibrated on
     ``calibration_images`` training images at the subnet's input size, normalized as in training.

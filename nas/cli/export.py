@@ -32,8 +32,8 @@ def export(
     fmt: list[str] = typer.Option(["torchscript"], "--format", help=f"Formats: {', '.join(FORMATS)} (repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the export summary as JSON."),
 ) -> None:
-    """Export a subnet (BN folded) as TorchScript, torch.export .pt2, ONNX or an AOTInductor package, with its
-    arch JSON (and once-for-all net.config)."""
+    """Export a subnet (BN folded) as TorchScript, torch.export .pt2, ONNX, an AOTInductor package or TorchScript
+    on the fused kernels, with its arch JSON (and once-for-all net.config)."""
     space, arch_dict = arch_option(arch, space, resolution, "a run's best subnet")
     result = api.export(out, space=space, arch=arch_dict, run=run, checkpoint=checkpoint, formats=fmt, data=data,
                         calibration_images=calibration_images)

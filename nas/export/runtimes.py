@@ -4,7 +4,10 @@ them as ``callable(tensor) -> tensor`` (for checks at export and for timing each
 Formats and files (``companion_paths``): ``torchscript`` (stem.pt, ``torch.jit.load``), ``pt2``
 (stem.pt2, ``torch.export.load``), ``onnx`` (stem.onnx, ONNX Runtime, extra ``export``), ``aoti``
 (stem.aoti.pt2, an AOTInductor package: compiled C++ loaded with ``torch._inductor.aoti_load_package``;
-compiling it needs a C++ compiler). None of the files needs this project to load.
+compiling it needs a C++ compiler), ``fused`` (stem.fused.pt, TorchScript of the subnet with its blocks on
+the engine's fused C++ kernels, and stem.nas_fused.so, those kernels' library: ``torch.ops.load_library``
+it, then ``torch.jit.load``; building the kernels needs a C++ compiler with AVX2). None of the files needs
+this project to load.
 """
 
 from __future__ import annotations
@@ -17,9 +20,12 @@ import torch
 
 from search_spaces.errors import InvalidInput
 
-__all__ = ["FORMATS", "EXTRA", "require_runtime", "load_runtime", "ort_session"]
+__all__ = ["FORMATS", "EXTRA", "FUSED_LIBRARY_SUFFIX", "require_runtime", "load_runtime", "ort_session",
+           "fused_library_beside"]
 
-FORMATS = ("torchscript", "pt2", "onnx", "aoti")
+FORMATS = ("torchscript", "pt2", "onnx", "aoti", "fused")
+#: the fused format's kernel library, beside its TorchScript file
+FUSED_LIBRARY_SUFFIX = ".nas_fused.so"
 #: the pip extra of nas-engine that installs what a format needs beyond torch
 EXTRA = "export"
 _MODULES = {"onnx": ("onnx", "onnxscript", "onnxruntime")}
@@ -42,6 +48,12 @@ def require_runtime(fmt: str, what: str | None = None) -> None:
                            f"not installed: pip install 'nas-engine[{EXTRA}]'")
     if fmt == "aoti":
         require_compiler(what)
+    if fmt == "fused":
+        from nas.hardware.fused import _ext
+
+        reason = _ext.error()
+        if reason is not None:
+            raise InvalidInput(f"{what} needs the engine's fused kernels, which did not build here: {reason}")
 
 
 def require_compiler(what: str) -> None:
@@ -54,6 +66,13 @@ def require_compiler(what: str) -> None:
     except InvalidCxxCompiler:
         raise InvalidInput(f"{what} compiles C++: no C++ compiler found; install g++ (or clang++) or "
                            "set CXX") from None
+
+
+def fused_library_beside(path: str | Path) -> Path:
+    """The kernel library that belongs to the fused format's file ``path`` (stem.fused.pt)."""
+    path = Path(path)
+    name = path.name[: -len(".fused.pt")] if path.name.endswith(".fused.pt") else path.stem
+    return path.with_name(name + FUSED_LIBRARY_SUFFIX)
 
 
 def ort_session(path: str | Path, threads: int | None = None):
@@ -84,7 +103,9 @@ def load_runtime(fmt: str, path: str | Path, *, threads: int | None = None) -> R
             return torch.from_numpy(session.run(None, {name: x.detach().contiguous().numpy()})[0])
 
         return run_onnx
-    if fmt == "torchscript":
+    if fmt == "fused" and not hasattr(torch.ops.nas_fused, "conv_block"):  # loaded once per process
+        torch.ops.load_library(str(fused_library_beside(path)))
+    if fmt in ("torchscript", "fused"):
         module = torch.jit.load(path, map_location="cpu")
     elif fmt == "pt2":
         module = torch.export.load(path).module()

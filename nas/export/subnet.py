@@ -1,5 +1,6 @@
 """Export one subnet: extract -> (recalibrate BN) -> fold BN into convs -> the requested formats
-(TorchScript, torch.export .pt2, ONNX, AOTInductor package) + arch JSON + net.config.
+(TorchScript, torch.export .pt2, ONNX, AOTInductor package, TorchScript on the fused kernels) + arch JSON +
+net.config.
 
 Every file is loaded back from disk in its own runtime (``runtimes.load_runtime``) and checked against
 the eager, unfolded subnet before anything is renamed into place: a failure in any format leaves every
@@ -12,6 +13,7 @@ import contextlib
 import datetime as _dt
 import io
 import logging
+import shutil
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,7 @@ from supernets import Supernet
 from ..evaluate.bn_recalibration import recalibrate_bn
 from ..io import atomic_paths, write_json
 from .fold import fold_batchnorm
-from .runtimes import FORMATS, load_runtime, require_runtime
+from .runtimes import FORMATS, fused_library_beside, load_runtime, require_runtime
 
 __all__ = ["ExportResult", "export_subnet", "FORMATS", "companion_paths", "check_formats"]
 
@@ -37,9 +39,10 @@ FUSION = {
     "pt2": "none beyond BN folding (the loading runtime fuses)",
     "onnx": "ONNX Runtime fuses at load (ORT_ENABLE_ALL)",
     "aoti": "Inductor-generated C++ kernels with fused pointwise ops",
+    "fused": "every block the engine's kernels cover as one nas_fused call (nas.hardware.fused), then frozen",
 }
 #: the file of each format beside ``--out``'s stem
-SUFFIXES = {"torchscript": ".pt", "pt2": ".pt2", "onnx": ".onnx", "aoti": ".aoti.pt2"}
+SUFFIXES = {"torchscript": ".pt", "pt2": ".pt2", "onnx": ".onnx", "aoti": ".aoti.pt2", "fused": ".fused.pt"}
 
 
 @dataclass
@@ -53,8 +56,9 @@ class ExportResult:
 
 def companion_paths(out: str | Path, foreign_format: str | None = "net.config") -> dict[str, Path]:
     """Where each artifact of ``--out model.pt`` goes: model.pt (TorchScript), model.pt2 (torch.export),
-    model.onnx, model.aoti.pt2 (AOTInductor package), model.arch.json and, for spaces with a foreign format
-    (once-for-all's net.config), model.net.config."""
+    model.onnx, model.aoti.pt2 (AOTInductor package), model.fused.pt and model.nas_fused.so (the fused
+    kernels and their library), model.arch.json and, for spaces with a foreign format (once-for-all's
+    net.config), model.net.config."""
     out = Path(out)
     if out.is_dir():
         raise InvalidInput(f"--out {out} is a directory; give the subnet's file name, e.g. {out / 'subnet.pt'}")
@@ -65,6 +69,7 @@ def companion_paths(out: str | Path, foreign_format: str | None = "net.config") 
                            ".onnx or give no suffix: the other formats and the arch JSON are written beside it")
     stem = out.with_suffix("") if out.suffix else out
     paths = {fmt: stem.with_name(stem.name + suffix) for fmt, suffix in SUFFIXES.items()}
+    paths["fused_library"] = fused_library_beside(paths["fused"])
     paths["json"] = stem.with_name(stem.name + ".arch.json")
     if foreign_format:
         paths[foreign_format] = stem.with_name(f"{stem.name}.{foreign_format}")
@@ -119,7 +124,7 @@ def export_subnet(
     _check(errors["bn_fold"], tolerance, "the BN-folded subnet", scale)
     foreign = space.foreign_format if isinstance(space, ForeignArchFormat) else None
     paths = companion_paths(out, foreign)
-    keys = [*formats, *([foreign] if foreign else []), "json"]
+    keys = [*formats, *(["fused_library"] if "fused" in formats else []), *([foreign] if foreign else []), "json"]
     files = {key: paths[key] for key in keys}
     counts = space.count(space.encode(arch)[None, :]) if isinstance(space, Structured) else {}
     with atomic_paths([files[key] for key in keys]) as temps:
@@ -148,6 +153,10 @@ def export_subnet(
             **dict(metadata or {}),
             "files": {key: path.name for key, path in files.items()},
         }
+        if "fused" in formats:
+            from nas.hardware.fused import library_path
+
+            shutil.copyfile(library_path(), temp["fused_library"])
         if foreign:
             write_json(temp[foreign], space.arch_to_foreign(arch))
         write_json(temp["json"], info)
@@ -212,9 +221,21 @@ def _write_aoti(module: nn.Module, program, example: torch.Tensor, path: Path) -
         aoti_compile_and_package(program, package_path=str(path))
 
 
-_WRITERS = {"torchscript": _write_torchscript, "pt2": _write_pt2, "onnx": _write_onnx, "aoti": _write_aoti}
+def _write_fused(module: nn.Module, program, example: torch.Tensor, path: Path) -> None:
+    """Every block the kernels cover fused, whatever this machine's timings: the file is for its target,
+    not for here. The kernel library is copied beside it (``export_subnet``)."""
+    from nas.hardware.fused import fuse_blocks
+
+    fused = fuse_blocks(module)
+    del fused.fusion_report  # a plain attribute TorchScript would try to compile
+    _write_torchscript(fused, program, example, path)
+
+
+_WRITERS = {"torchscript": _write_torchscript, "pt2": _write_pt2, "onnx": _write_onnx, "aoti": _write_aoti,
+            "fused": _write_fused}
 _NAMES = {"torchscript": "the TorchScript export", "pt2": "the torch.export export",
-          "onnx": "the ONNX export (in ONNX Runtime)", "aoti": "the AOTInductor package"}
+          "onnx": "the ONNX export (in ONNX Runtime)", "aoti": "the AOTInductor package",
+          "fused": "the fused-kernel TorchScript export"}
 
 
 def _runtime_versions(formats: tuple[str, ...]) -> dict[str, str]:

@@ -53,7 +53,7 @@ def fused_module(block: Block) -> nn.Module:
     return FusedInvertedResidual(block) if depthwise else FusedConvBlock(block)
 
 
-def fuse_blocks(net: nn.Module, example: torch.Tensor | None = None, rounds: int = 5) -> nn.Module:
+def fuse_blocks(net: nn.Module, example: torch.Tensor | None = None, rounds: int = 3) -> nn.Module:
     """An eval-mode copy of ``net`` with every ``Block`` a kernel covers fused (see module doc); ``net``
     itself is untouched. With ``example`` (an input of ``net``), a block whose layers run faster than its
     kernel on that input, over ``rounds`` interleaved timing rounds, keeps its layers. The copy's

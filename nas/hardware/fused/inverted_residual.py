@@ -6,12 +6,10 @@ ConvBNAct -> [SqueezeExcite] -> 1x1 project ConvBNAct, identity shortcut)``; its
 statistics: inference semantics) are folded into the conv weights, which are packed for the kernel
 (``csrc/inverted_residual.cpp``).
 
-Measured (``benchmarks/fused_blocks.py``, 1 thread, on a shared 2-core Xeon with load ~9, so +-15%):
-the fused block beats the per-layer path (BN folded, oneDNN) where intermediates are large, i.e. the
-depthwise-heavy early stages: 2.1x / 4.1x for the 112-px stride-2 e6 block (batch 1 @224 / batch 8
-@160), 1.5x / 1.6x for 56-px e6 k3, 1.2x / 1.2x for 56-px e4 k7, 1.2x / 1.0x for the 28-px SE block.
-At 14 px and below (wide channels, compute-bound) it is 0.6x-1.3x: there the intermediates fit in
-L2 anyway, and this CPU gives oneDNN AVX-512 while the kernel is built for AVX2.
+Measured (``benchmarks/fused_blocks.py``, 1 thread, AVX2 EPYC at load ~3): the fused block beats the
+per-layer path (BN folded, oneDNN) most where intermediates are large, i.e. the depthwise-heavy early
+stages: 5.0x / 3.2x for the 112-px stride-2 e6 block (batch 1 @224 / batch 8 @160), 3.6x / 2.4x for 56-px
+e6 k3; 1.0x-2.3x at 14 px and below, where the intermediates fit in L2 anyway.
 """
 
 from __future__ import annotations

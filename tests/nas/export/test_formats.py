@@ -1,4 +1,5 @@
-"""Every export format (TorchScript, torch.export, ONNX, AOTInductor) of one small subnet: each file runs in
+"""Every export format (TorchScript, torch.export, ONNX, AOTInductor, TorchScript on the fused kernels) of one small
+subnet: each file runs in
 its own runtime, without this project, at any batch size, equal to the eager subnet; a missing runtime or
 a failing format is one line and writes nothing.
 
@@ -58,12 +59,15 @@ def test_files_and_metadata(exported):
     assert exported.files == {k: v for k, v in companion_paths(out, "bms.json").items()}
     assert {k: v.name for k, v in exported.files.items()} == {
         "torchscript": "sub.pt", "pt2": "sub.pt2", "onnx": "sub.onnx", "aoti": "sub.aoti.pt2",
-        "bms.json": "sub.bms.json", "json": "sub.arch.json"}
+        "fused": "sub.fused.pt", "fused_library": "sub.nas_fused.so", "bms.json": "sub.bms.json",
+        "json": "sub.arch.json"}
     info = json.loads(exported.files["json"].read_text())
     assert info["bn_folded"] == 21 and info["bn_unfolded"] == 0 and info["bn_recalibrated_images"] == 8
     assert set(info["max_abs_error_vs_eager"]) == {"bn_fold", *FORMATS}
     assert max(info["max_abs_error_vs_eager"].values()) <= 1e-5 and set(info["fusion"]) == set(FORMATS)
     assert info["onnxruntime"] and info["files"]["aoti"] == "sub.aoti.pt2"
+    graph = str(torch.jit.load(str(exported.files["fused"])).graph)
+    assert "nas_fused::conv_block" in graph and "conv2d" in graph  # the blocks fused, the stem as it was
     assert not list(out.parent.glob(".*tmp*"))
 
 
@@ -114,6 +118,9 @@ with torch.no_grad():
            "aoti": aoti_load_package(files["aoti"])(x)}
 session = onnxruntime.InferenceSession(files["onnx"], providers=["CPUExecutionProvider"])
 out["onnx"] = torch.from_numpy(session.run(None, {session.get_inputs()[0].name: x.numpy()})[0])
+torch.ops.load_library(files["fused_library"])  # the fused kernels: their library, then plain TorchScript
+with torch.no_grad():
+    out["fused"] = torch.jit.load(files["fused"])(x)
 torch.save(out, sys.argv[4])
 bad = sorted(k for k in sys.modules if k.split(".")[0] in ("nas", "supernets", "search_spaces", "predictors"))
 assert not bad, bad
@@ -123,7 +130,7 @@ assert not bad, bad
 def test_every_file_loads_without_the_project(exported, small, tmp_path):
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(9))
     torch.save(x, tmp_path / "x.pt")
-    files = json.dumps({fmt: str(exported.files[fmt]) for fmt in FORMATS})
+    files = json.dumps({key: str(path) for key, path in exported.files.items()})
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     proc = subprocess.run([sys.executable, "-I", "-c", LOADER, str(ROOT), files, str(tmp_path / "x.pt"),
                            str(tmp_path / "out.pt")], cwd=tmp_path, env=env, timeout=300, capture_output=True,
@@ -191,8 +198,19 @@ def test_a_failing_later_format_writes_nothing(small, tmp_path, monkeypatch):
     assert (tmp_path / "m.pt").read_bytes() == b"an earlier export"
 
 
+def test_fused_format_without_the_kernels_is_one_line(small, tmp_path, monkeypatch):
+    from nas.hardware.fused import _ext
+
+    monkeypatch.setattr(_ext, "error", lambda: "no C++ compiler: c++ not found on PATH")
+    with pytest.raises(InvalidInput) as info:
+        export_subnet(small[0], small[1], tmp_path / "m.pt", formats=("torchscript", "fused"))
+    assert str(info.value) == ("--format fused needs the engine's fused kernels, which did not build here: "
+                               "no C++ compiler: c++ not found on PATH")
+    assert not list(tmp_path.iterdir())
+
+
 def test_companion_paths_keep_dots_in_the_stem(tmp_path):
     paths = companion_paths(tmp_path / "sub.v1.pt", None)
     assert [p.name for p in paths.values()] == ["sub.v1.pt", "sub.v1.pt2", "sub.v1.onnx", "sub.v1.aoti.pt2",
-                                                "sub.v1.arch.json"]
+                                                "sub.v1.fused.pt", "sub.v1.nas_fused.so", "sub.v1.arch.json"]
     assert companion_paths(tmp_path / "sub.onnx", None)["aoti"].name == "sub.aoti.pt2"

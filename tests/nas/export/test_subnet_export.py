@@ -63,5 +63,6 @@ def test_companion_files(supernet, tmp_path):
 
 
 def test_unknown_format(supernet, tmp_path):
-    with pytest.raises(InvalidInput, match="unknown export format 'tflite'; allowed: torchscript, pt2, onnx, aoti"):
+    allowed = "torchscript, pt2, onnx, aoti, fused"
+    with pytest.raises(InvalidInput, match=f"unknown export format 'tflite'; allowed: {allowed}"):
         export_subnet(supernet, ARCH, tmp_path / "x.pt", formats=("tflite",))
