@@ -15,8 +15,7 @@ from torch import nn
 
 from supernets.static.oplib import Block, ConvBNAct
 
-from . import _ext
-from .pack import Unsupported, act_name, check_conv, fold_conv_bn, pad8, padded, panels
+from .pack import Unsupported, act_name, check_conv, fold_conv_bn, main_parts, pad8, padded, panels
 
 __all__ = ["FusedConvBlock", "KERNELS", "STRIDES"]
 
@@ -70,10 +69,7 @@ class FusedConvBlock(nn.Module):
 
     def __init__(self, block: Block):
         super().__init__()
-        _ext.load()  # the op must exist before forward; RuntimeError (one line) when it cannot be built
-        if not isinstance(block, Block):
-            raise Unsupported(f"not a Block: {type(block).__name__}")
-        parts = list(block.main.children())
+        parts = main_parts(block)
         if len(parts) not in (2, 3):
             raise Unsupported(f"main path has {len(parts)} convs; a basic block has 2, a bottleneck 3")
         convs = [check_conv(p, f"conv{i + 1}", kernels=KERNELS, strides=STRIDES) for i, p in enumerate(parts)]

@@ -19,8 +19,7 @@ from torch import nn
 
 from supernets.static.oplib import Block, ConvBNAct, SqueezeExcite
 
-from . import _ext
-from .pack import Unsupported, act_name, check_conv, fold_conv_bn, pad8, padded, panels
+from .pack import Unsupported, act_name, check_conv, fold_conv_bn, main_parts, pad8, padded, panels
 
 __all__ = ["FusedInvertedResidual", "KERNELS", "STRIDES"]
 
@@ -34,10 +33,7 @@ class FusedInvertedResidual(nn.Module):
 
     def __init__(self, block: Block):
         super().__init__()
-        _ext.load()  # the op must exist before forward; RuntimeError (one line) when it cannot be built
-        if not isinstance(block, Block):
-            raise Unsupported(f"not a Block: {type(block).__name__}")
-        parts = list(block.main.children())
+        parts = main_parts(block)
         if not 2 <= len(parts) <= 4:
             raise Unsupported(f"main path has {len(parts)} parts; an inverted residual has 2 to 4")
         expand = se = None

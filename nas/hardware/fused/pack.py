@@ -6,9 +6,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from supernets.static.oplib import ConvBNAct
+from supernets.static.oplib import Block, ConvBNAct
 
-__all__ = ["Unsupported", "act_name", "fold_conv_bn", "pad8", "padded", "panels", "check_conv"]
+from . import _ext
+
+__all__ = ["Unsupported", "act_name", "fold_conv_bn", "pad8", "padded", "panels", "check_conv", "main_parts"]
 
 _ACTS = {nn.Identity: "none", nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "h_swish", nn.Hardsigmoid: "h_sigmoid"}
 
@@ -83,3 +85,12 @@ def check_conv(m: nn.Module, where: str, *, kernels: tuple[int, ...], strides: t
     if c.stride[0] not in strides:
         raise Unsupported(f"{where}: stride {c.stride[0]} not in {strides}")
     return c
+
+
+def main_parts(block: nn.Module) -> list[nn.Module]:
+    """The modules on ``block``'s main path, once the kernels are loaded (a fused module's op must exist
+    before its forward: ``RuntimeError``, one line, when they cannot be built)."""
+    _ext.load()
+    if not isinstance(block, Block):
+        raise Unsupported(f"not a Block: {type(block).__name__}")
+    return list(block.main.children())

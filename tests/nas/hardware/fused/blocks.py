@@ -76,3 +76,13 @@ def perturbed_subnet(name: str, seed: int) -> nn.Module:
     net = supernet.extract().eval()
     randomize_bn(net, torch.Generator().manual_seed(seed))
     return net
+
+
+def assert_matches(fused_cls, block: Block, x: torch.Tensor) -> None:
+    """``fused_cls(block)`` (a fused kernel's module) gives ``block``'s output on ``x`` within ``TOL``."""
+    block.eval()
+    fb = fused_cls(block)
+    with torch.no_grad():
+        want, got = block(x), fb(x)
+    assert got.shape == want.shape
+    torch.testing.assert_close(got, want, **TOL, msg=lambda m: f"{fb.extra_repr()} x={tuple(x.shape)}: {m}")

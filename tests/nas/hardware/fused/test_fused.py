@@ -15,16 +15,7 @@ from torch import nn
 
 from supernets.static.oplib import Block, ConvBNAct
 
-from .blocks import ACTS, TOL, make_block, perturbed_subnet, randomize_bn
-
-
-def check_block(fused, block: Block, x: torch.Tensor) -> None:
-    block.eval()
-    fb = fused.FusedInvertedResidual(block)
-    with torch.no_grad():
-        want, got = block(x), fb(x)
-    assert got.shape == want.shape
-    torch.testing.assert_close(got, want, **TOL, msg=lambda m: f"{fb.extra_repr()} x={tuple(x.shape)}: {m}")
+from .blocks import ACTS, TOL, assert_matches, make_block, perturbed_subnet, randomize_bn
 
 
 @pytest.mark.parametrize("act", ACTS)
@@ -44,7 +35,7 @@ def test_block_matches_eager(fused, k, s, act):
             batch = int(rng.choice([1, 3]))
             block = make_block(cin, cout, expand, k, s, se, act)
             randomize_bn(block, gen)
-            check_block(fused, block, torch.randn(batch, cin, h, w, generator=gen))
+            assert_matches(fused.FusedInvertedResidual, block, torch.randn(batch, cin, h, w, generator=gen))
 
 
 @pytest.mark.parametrize("threads", (1, 2))
@@ -57,12 +48,13 @@ def test_thread_splits(fused, threads):
         for h, batch, se in ((1, 1, True), (2, 3, False), (3, 1, False), (7, 3, True), (28, 1, True)):
             block = make_block(16, 16, 6, 7, 1, se, "h_swish", post="relu")
             randomize_bn(block, gen)
-            check_block(fused, block, torch.randn(batch, 16, h, h, generator=gen))
+            assert_matches(fused.FusedInvertedResidual, block, torch.randn(batch, 16, h, h, generator=gen))
     finally:
         torch.set_num_threads(old)
 
 
-@pytest.mark.parametrize("name,res", (("ofa-mbv3", 64), ("ofa-mbv3-cifar-small", 32)))
+@pytest.mark.parametrize("name,res", (("ofa-mbv3", 64), ("ofa-mbv3-cifar-small", 32), ("ofa-resnet50", 64),
+                                      ("resnet20-pooling", 32)))
 def test_whole_subnet(fused, name, res):
     net = perturbed_subnet(name, seed=3)
     fnet = fused.fuse_blocks(net)
