@@ -37,8 +37,12 @@ def cpu_profile_path(threads: int | None = None, runtime: str | None = None, dty
     slug = re.sub(r"[^a-z0-9]+", "-", opbench.device_name("cpu").lower()).strip("-")[:60]
     s = CPU_SETTINGS
     kind = "" if dtype == "float32" else f"-{dtype}"
-    return cache_dir() / "profiles" / \
-        f"cpu-{slug}-{runtime or s['runtime']}{kind}-b{s['batch']}-t{threads or s['threads']}.csv"
+    runtime = runtime or s["runtime"]
+    if runtime == "fused":  # a changed kernel is another runtime: its table is profiled afresh
+        from .fused._ext import build_key
+
+        runtime = f"fused-{build_key()[:8]}"
+    return cache_dir() / "profiles" / f"cpu-{slug}-{runtime}{kind}-b{s['batch']}-t{threads or s['threads']}.csv"
 
 
 def check_table_runtime(table: LatencyTable, runtime: str, where: str) -> None:

@@ -233,3 +233,11 @@ def test_kit_runs_onnxruntime_without_the_engine(tiny_space, monkeypatch):
     module, x = _block(tiny_space)
     with torch.no_grad():
         assert float((opbench.prepare(module, "onnxruntime", x, threads=1)(x) - module(x)).abs().max()) < 1e-4
+
+
+def test_the_fused_table_is_cached_per_kernel_build(cache):
+    from nas.hardware.fused._ext import build_key
+
+    path = local.cpu_profile_path(runtime="fused")
+    assert f"-fused-{build_key()[:8]}-" in path.name  # a changed kernel source profiles a new table
+    assert path != local.cpu_profile_path(runtime="torchscript")
