@@ -328,6 +328,7 @@ at::Tensor conv_block_cpu(const at::Tensor& x_in, const at::Tensor& w1, const at
   at::Tensor x = x_in.contiguous();
   ConvBlock b;
   b.N = x.size(0); b.Cx = x.size(1); b.H = x.size(2); b.W = x.size(3);
+  TORCH_CHECK(b.H > 0 && b.W > 0, "nas_fused.conv_block: empty feature map ", x.sizes());
   b.Cxp = (b.Cx + 7) / 8 * 8;
   b.n_conv = n_conv;
   b.shortcut = parse_shortcut(std::string(shortcut));

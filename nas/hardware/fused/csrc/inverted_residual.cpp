@@ -341,6 +341,7 @@ at::Tensor inverted_residual_cpu(const at::Tensor& x_in, const c10::optional<at:
   at::Tensor x = x_in.contiguous();
   Block b;
   b.N = x.size(0); b.Cin = x.size(1); b.H = x.size(2); b.W = x.size(3);
+  TORCH_CHECK(b.H > 0 && b.W > 0, "nas_fused.inverted_residual: empty feature map ", x.sizes());
   b.K = kernel; b.S = stride; b.pad = kernel / 2;
   b.Ho = (b.H - 1) / stride + 1; b.Wo = (b.W - 1) / stride + 1;
   TORCH_CHECK(w_dw.dim() == 3 && w_dw.size(2) == 8, "nas_fused: w_dw must be [Cm/8, K*K, 8]");

@@ -86,3 +86,17 @@ def assert_matches(fused_cls, block: Block, x: torch.Tensor) -> None:
         want, got = block(x), fb(x)
     assert got.shape == want.shape
     torch.testing.assert_close(got, want, **TOL, msg=lambda m: f"{fb.extra_repr()} x={tuple(x.shape)}: {m}")
+
+
+def check_cases(fused_cls, device: str, cases) -> None:
+    """``fused_cls`` on ``device`` against eager inverted-residual blocks built from ``cases``
+    ((cin, cout, expand, kernel, stride, se, act) each; 9x11 maps, batch 2, random BN statistics)."""
+    gen = torch.Generator().manual_seed(0)
+    for cin, cout, e, k, s, se, act in cases:
+        block = make_block(cin, cout, e, k, s, se, act, post="relu" if se else "none").eval()
+        randomize_bn(block, gen)
+        x = torch.randn(2, cin, 9, 11, generator=gen)
+        with torch.no_grad():
+            want = block(x)
+            got = fused_cls(block).to(device)(x.to(device)).cpu()
+        torch.testing.assert_close(got, want, **TOL)

@@ -94,6 +94,8 @@ def test_bad_input_is_refused(fused):
         fb(torch.randn(1, 16, 8, 8, dtype=torch.float64))
     with pytest.raises(RuntimeError):
         fb(torch.randn(1, 24, 8, 8))  # wrong channel count
+    with pytest.raises(RuntimeError, match="empty feature map"):
+        fb(torch.randn(1, 16, 0, 8))
 
 
 def test_export_and_compile_trace_the_op(fused):
