@@ -11,9 +11,9 @@
 #      and ResNet20's own 4-3-3 81.0%), 20 more epochs, lr 0.05: stage 2 ended underfit (88% train
 #      accuracy). A first try on three placements (those two and 3-4-3) for 15 epochs reached 81.9% on
 #      1,000 held-out images (90.8% train): fewer placements and a longer schedule are what is left.
-# Resumable: rerun this script and it continues exactly where it stopped. The finished runs are committed
-# as artifacts/r20_spos/ (stage 1), artifacts/r20_spos_ft/ (stage 2) and artifacts/r20_spos_ft3/ (stage 3);
-# see their READMEs. THREADS (default 2) sets the training threads.
+# Resumable: rerun this script and it continues exactly where it stopped. Committed: artifacts/r20_spos/
+# (stage 1) and artifacts/r20_spos_ft/ (stage 2), finished; artifacts/r20_spos_ft3/ (stage 3) stopped at
+# epoch 14 of 20, resumable; see their READMEs. THREADS (default 2) sets the training threads.
 #   [THREADS=N] bash scripts/train_r20_quant_supernet.sh [RUN_DIR] [DATA]
 # (RUN_DIR artifacts/r20_spos reuses the committed stages 1 and 2 and trains stage 3 only.)
 set -euo pipefail
