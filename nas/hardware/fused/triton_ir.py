@@ -16,12 +16,14 @@ within the C++ kernel's 1e-4. Without a GPU the kernel runs, slowly, under Trito
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import nn
 
-from supernets.static.oplib import Block, ConvBNAct, SqueezeExcite
+from supernets.static.oplib import Block
 
-from .pack import Unsupported, act_name, check_conv, fold_conv_bn
+from .inverted_residual import parse_inverted_residual
 
 __all__ = ["TritonInvertedResidual", "available"]
 
@@ -111,57 +113,26 @@ if triton is not None:
 
 class TritonInvertedResidual(nn.Module):
     """An OFA-MobileNetV3 inverted-residual ``Block`` as the Triton kernel (inference: BN folded into the
-    weights). Covers what ``FusedInvertedResidual`` covers; raises ``Unsupported`` (why) otherwise."""
+    weights). Covers what ``FusedInvertedResidual`` covers (``parse_inverted_residual``); raises
+    ``Unsupported`` (why) otherwise."""
 
     BP, BM, BC, BCO = 32, 32, 16, 32
 
     def __init__(self, block: Block):
         super().__init__()
-        if not isinstance(block, Block):
-            raise Unsupported(f"not a Block: {type(block).__name__}")
-        parts = list(block.main.children())
-        expand = se = None
-        if len(parts) >= 3 and isinstance(parts[0], ConvBNAct) and parts[0].conv.groups == 1:
-            expand, parts = parts[0], parts[1:]
-        if len(parts) == 3:
-            se = parts.pop(1)
-            if not isinstance(se, SqueezeExcite):
-                raise Unsupported(f"expected SqueezeExcite after the depthwise conv, got {type(se).__name__}")
-        if len(parts) != 2:
-            raise Unsupported("main path is not [expand] -> depthwise -> [SE] -> project")
-        dw, project = parts
-        dconv = check_conv(dw, "depthwise", kernels=(3, 5, 7), strides=(1, 2), depthwise=True)
-        pconv = check_conv(project, "project", kernels=(1,))
-        act = act_name(dw.act, "depthwise")
-        if act_name(project.act, "project") != "none":
-            raise Unsupported("project conv has an activation")
-        cm = dconv.out_channels
-        if expand is not None:
-            econv = check_conv(expand, "expand", kernels=(1,))
-            if act_name(expand.act, "expand") != act:
-                raise Unsupported("expand and depthwise activations differ")
-            w, b = fold_conv_bn(econv, expand.bn)
-            self.register_buffer("we", w.reshape(cm, -1).float().contiguous())
-            self.register_buffer("be", b.float().contiguous())
-            cin = econv.in_channels
+        b = parse_inverted_residual(block)
+        if b.expand is not None:
+            self.register_buffer("we", b.expand[0].reshape(b.cm, b.cin).float().contiguous())
+            self.register_buffer("be", b.expand[1].float().contiguous())
         else:
             self.we = self.be = None
-            cin = cm
-        if block.residual and (len(block.shortcut) or dconv.stride[0] != 1 or cin != pconv.out_channels):
-            raise Unsupported("a residual needs an identity shortcut, stride 1 and in == out channels")
-        if se is not None and not (isinstance(se.relu, nn.ReLU) and isinstance(se.gate, nn.Hardsigmoid)):
-            raise Unsupported("SE with activations other than ReLU / h_sigmoid")
-        w, b = fold_conv_bn(dconv, dw.bn)
-        self.register_buffer("wd", w.reshape(cm, -1).float().contiguous())
-        self.register_buffer("bd", b.float().contiguous())
-        w, b = fold_conv_bn(pconv, project.bn)
-        self.register_buffer("wp", w.reshape(pconv.out_channels, cm).float().contiguous())
-        self.register_buffer("bp", b.float().contiguous())
-        self.se = copy_se(se)
-        self.kernel, self.stride, self.act, self.post = dconv.kernel_size[0], dconv.stride[0], act, act_name(
-            block.post, "post activation")
-        self.residual, self.in_channels, self.mid_channels, self.out_channels = bool(block.residual), cin, cm, \
-            pconv.out_channels
+        self.register_buffer("wd", b.depthwise[0].reshape(b.cm, -1).float().contiguous())
+        self.register_buffer("bd", b.depthwise[1].float().contiguous())
+        self.register_buffer("wp", b.project[0].reshape(b.cout, b.cm).float().contiguous())
+        self.register_buffer("bp", b.project[1].float().contiguous())
+        self.se = copy.deepcopy(b.se).eval() if b.se is not None else None  # the gate's small matvecs
+        self.kernel, self.stride, self.act, self.post = b.kernel, b.stride, b.act, b.post
+        self.residual, self.in_channels, self.mid_channels, self.out_channels = b.residual, b.cin, b.cm, b.cout
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if triton is None:
@@ -192,12 +163,3 @@ class TritonInvertedResidual(nn.Module):
     def extra_repr(self) -> str:
         return (f"{self.in_channels}->{self.mid_channels}->{self.out_channels}, k={self.kernel}, s={self.stride}, "
                 f"act={self.act}, se={self.se is not None}, residual={self.residual}")
-
-
-def copy_se(se: SqueezeExcite | None) -> SqueezeExcite | None:
-    """The block's squeeze-excite convs, kept as modules for the gate's small matvecs."""
-    if se is None:
-        return None
-    import copy
-
-    return copy.deepcopy(se).eval()
