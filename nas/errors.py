@@ -24,6 +24,7 @@ __all__ = [
     "CheckpointError",
     "InvalidConstraint",
     "RunDirectoryError",
+    "RayUnavailable",
 ]
 
 
@@ -33,3 +34,7 @@ class InvalidConstraint(InvalidInput):
 
 class RunDirectoryError(InvalidInput):
     """A run directory that is missing, incomplete, or was made for another space or setup."""
+
+
+class RayUnavailable(NasError):
+    """Ray could not start here or reach its cluster (a raylet that timed out on a loaded machine, say)."""

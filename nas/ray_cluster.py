@@ -9,6 +9,8 @@ import socket
 
 from search_spaces.errors import InvalidInput
 
+from .errors import RayUnavailable
+
 __all__ = ["check_ray_address", "check_workers", "connect_ray", "MAX_WORKERS"]
 
 MAX_WORKERS = 256  # each worker holds a whole supernet and its data: more is a typo, not a cluster
@@ -49,9 +51,17 @@ def connect_ray(num_cpus: int, address: str | None = None, num_gpus: int | None 
     if ray.is_initialized():
         return False
     quiet = {"logging_level": logging.ERROR, "log_to_driver": log_to_driver}
-    if address in (None, "", "local"):
-        ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, **quiet)
-    else:
+    local = address in (None, "", "local")
+    if not local:
         check_ray_address(address)
-        ray.init(address=address, **quiet)
+    try:
+        if local:
+            ray.init(num_cpus=num_cpus, num_gpus=num_gpus, include_dashboard=False, **quiet)
+        else:
+            ray.init(address=address, **quiet)
+    except Exception as exc:  # Ray raises bare Exceptions (a raylet timing out on a loaded machine)
+        ray.shutdown()  # stop what it half started
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].split(". ")[0].rstrip(".")
+        where = "a local Ray" if local else f"Ray at {address}"
+        raise RayUnavailable(f"{where} did not start ({reason}); retry when this machine is less loaded") from None
     return True
