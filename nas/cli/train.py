@@ -68,6 +68,9 @@ def train(
     option: list[str] = typer.Option(None, "--option", "-o", help="Strategy option key=value (repeatable)."),
     mixup: float = typer.Option(None, "--mixup", min=0, help="Mixup alpha (DeiT: 0.8; 0: off) [0]."),
     cutmix: float = typer.Option(None, "--cutmix", min=0, help="Cutmix alpha (DeiT: 1.0; 0: off) [0]."),
+    pad_mode: str = typer.Option(None, "--pad-mode", help="What the random crop's 4-pixel shift uncovers: zeros "
+                                                          "(the usual recipe) or reflect (no black band, which "
+                                                          "clean test images never have) [zeros]."),
     supernet_option: list[str] = typer.Option(None, "--supernet-option",
                                               help="Supernet build option key=value (repeatable): a keyword of the "
                                                    "space's supernet (an unknown key lists the known ones)."),
@@ -94,7 +97,7 @@ def train(
              "weight_decay": weight_decay, "label_smoothing": label_smoothing, "seed": seed,
              "strategy_options": parse_options(option) if option else None,
              "supernet_options": parse_options(supernet_option) if supernet_option else None, "holdout": holdout,
-             "mixup": mixup, "cutmix": cutmix,
+             "mixup": mixup, "cutmix": cutmix, "pad_mode": pad_mode,
              "steps_per_epoch": steps, "eval_every": eval_every, "eval_images": eval_images, "bn_images": bn_images,
              "init": str(init) if init else None,
              "arch": _read_arch(arch, space, resume) if arch else None}

@@ -16,24 +16,41 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["augment", "normalize", "resize", "Mixing", "mix_batch", "one_hot"]
+__all__ = ["PAD_MODES", "augment", "normalize", "resize", "Mixing", "mix_batch", "one_hot"]
 
 
-def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True) -> torch.Tensor:
-    """uint8 ``[B, C, H, W]`` -> uint8 of the same shape, each image randomly shifted and flipped."""
+PAD_MODES = ("zeros", "reflect")
+
+
+def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4, flip: bool = True,
+            pad_mode: str = "zeros") -> torch.Tensor:
+    """uint8 ``[B, C, H, W]`` -> uint8 of the same shape, each image randomly shifted and flipped. The shift
+    fills what it uncovers with zeros (the usual CIFAR recipe) or, ``pad_mode="reflect"``, with the image
+    mirrored at its edge, so no training image has the black band that clean test images never have."""
+    if pad_mode not in PAD_MODES:
+        raise ValueError(f"pad_mode {pad_mode!r}; allowed: {', '.join(PAD_MODES)}")
     b, c, h, w = images.shape
     if padding > 0:
-        padded = F.pad(images, (padding, padding, padding, padding))
         dy = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
         dx = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
-        rows = (dy[:, None] + torch.arange(h))[:, :, None]  # [B, H, 1]
+        rows = (dy[:, None] + torch.arange(h))[:, :, None]  # [B, H, 1], in padded coordinates
         cols = (dx[:, None] + torch.arange(w))[:, None, :]  # [B, 1, W]
         batch = torch.arange(b)[:, None, None]
+        if pad_mode == "zeros":
+            padded = F.pad(images, (padding, padding, padding, padding))
+        else:  # index the image itself, reflecting out-of-range rows and columns (no edge repeat)
+            padded, rows, cols = images, _reflect(rows - padding, h), _reflect(cols - padding, w)
         images = padded.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)
     if flip:
         mirror = torch.rand(b, generator=generator) < 0.5
         images = torch.where(mirror[:, None, None, None], images.flip(3), images)
     return images.contiguous()
+
+
+def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
+    """Indices in [-size+1, 2*size-2] mirrored into [0, size-1] as ``numpy.pad(mode="reflect")`` does."""
+    index = index.abs()
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
 
 
 def normalize(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:

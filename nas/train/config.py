@@ -16,7 +16,7 @@ from search_spaces.checks import check_seed
 from search_spaces.errors import InvalidInput
 
 from ..data import SPLIT_SEED, ImageData, channel_stats, holdout_split, load_images
-from ..data.augment import Mixing
+from ..data.augment import PAD_MODES, Mixing
 from .strategies import STRATEGIES
 
 __all__ = ["TrainConfig", "TrainData", "prepare_data", "steps_per_epoch", "OPTIMIZERS", "MAX_EPOCHS", "MAX_LR"]
@@ -61,6 +61,7 @@ class TrainConfig:
     mixup: float = 0.0  # mixup's Beta alpha (0: off; DeiT 0.8): soft targets mixed over the global batch
     cutmix: float = 0.0  # cutmix's Beta alpha (0: off; DeiT 1.0)
     mixup_switch_prob: float = 0.5  # with both on, the chance that a batch uses cutmix instead of mixup
+    pad_mode: str = "zeros"  # what the random crop's shift uncovers: zeros (the usual recipe) or reflect
 
     def __post_init__(self):
         if isinstance(self.epochs, bool) or not isinstance(self.epochs, Integral) or not 1 <= self.epochs <= MAX_EPOCHS:
@@ -80,6 +81,8 @@ class TrainConfig:
             raise InvalidInput(f"steps per epoch must be >= 1, got {self.steps_per_epoch}")
         if min(self.eval_every, self.eval_images, self.bn_images) < 0:
             raise InvalidInput("eval_every, eval_images and bn_images must be >= 0")
+        if self.pad_mode not in PAD_MODES:
+            raise InvalidInput(f"--pad-mode {self.pad_mode!r} is not known; allowed: {', '.join(PAD_MODES)}")
         if self.optimizer not in OPTIMIZERS:
             raise InvalidInput(f"--optimizer {self.optimizer!r} is not known; allowed: {', '.join(OPTIMIZERS)}")
         if self.optimizer == "adamw" and not self.momentum < 1:

@@ -204,12 +204,13 @@ class TrainingLoop:
                 self._apply(action)
             idx = order[s * cfg.batch_size:(s + 1) * cfg.batch_size]
             gen = torch.Generator().manual_seed(step_seed(cfg.seed, 4, t))
+            shifted = augment(data.x_fit[idx], gen, pad_mode=cfg.pad_mode)
             if cfg.mixing.active:  # mixed over the global batch, so every rank sees its slice of it
-                images, labels = mix_batch(normalize(augment(data.x_fit[idx], gen), data.mean, data.std),
+                images, labels = mix_batch(normalize(shifted, data.mean, data.std),
                                            data.y_fit[idx], self.n_classes, cfg.mixing, gen)
                 images, labels = images[mine].to(ctx.device), labels[mine].to(ctx.device)
             else:
-                images = normalize(augment(data.x_fit[idx], gen)[mine], data.mean, data.std).to(ctx.device)
+                images = normalize(shifted[mine], data.mean, data.std).to(ctx.device)
                 labels = data.y_fit[idx][mine].to(ctx.device)
             tasks = self.strategy.plan(t, np.random.default_rng([cfg.seed, 2, t]))
             torch.manual_seed(step_seed(cfg.seed, 3, t))  # dropout

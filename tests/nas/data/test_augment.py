@@ -1,4 +1,5 @@
-"""Mixup and cutmix as seeded batch ops (DeiT's batch mode): soft targets that match the pixels mixed."""
+"""Batch augmentation: seeded random crops (zero or reflect padding) and flips; mixup and cutmix as seeded batch
+ops (DeiT's batch mode): soft targets that match the pixels mixed."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 import torch
 
 from nas.data import normalize
-from nas.data.augment import Mixing, mix_batch, one_hot
+from nas.data.augment import Mixing, augment, mix_batch, one_hot
 
 MEAN, STD = [0.5, 0.4, 0.3], [0.2, 0.25, 0.3]
 
@@ -66,3 +67,31 @@ def test_no_mixing_gives_one_hot_targets_and_the_images_unchanged():
     for mixing in (Mixing(), Mixing(mixup=0.8, prob=0.0)):
         mixed, targets = _mix(x.float(), y, mixing)
         assert not mixing.active and torch.equal(mixed, x.float()) and torch.equal(targets, one_hot(y, 10))
+
+
+@pytest.mark.parametrize("pad_mode", ["zeros", "reflect"])
+def test_each_image_is_its_padded_self_cropped_at_the_drawn_shift_and_flipped(pad_mode):
+    """Output i is numpy's constant (or reflect) 4-pixel padding of image i, cropped at the shift drawn for
+    it and mirrored when drawn: both modes draw the same shifts and flips from one seed."""
+    import numpy as np
+
+    images, _ = _batch(n=12)
+    out = augment(images, torch.Generator().manual_seed(3), pad_mode=pad_mode)
+    g = torch.Generator().manual_seed(3)  # the draws augment makes, in its order
+    dy, dx = torch.randint(0, 9, (12,), generator=g), torch.randint(0, 9, (12,), generator=g)
+    mirror = torch.rand(12, generator=g) < 0.5
+    for i, image in enumerate(images.numpy()):
+        padded = np.pad(image, ((0, 0), (4, 4), (4, 4)), mode="constant" if pad_mode == "zeros" else "reflect")
+        crop = padded[:, dy[i]:dy[i] + 16, dx[i]:dx[i] + 16]
+        np.testing.assert_array_equal(out[i].numpy(), crop[..., ::-1] if mirror[i] else crop)
+
+
+def test_reflect_padding_leaves_no_black_band():
+    white = torch.full((64, 3, 16, 16), 255, dtype=torch.uint8)
+    assert (augment(white, torch.Generator().manual_seed(0), pad_mode="reflect") == 255).all()
+    assert (augment(white, torch.Generator().manual_seed(0)) == 0).any()  # zeros: shifted images have a band
+
+
+def test_an_unknown_pad_mode_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="allowed: zeros, reflect"):
+        augment(_batch()[0], torch.Generator().manual_seed(0), pad_mode="edge")

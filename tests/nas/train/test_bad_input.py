@@ -186,6 +186,7 @@ def test_stale_temp_files_of_a_killed_run_are_removed_on_resume(runs, tmp_path):
     ({"epochs": 10**12}, "--epochs must be a whole number from 1 to 100000, got 1000000000000"),
     ({"weight_decay": float("inf")}, "--weight-decay must be a finite number >= 0"),
     ({"ray_address": "head:6379"}, "--ray-address head:6379 needs --workers"),
+    ({"pad_mode": "edge"}, "--pad-mode 'edge' is not known; allowed: zeros, reflect"),
 ])
 def test_nonsense_that_would_train_anyway_is_refused(tmp_path, settings, match):
     with pytest.raises(InvalidInput, match=match):

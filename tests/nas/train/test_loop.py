@@ -85,3 +85,21 @@ def test_augmented_global_batch_is_split_across_ranks():
     whole = augment(x, torch.Generator().manual_seed(5))
     again = augment(x, torch.Generator().manual_seed(5))
     assert torch.equal(whole, again) and whole.shape == x.shape and not torch.equal(whole, x)
+
+
+def test_reflect_padding_is_recorded_and_changes_what_is_trained(tmp_path):
+    """--pad-mode reflect reaches the augmentation (other weights than zeros from one seed), is recorded in
+    config.json and resumes with it; a config.json from before the option reads as zeros."""
+    import json
+
+    from nas.train.config import TrainConfig
+
+    settings = dict(QUICK, epochs=1, steps_per_epoch=2, eval_every=0)
+    zeros = train("resnet20-pooling", "spos", TINY, out=tmp_path / "zeros", **settings)
+    reflect = train("resnet20-pooling", "spos", TINY, out=tmp_path / "reflect", pad_mode="reflect", **settings)
+    assert json.loads((reflect.run_dir / "config.json").read_text())["train"]["pad_mode"] == "reflect"
+    wz, wr = _weights(zeros.checkpoint), _weights(reflect.checkpoint)
+    assert any(not torch.equal(wz[k], wr[k]) for k in wz)
+    old = zeros.config.to_dict()
+    del old["pad_mode"]
+    assert TrainConfig.from_dict(old).pad_mode == "zeros"
