@@ -21,8 +21,11 @@ RUN=${1:-runs/r20_spos}
 DATA=${2:-../shared/data/images/cifar10_jpg_60000.tar.gz}
 FINE="${RUN}_ft"
 FINE3="${RUN}_ft3"
+FINE4="${RUN}_ft4"
+FINE5="${RUN}_ft5"
 PLACEMENTS="2-5-3/3-3-4/3-4-3/4-1-5/4-2-4/4-3-3"
 PLACEMENTS3="3-3-4/4-3-3"
+PLACEMENT4="4-3-3"
 THREADS=${THREADS:-2}
 COMMON=(--strategy spos --batch-size 128 --weight-decay 5e-4 --holdout 5000 --data "$DATA" --threads "$THREADS")
 
@@ -41,8 +44,28 @@ if [ ! -f "$FINE/supernet.pt" ]; then
             --init "$RUN/supernet.pt" --out "$FINE"
     fi
 fi
-if [ -f "$FINE3/checkpoints/last.pt" ]; then
-    exec nas train --resume "$FINE3" --threads "$THREADS"
+if [ ! -f "$FINE3/supernet.pt" ]; then
+    if [ -f "$FINE3/checkpoints/last.pt" ]; then
+        nas train --resume "$FINE3" --threads "$THREADS"
+    else
+        nas train --space "resnet20-pooling[pool=$PLACEMENTS3]" --epochs 20 --lr 0.05 "${COMMON[@]}" \
+            --init "$FINE/supernet.pt" --out "$FINE3"
+    fi
 fi
-exec nas train --space "resnet20-pooling[pool=$PLACEMENTS3]" --epochs 20 --lr 0.05 "${COMMON[@]}" \
-    --init "$FINE/supernet.pt" --out "$FINE3"
+if [ ! -f "$FINE4/supernet.pt" ]; then
+    if [ -f "$FINE4/checkpoints/last.pt" ]; then
+        nas train --resume "$FINE4" --threads "$THREADS"
+    else
+        nas train --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 20 --lr 0.03 "${COMMON[@]}" \
+            --init "$FINE3/supernet.pt" --out "$FINE4"
+    fi
+fi
+if [ -f "$FINE5/supernet.pt" ]; then
+    echo "all five stages are trained: $FINE5/supernet.pt"
+    exit 0
+fi
+if [ -f "$FINE5/checkpoints/last.pt" ]; then
+    exec nas train --resume "$FINE5" --threads "$THREADS"
+fi
+exec nas train --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 10 --lr 0.02 --pad-mode reflect "${COMMON[@]}" \
+    --init "$FINE4/supernet.pt" --out "$FINE5"
