@@ -30,43 +30,24 @@ PLACEMENT4="4-3-3"
 THREADS=${THREADS:-2}
 COMMON=(--strategy spos --batch-size 128 --weight-decay 5e-4 --holdout 5000 --data "$DATA" --threads "$THREADS")
 
-if [ ! -f "$RUN/supernet.pt" ]; then
-    if [ -f "$RUN/checkpoints/last.pt" ]; then
-        nas train --resume "$RUN" --threads "$THREADS"
-    else
-        nas train --space resnet20-pooling --epochs 20 --lr 0.1 "${COMMON[@]}" --out "$RUN"
+# one stage: skipped when finished, resumed when a checkpoint is there, else trained from its settings
+stage() {
+    local dir=$1
+    shift
+    if [ -f "$dir/supernet.pt" ]; then
+        return
     fi
-fi
-if [ ! -f "$FINE/supernet.pt" ]; then
-    if [ -f "$FINE/checkpoints/last.pt" ]; then
-        nas train --resume "$FINE" --threads "$THREADS"
+    if [ -f "$dir/checkpoints/last.pt" ]; then
+        nas train --resume "$dir" --threads "$THREADS"
     else
-        nas train --space "resnet20-pooling[pool=$PLACEMENTS]" --epochs 15 --lr 0.05 "${COMMON[@]}" \
-            --init "$RUN/supernet.pt" --out "$FINE"
+        nas train "$@" "${COMMON[@]}" --out "$dir"
     fi
-fi
-if [ ! -f "$FINE3/supernet.pt" ]; then
-    if [ -f "$FINE3/checkpoints/last.pt" ]; then
-        nas train --resume "$FINE3" --threads "$THREADS"
-    else
-        nas train --space "resnet20-pooling[pool=$PLACEMENTS3]" --epochs 20 --lr 0.05 "${COMMON[@]}" \
-            --init "$FINE/supernet.pt" --out "$FINE3"
-    fi
-fi
-if [ ! -f "$FINE4/supernet.pt" ]; then
-    if [ -f "$FINE4/checkpoints/last.pt" ]; then
-        nas train --resume "$FINE4" --threads "$THREADS"
-    else
-        nas train --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 20 --lr 0.03 "${COMMON[@]}" \
-            --init "$FINE3/supernet.pt" --out "$FINE4"
-    fi
-fi
-if [ -f "$FINE5/supernet.pt" ]; then
-    echo "all five stages are trained: $FINE5/supernet.pt"
-    exit 0
-fi
-if [ -f "$FINE5/checkpoints/last.pt" ]; then
-    exec nas train --resume "$FINE5" --threads "$THREADS"
-fi
-exec nas train --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 10 --lr 0.02 --pad-mode reflect "${COMMON[@]}" \
-    --init "$FINE4/supernet.pt" --out "$FINE5"
+}
+
+stage "$RUN" --space resnet20-pooling --epochs 20 --lr 0.1
+stage "$FINE" --space "resnet20-pooling[pool=$PLACEMENTS]" --epochs 15 --lr 0.05 --init "$RUN/supernet.pt"
+stage "$FINE3" --space "resnet20-pooling[pool=$PLACEMENTS3]" --epochs 20 --lr 0.05 --init "$FINE/supernet.pt"
+stage "$FINE4" --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 20 --lr 0.03 --init "$FINE3/supernet.pt"
+stage "$FINE5" --space "resnet20-pooling[pool=$PLACEMENT4]" --epochs 10 --lr 0.02 --pad-mode reflect \
+    --init "$FINE4/supernet.pt"
+echo "all five stages are trained: $FINE5/supernet.pt"
