@@ -30,6 +30,8 @@ def augment(images: torch.Tensor, generator: torch.Generator, padding: int = 4, 
     if pad_mode not in PAD_MODES:
         raise ValueError(f"pad_mode {pad_mode!r}; allowed: {', '.join(PAD_MODES)}")
     b, c, h, w = images.shape
+    if pad_mode == "reflect" and padding >= min(h, w):
+        raise ValueError(f"reflect padding of {padding} needs images larger than that, got {h}x{w}")
     if padding > 0:
         dy = torch.randint(0, 2 * padding + 1, (b,), generator=generator)
         dx = torch.randint(0, 2 * padding + 1, (b,), generator=generator)

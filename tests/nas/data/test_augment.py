@@ -92,6 +92,8 @@ def test_reflect_padding_leaves_no_black_band():
     assert (augment(white, torch.Generator().manual_seed(0)) == 0).any()  # zeros: shifted images have a band
 
 
-def test_an_unknown_pad_mode_names_the_allowed_ones():
+def test_an_unknown_pad_mode_names_the_allowed_ones_and_reflect_needs_room():
     with pytest.raises(ValueError, match="allowed: zeros, reflect"):
         augment(_batch()[0], torch.Generator().manual_seed(0), pad_mode="edge")
+    with pytest.raises(ValueError, match="reflect padding of 4 needs images larger than that, got 4x4"):
+        augment(_batch(size=4)[0], torch.Generator().manual_seed(0), pad_mode="reflect")
