@@ -15,6 +15,7 @@ from torch import nn
 
 from supernets.static.oplib import Block, ConvBNAct
 
+from . import _ext
 from .pack import Unsupported, act_name, check_conv, fold_conv_bn, main_parts, pad8, padded, panels
 
 __all__ = ["FusedConvBlock", "KERNELS", "STRIDES"]
@@ -69,6 +70,7 @@ class FusedConvBlock(nn.Module):
 
     def __init__(self, block: Block):
         super().__init__()
+        _ext.load()  # the op must exist before forward; RuntimeError (one line) when it cannot be built
         parts = main_parts(block)
         if len(parts) not in (2, 3):
             raise Unsupported(f"main path has {len(parts)} convs; a basic block has 2, a bottleneck 3")

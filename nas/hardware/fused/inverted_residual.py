@@ -22,7 +22,7 @@ from torch import nn
 from supernets.static.oplib import Block, ConvBNAct, SqueezeExcite
 
 from . import _ext
-from .pack import Unsupported, act_name, check_conv, fold_conv_bn, pad8, padded, panels
+from .pack import Unsupported, act_name, check_conv, fold_conv_bn, main_parts, pad8, padded, panels
 
 __all__ = ["FusedInvertedResidual", "InvertedResidualParts", "parse_inverted_residual", "KERNELS", "STRIDES"]
 
@@ -51,9 +51,7 @@ class InvertedResidualParts:
 def parse_inverted_residual(block: nn.Module) -> InvertedResidualParts:
     """``Block(main=[expand 1x1] -> kxk depthwise -> [SE] -> 1x1 project, identity shortcut)`` as its parts;
     ``Unsupported`` (why) for anything else."""
-    if not isinstance(block, Block):
-        raise Unsupported(f"not a Block: {type(block).__name__}")
-    parts = list(block.main.children())
+    parts = main_parts(block)
     if not 2 <= len(parts) <= 4:
         raise Unsupported(f"main path has {len(parts)} parts; an inverted residual has 2 to 4")
     expand = se = None

@@ -8,8 +8,6 @@ from torch import nn
 
 from supernets.static.oplib import Block, ConvBNAct
 
-from . import _ext
-
 __all__ = ["Unsupported", "act_name", "fold_conv_bn", "pad8", "padded", "panels", "check_conv", "main_parts"]
 
 _ACTS = {nn.Identity: "none", nn.ReLU: "relu", nn.ReLU6: "relu6", nn.Hardswish: "h_swish", nn.Hardsigmoid: "h_sigmoid"}
@@ -88,9 +86,7 @@ def check_conv(m: nn.Module, where: str, *, kernels: tuple[int, ...], strides: t
 
 
 def main_parts(block: nn.Module) -> list[nn.Module]:
-    """The modules on ``block``'s main path, once the kernels are loaded (a fused module's op must exist
-    before its forward: ``RuntimeError``, one line, when they cannot be built)."""
-    _ext.load()
+    """The modules on ``block``'s main path; ``Unsupported`` for anything but a ``Block``."""
     if not isinstance(block, Block):
         raise Unsupported(f"not a Block: {type(block).__name__}")
     return list(block.main.children())
