@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.training_strategies import fixed_subnets  # noqa: E402
+from benchmarks.training_strategies import fixed_subnets, run_side_by_side  # noqa: E402
 
 DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "data")) / "images" / \
     "cifar10_jpg_60000.tar.gz"
@@ -73,20 +72,10 @@ def sweep_command(args, sweep: Path) -> list[str]:
 def train_all(args) -> None:
     """The baseline and the sweep side by side; either failing stops both."""
     commands = [c for c in (baseline_command(args, args.work / "ps"), sweep_command(args, args.work / "deps")) if c]
-    procs = {}
-    for cmd in commands:
-        full = [sys.executable, "-m", "nas", *cmd, "--no-progress"]
-        print("+", " ".join(full), flush=True)
-        procs[f"nas {cmd[0]}"] = subprocess.Popen(full, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    try:
-        for name, proc in procs.items():
-            if proc.wait() != 0:
-                raise SystemExit(f"{name} failed with exit code {proc.returncode}")
-    finally:
-        for proc in procs.values():
-            if proc.poll() is None:
-                proc.terminate()
-                proc.wait()
+    full = {f"nas {c[0]}": [sys.executable, "-m", "nas", *c, "--no-progress"] for c in commands}
+    for cmd in full.values():
+        print("+", " ".join(cmd), flush=True)
+    run_side_by_side(full, cwd=ROOT)
 
 
 def runs(work: Path) -> dict[str, tuple[Path, dict]]:

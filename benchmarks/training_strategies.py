@@ -79,6 +79,21 @@ def worker(args) -> None:
     Path(args.result).write_text(json.dumps(out, indent=2))
 
 
+def run_side_by_side(commands: dict[str, list[str]], cwd: Path | None = None) -> None:
+    """Start every command at once (one thread each) and wait for all; one failing stops the others."""
+    procs = {name: subprocess.Popen(cmd, cwd=cwd, env={**os.environ, "OMP_NUM_THREADS": "1"})
+             for name, cmd in commands.items()}
+    try:
+        for name, proc in procs.items():
+            if proc.wait() != 0:
+                raise SystemExit(f"{name} failed with exit code {proc.returncode}")
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.terminate()  # a nas run stops at its last checkpoint
+                proc.wait()
+
+
 def plot(report: dict, path: Path) -> None:
     """Training loss per epoch (left) and top-1 of each measured subnet per strategy (right)."""
     import matplotlib
@@ -145,22 +160,12 @@ def main() -> None:
         data = Path(tmp) / "cifar10_subset.npz"
         make_subset(data, args.train_images, args.seed)
         print(f"training in {tmp} (metrics.csv per run)", flush=True)
-        procs = {}
-        for tag, strategy, epochs in runs:
-            cmd = [sys.executable, __file__, "--worker", strategy, "--tag", tag, "--epochs", str(epochs),
-                   "--data", str(data), "--tmp", tmp, "--result", str(Path(tmp) / f"{tag}.json"),
-                   "--batch-size", str(args.batch_size), "--lr", str(args.lr), "--bn-images", str(args.bn_images),
-                   "--test-images", str(args.test_images), "--seed", str(args.seed)]
-            procs[tag] = subprocess.Popen(cmd, env={**os.environ, "OMP_NUM_THREADS": "1"})
-        try:
-            for tag, proc in procs.items():
-                if proc.wait() != 0:
-                    raise SystemExit(f"{tag} failed with exit code {proc.returncode}")
-        finally:
-            for proc in procs.values():
-                if proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
+        run_side_by_side({tag: [sys.executable, __file__, "--worker", strategy, "--tag", tag, "--epochs", str(epochs),
+                                "--data", str(data), "--tmp", tmp, "--result", str(Path(tmp) / f"{tag}.json"),
+                                "--batch-size", str(args.batch_size), "--lr", str(args.lr),
+                                "--bn-images", str(args.bn_images), "--test-images", str(args.test_images),
+                                "--seed", str(args.seed)]
+                          for tag, strategy, epochs in runs})
         results = {tag: json.loads((Path(tmp) / f"{tag}.json").read_text()) for tag, _, _ in runs}
     ps, deps, short = results["progressive-shrinking"], results["deps"], results["deps-short"]
     report = {
