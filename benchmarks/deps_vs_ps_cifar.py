@@ -35,7 +35,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from benchmarks.training_strategies import fixed_subnets, run_side_by_side  # noqa: E402
+from benchmarks.training_strategies import fixed_subnets, run_side_by_side, subnet_bars  # noqa: E402
 
 DATA = Path(os.environ.get("NAS_SHARED_DATA", ROOT.parent / "shared" / "data")) / "images" / \
     "cifar10_jpg_60000.tar.gz"
@@ -186,12 +186,7 @@ def plot(out: dict, path: Path) -> None:
     ax_curve.legend(fontsize=8)
     done = {t: r for t, r in out["results"].items() if r["finished"]}
     if done:
-        names = list(next(iter(done.values()))["accuracy"]) + ["mean"]
-        width = 0.8 / len(done)
-        for i, (tag, r) in enumerate(done.items()):
-            values = [r["accuracy"][n] for n in names[:-1]] + [r["mean_accuracy"]]
-            ax_bar.bar(np.arange(len(names)) + i * width, values, width, label=tag)
-        ax_bar.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30)
+        subnet_bars(ax_bar, done)
         ax_bar.legend(fontsize=8)
     ax_bar.set(ylabel="top-1 on the CIFAR-10 test split (%)", title="finished runs: subnet accuracy")
     scale = out["scale"]

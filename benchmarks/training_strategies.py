@@ -94,6 +94,16 @@ def run_side_by_side(commands: dict[str, list[str]], cwd: Path | None = None) ->
                 proc.wait()
 
 
+def subnet_bars(ax, results: dict) -> None:
+    """Grouped bars: each measured subnet's top-1 and their mean, one bar colour per labelled run."""
+    names = list(next(iter(results.values()))["accuracy"]) + ["mean"]
+    width = 0.8 / len(results)
+    for i, (label, r) in enumerate(results.items()):
+        values = [r["accuracy"][n] for n in names[:-1]] + [r["mean_accuracy"]]
+        ax.bar(np.arange(len(names)) + i * width, values, width, label=label)
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30)
+
+
 def plot(report: dict, path: Path) -> None:
     """Training loss per epoch (left) and top-1 of each measured subnet per strategy (right)."""
     import matplotlib
@@ -109,12 +119,7 @@ def plot(report: dict, path: Path) -> None:
     ax_loss.set(xlabel="epoch", ylabel="training loss (strategy's own objective)", title="training loss")
     ax_loss.legend()
     results = report["results"]
-    names = list(next(iter(results.values()))["accuracy"]) + ["mean"]
-    width = 0.8 / len(results)
-    for i, (tag, r) in enumerate(results.items()):
-        values = [r["accuracy"][n] for n in names[:-1]] + [r["mean_accuracy"]]
-        ax_acc.bar(np.arange(len(names)) + i * width, values, width, label=f"{tag} ({r['epochs']} ep)")
-    ax_acc.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=30)
+    subnet_bars(ax_acc, {f"{tag} ({r['epochs']} ep)": r for tag, r in results.items()})
     ax_acc.set(ylabel="top-1 on CIFAR-10 test (%)", title="subnet accuracy (BN recalibrated)")
     ax_acc.set_ylim(0, max(r["accuracy"]["max"] for r in results.values()) * 1.3)
     ax_acc.legend(fontsize=8, loc="upper center", ncol=2)
