@@ -1,4 +1,4 @@
-"""DεpS against progressive shrinking on all of CIFAR-10 at equal epochs, DεpS's warm-up share swept with
+r"""DεpS against progressive shrinking on all of CIFAR-10 at equal epochs, DεpS's warm-up share swept with
 ``nas tune`` (issue 17, item 5).
 
 Baseline: ``progressive-shrinking`` (once-for-all), one ``nas train`` run. Against it: a ``nas tune``
@@ -15,10 +15,15 @@ The runs take CPU-hours (``ofa-mbv3-cifar-small``, the space cheap enough for fu
 they live in ``--work`` (default ``artifacts/deps_vs_ps``, which is committed between sessions): run the
 script again and the baseline resumes with ``nas train --resume`` and the sweep with ``nas tune --resume``;
 ``--report-only`` writes what the runs have reached so far (unfinished runs are reported as such). The
-baseline and the sweep train side by side, one thread each.
+baseline and the sweep train side by side, one thread per run; ``--sweep-workers K`` trains K trials at once.
 
     nohup python benchmarks/deps_vs_ps_cifar.py > deps_vs_ps.log 2>&1 &
     python benchmarks/deps_vs_ps_cifar.py --report-only
+
+The run recorded in benchmarks/README (4 epochs, 2 trials at once, fits a session on 2 cores):
+
+    nohup python benchmarks/deps_vs_ps_cifar.py --epochs 4 --trials 2 --sweep-workers 2 \
+        --work runs/deps_vs_ps_4ep > deps_vs_ps.log 2>&1 &
 """
 
 from __future__ import annotations
@@ -62,11 +67,11 @@ def sweep_command(args, sweep: Path) -> list[str]:
     if (sweep / "best.json").is_file():
         return []
     if (sweep / "tune.json").is_file():
-        return ["tune", "--resume", str(sweep), "--workers", "1"]
+        return ["tune", "--resume", str(sweep), "--workers", str(args.sweep_workers)]
     return ["tune", "--space", SPACE, "--strategy", "deps", "--data", str(args.data), "--epochs", str(args.epochs),
             "-p", f"shrink_start=uniform({args.share_low},{args.share_high})", "--trials", str(args.trials),
             "--grace-period", str(args.epochs), "--metric", "val_acc_mean", "--seed", str(args.seed),
-            "--workers", "1", *common(args), "--out", str(sweep)]
+            "--workers", str(args.sweep_workers), *common(args), "--out", str(sweep)]
 
 
 def train_all(args) -> None:
@@ -149,7 +154,7 @@ def report(args, wall_s: float | None) -> dict:
         "scale": {"space": SPACE, "data": str(args.data), "train_images": 45000, "holdout_images": 5000,
                   "test_images": 10000, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
                   "trials": args.trials, "shrink_start_range": [args.share_low, args.share_high],
-                  "threads_per_run": 1, "heldout_eval_images": args.eval_images},
+                  "threads_per_run": 1, "trials_at_once": args.sweep_workers, "heldout_eval_images": args.eval_images},
         "machine": platform.platform(), "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(), "load_average_1_5_15_min": os.getloadavg(), "this_call_wall_s": wall_s,
         "results": results, "goals": goals,
@@ -201,6 +206,8 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DATA)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--trials", type=int, default=3, help="DεpS trials (shrink_start values) in the sweep")
+    ap.add_argument("--sweep-workers", type=int, default=1,
+                    help="DεpS trials training at once (one thread each) beside the baseline")
     ap.add_argument("--share-low", type=float, default=0.2)
     ap.add_argument("--share-high", type=float, default=0.6)
     ap.add_argument("--batch-size", type=int, default=128)
