@@ -72,8 +72,9 @@ def build_tables(space, targets, log) -> dict:
 def run_search(target: str, budget: int, seed: int, run_dir: Path, env: dict, log) -> tuple[Path, float]:
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    cmd = [sys.executable, "-c", "import sys; from nas.cli import main; sys.exit(main())", "search", "--space", SPACE, "--target", target, "--budget", str(budget),
-           "--seed", str(seed), "--out", str(run_dir), "--no-progress", "--json"]
+    cmd = [sys.executable, "-c", "import sys; from nas.cli import main; sys.exit(main())",
+           "search", "--space", SPACE, "--target", target, "--budget", str(budget), "--seed", str(seed),
+           "--out", str(run_dir), "--no-progress", "--json"]
     t0 = time.time()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
@@ -209,9 +210,8 @@ def main(argv=None) -> int:
         shutil.copytree(real_fused, cache / "fused")
     env = dict(os.environ)
 
-    from search_spaces import get_space
-
     from nas.hardware._target import resolve_target
+    from search_spaces import get_space
 
     def log(msg: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')} load {_load_avg()}] {msg}", flush=True)
@@ -253,8 +253,9 @@ def main(argv=None) -> int:
     with open("/proc/cpuinfo") as f:
         cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), "?")
     result = {
-        "space": SPACE, "predictor": "shipped ofa-mbv3-imagenet-top1 (nas predictors)", "searcher": "nas search default "
-        "(NSGA-II, accuracy + latency)", "budget": args.budget, "seed": args.seed, "targets": targets,
+        "space": SPACE, "predictor": "shipped ofa-mbv3-imagenet-top1 (nas predictors)",
+        "searcher": "nas search default (NSGA-II, accuracy + latency)", "budget": args.budget, "seed": args.seed,
+        "targets": targets,
         "calibration_subnets": args.calibrate,
         "machine": {"cpu": cpu, "cores": os.cpu_count(), "threads": 1, "note": "shared 2-core VM; other jobs ran "
                     "(load averages logged); timings +-15%"},

@@ -1,6 +1,15 @@
 """What can be searched: search spaces, their genome encoding and batch operations (numpy only)."""
 
-from ._registry import OVERLAYS, SPACES, Registry, get_space, list_overlays, list_spaces, register_overlay, register_space
+from ._registry import (
+    OVERLAYS,
+    SPACES,
+    Registry,
+    get_space,
+    list_overlays,
+    list_spaces,
+    register_overlay,
+    register_space,
+)
 from ._space import Arch, Choice, SearchSpace
 from .elastic import ShrinkingOrder, ShrinkStage
 from .errors import (

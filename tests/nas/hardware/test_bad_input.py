@@ -246,7 +246,6 @@ DEEP = "[" * 100_000 + "]" * 100_000  # Python's parsers recurse once per level:
 
 
 def test_deeply_nested_table_metadata_is_one_line(workdir, tmp_path, tiny_space):
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = synthetic_table(tiny_space).save(workdir / "t.csv")

@@ -12,7 +12,6 @@ from search_spaces.errors import InvalidInput, UnknownName
 
 from .conftest import TINY, synthetic_table
 
-
 #: the cpu-* targets of other runtimes share the cpu target's code and profile (or, cpu-aoti, fit from
 #: compiled subnets) in their runtime on first use: test_runtimes covers them on a tiny space
 OTHER_RUNTIMES = set(local.CPU_TARGETS) - {"cpu"}
