@@ -20,6 +20,9 @@ baseline and the sweep train side by side, one thread per run; ``--sweep-workers
     nohup python benchmarks/deps_vs_ps_cifar.py > deps_vs_ps.log 2>&1 &
     python benchmarks/deps_vs_ps_cifar.py --report-only
 
+A second sweep (``--sweep-name deps-2 --sampler-seed 5``) trains beside the first in the same ``--work``; the report
+covers every sweep there.
+
 The run recorded in benchmarks/README (4 epochs, 2 trials at once, fits a session on 2 cores):
 
     nohup python benchmarks/deps_vs_ps_cifar.py --epochs 4 --trials 2 --sweep-workers 2 \
@@ -70,13 +73,14 @@ def sweep_command(args, sweep: Path) -> list[str]:
         return ["tune", "--resume", str(sweep), "--workers", str(args.sweep_workers)]
     return ["tune", "--space", SPACE, "--strategy", "deps", "--data", str(args.data), "--epochs", str(args.epochs),
             "-p", f"shrink_start=uniform({args.share_low},{args.share_high})", "--trials", str(args.trials),
-            "--grace-period", str(args.epochs), "--metric", "val_acc_mean", "--seed", str(args.seed),
+            "--grace-period", str(args.epochs), "--metric", "val_acc_mean", "--seed", str(args.sampler_seed),
             "--workers", str(args.sweep_workers), *common(args), "--out", str(sweep)]
 
 
 def train_all(args) -> None:
     """The baseline and the sweep side by side; either failing stops both."""
-    commands = [c for c in (baseline_command(args, args.work / "ps"), sweep_command(args, args.work / "deps")) if c]
+    sweep = args.work / args.sweep_name
+    commands = [c for c in (baseline_command(args, args.work / "ps"), sweep_command(args, sweep)) if c]
     full = {f"nas {c[0]}": [sys.executable, "-m", "nas", *c, "--no-progress"] for c in commands}
     for cmd in full.values():
         print("+", " ".join(cmd), flush=True)
@@ -84,12 +88,21 @@ def train_all(args) -> None:
 
 
 def runs(work: Path) -> dict[str, tuple[Path, dict]]:
-    """Tag -> (run directory, sampled options) for the baseline and every trial that has started."""
+    """Tag -> (run directory, sampled options) for the baseline and every trial of every sweep that has started."""
     found = {"progressive-shrinking": (work / "ps", {})}
-    for trial in sorted((work / "deps" / "trials").glob("*/config.json")):
+    for trial in sorted(work.glob("deps*/trials/*/config.json")):
         options = json.loads(trial.read_text())["train"]["strategy_options"]
         found[f"deps shrink_start={options.get('shrink_start', 0.5):.2f}"] = (trial.parent, options)
     return {tag: v for tag, v in found.items() if (v[0] / "metrics.csv").is_file()}
+
+
+def sweeps(work: Path) -> dict[str, dict]:
+    """Each DεpS sweep in ``work``: what it sampled, how many trials, the sampler's seed (from its tune.json)."""
+    found = {}
+    for setup in sorted(work.glob("deps*/tune.json")):
+        tune = json.loads(setup.read_text())
+        found[setup.parent.name] = {"params": tune["params"], "trials": tune["trials"], "sampler_seed": tune["seed"]}
+    return found
 
 
 def measure(run: Path, images, test_bn_images: int) -> dict:
@@ -153,8 +166,8 @@ def report(args, wall_s: float | None) -> dict:
         "baseline": "progressive-shrinking trained with the same space, data, hold-out, seed, batch, lr, epochs",
         "scale": {"space": SPACE, "data": str(args.data), "train_images": 45000, "holdout_images": 5000,
                   "test_images": 10000, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr,
-                  "trials": args.trials, "shrink_start_range": [args.share_low, args.share_high],
-                  "threads_per_run": 1, "trials_at_once": args.sweep_workers, "heldout_eval_images": args.eval_images},
+                  "sweeps": sweeps(args.work), "threads_per_run": 1, "trials_at_once": args.sweep_workers,
+                  "heldout_eval_images": args.eval_images},
         "machine": platform.platform(), "processor": platform.processor() or platform.machine(),
         "cpus": os.cpu_count(), "load_average_1_5_15_min": os.getloadavg(), "this_call_wall_s": wall_s,
         "results": results, "goals": goals,
@@ -216,11 +229,16 @@ def main() -> None:
     ap.add_argument("--bn-images", type=int, default=500)
     ap.add_argument("--test-bn-images", type=int, default=2000)
     ap.add_argument("--steps-per-epoch", type=int, help="cap the steps of an epoch (a smoke run; default: all)")
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0, help="training seed of every run")
+    ap.add_argument("--sweep-name", default="deps",
+                    help="sweep directory under --work (deps*); a second name adds a sweep beside the first")
+    ap.add_argument("--sampler-seed", type=int, default=0, help="seed of the sweep's Optuna sampler")
     ap.add_argument("--work", type=Path, default=ROOT / "artifacts" / "deps_vs_ps")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "deps_vs_ps_cifar.json"))
     ap.add_argument("--report-only", action="store_true", help="report what the runs in --work have reached")
     args = ap.parse_args()
+    if not args.sweep_name.startswith("deps") or Path(args.sweep_name).name != args.sweep_name:
+        ap.error(f"--sweep-name {args.sweep_name!r}: a directory name starting with 'deps' (deps, deps-2, ...)")
     if not args.data.exists():
         print(f"skipped: {args.data} is not available")
         return
