@@ -12,8 +12,9 @@ largest and the smallest subnet) reaches the baseline's final one. Goals after t
 on the smallest subnet; PS's mean reached in <= 0.6x the epochs.
 
 The runs take CPU-hours (``ofa-mbv3-cifar-small``, the space cheap enough for full CIFAR-10 here), so
-they live in ``--work`` (default ``artifacts/deps_vs_ps``, which is committed between sessions): run the
-script again and the baseline resumes with ``nas train --resume`` and the sweep with ``nas tune --resume``;
+they live in ``--work`` (default ``artifacts/deps_vs_ps``, a folder a session can commit to carry
+unfinished runs to the next): run the script again and the baseline resumes with ``nas train --resume``
+and the sweep with ``nas tune --resume``;
 ``--report-only`` writes what the runs have reached so far (unfinished runs are reported as such). The
 baseline and the sweep train side by side, one thread per run; ``--sweep-workers K`` trains K trials at once.
 
@@ -23,10 +24,12 @@ baseline and the sweep train side by side, one thread per run; ``--sweep-workers
 A second sweep (``--sweep-name deps-2 --sampler-seed 5``) trains beside the first in the same ``--work``; the report
 covers every sweep there.
 
-The run recorded in benchmarks/README (4 epochs, 2 trials at once, fits a session on 2 cores):
+The run recorded in benchmarks/README (4 epochs, 2 trials at once; each call fits a session on 2 cores):
 
     nohup python benchmarks/deps_vs_ps_cifar.py --epochs 4 --trials 2 --sweep-workers 2 \
         --work runs/deps_vs_ps_4ep > deps_vs_ps.log 2>&1 &
+    nohup python benchmarks/deps_vs_ps_cifar.py --epochs 4 --trials 2 --sweep-workers 2 \
+        --sweep-name deps-2 --sampler-seed 5 --work runs/deps_vs_ps_4ep > deps_vs_ps_2.log 2>&1 &
 """
 
 from __future__ import annotations
