@@ -95,7 +95,10 @@ def runs(work: Path) -> dict[str, tuple[Path, dict]]:
     found = {"progressive-shrinking": (work / "ps", {})}
     for trial in sorted(work.glob("deps*/trials/*/config.json")):
         options = json.loads(trial.read_text())["train"]["strategy_options"]
-        found[f"deps shrink_start={options.get('shrink_start', 0.5):.2f}"] = (trial.parent, options)
+        tag = f"deps shrink_start={options.get('shrink_start', 0.5):.2f}"
+        if tag in found:  # two trials rounding alike: the trial id keeps both
+            tag += f" ({trial.parent.name})"
+        found[tag] = (trial.parent, options)
     return {tag: v for tag, v in found.items() if (v[0] / "metrics.csv").is_file()}
 
 
